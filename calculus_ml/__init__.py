@@ -1,0 +1,53 @@
+"""calculus_ml: step-by-step, machine-checked derivatives of machine-learning losses.
+
+The public API is re-exported here and loaded on first use, so ``import calculus_ml`` is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "parse_expression": "parsing",
+    "derive": "derivation",
+    "Derivation": "derivation",
+    "CalculusMLError": "errors",
+    "ExpressionError": "errors",
+    "VerificationError": "errors",
+    "DataError": "errors",
+    "DivergenceError": "errors",
+    "ConvergenceWarning": "errors",
+    "sigmoid": "functions",
+    "softplus": "functions",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .derivation import Derivation, derive
+    from .errors import (
+        CalculusMLError,
+        ConvergenceWarning,
+        DataError,
+        DivergenceError,
+        ExpressionError,
+        VerificationError,
+    )
+    from .functions import sigmoid, softplus
+    from .parsing import parse_expression
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'calculus_ml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

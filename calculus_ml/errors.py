@@ -1,0 +1,25 @@
+"""The package's exception and warning types."""
+
+
+class CalculusMLError(Exception):
+    """Base class of every error calculus_ml raises on purpose."""
+
+
+class ExpressionError(CalculusMLError, ValueError):
+    """Text that is not a safe, well-formed expression, or a name used wrongly."""
+
+
+class VerificationError(CalculusMLError, AssertionError):
+    """A derivation step whose result disagrees with ``sympy.diff`` (a bug in a rule)."""
+
+
+class DataError(CalculusMLError, ValueError):
+    """Data arrays that are missing, mismatched or not finite."""
+
+
+class DivergenceError(CalculusMLError, ArithmeticError):
+    """An optimizer whose loss became non-finite or kept growing."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An optimizer stopped at ``max_iter`` before meeting its tolerance."""

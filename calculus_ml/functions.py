@@ -1,0 +1,78 @@
+"""Machine-learning functions SymPy lacks: the logistic sigmoid and softplus.
+
+Both are real SymPy functions with their textbook derivatives, so the engine can name a rule
+for them; :func:`to_elementary` rewrites them into ``exp``/``log`` for independent checks.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+
+class sigmoid(sympy.Function):
+    r"""Logistic sigmoid :math:`\sigma(z) = 1 / (1 + e^{-z})`."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sympy.Rational(1, 2)
+        return None
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return 1 / (1 + sympy.exp(-z))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        tex = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _pretty(self, printer):
+        return printer._print_Function(self, func_name="σ")
+
+    def _sympystr(self, printer):
+        return "sigmoid(%s)" % printer._print(self.args[0])
+
+
+class softplus(sympy.Function):
+    r"""Softplus :math:`\operatorname{softplus}(z) = \ln(1 + e^{z})`."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return sympy.log(1 + sympy.exp(z))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        tex = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+ML_FUNCTIONS = (sigmoid, softplus)
+
+
+def to_elementary(expr: sympy.Expr) -> sympy.Expr:
+    """Rewrite the ML functions of ``expr`` into ``exp`` and ``log``."""
+    if not expr.has(*ML_FUNCTIONS):
+        return expr
+    return expr.rewrite(sigmoid, sympy.exp).rewrite(softplus, sympy.exp)

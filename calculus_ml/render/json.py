@@ -1,0 +1,70 @@
+"""JSON output: a stable structure other tools (and the tests) consume.
+
+``{"expression", "expression_srepr", "term"?, "derivatives": [{"wrt", "result", "result_srepr",
+"latex", "steps": STEP}]}`` with ``STEP = {"rule", "title", "var", "expr", "expr_srepr", "result",
+"result_srepr", "explanation", "latex", "fields", "substeps": [STEP, ...]}``. ``*_srepr`` is
+``sympy.srepr``, from which any consumer can rebuild the exact expression; ``fields`` holds the
+rule's own data (the chain rule's ``u`` and ``inner``, the power rule's ``exponent``, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import sympy
+
+from ..steps.rules import Step
+from .base import equation_of
+from .latex import latex
+
+
+def _expr(prefix: str, expr: sympy.Basic) -> dict[str, str]:
+    return {prefix: sympy.sstr(expr), f"{prefix}_srepr": sympy.srepr(expr)}
+
+
+def _fields(step: Step) -> dict[str, str]:
+    out = {}
+    for field in dataclasses.fields(step):
+        value = getattr(step, field.name)
+        if field.name in ("expr", "var") or isinstance(value, (Step, tuple)):
+            continue
+        out[field.name] = value if isinstance(value, str) else sympy.sstr(value)
+    return out
+
+
+def step_to_dict(step: Step) -> dict:
+    """One step and its substeps."""
+    return {
+        "rule": step.rule,
+        "title": step.title,
+        "var": step.var.name,
+        **_expr("expr", step.expr),
+        **_expr("result", step.result),
+        "explanation": step.explanation,
+        "latex": " = ".join(latex(p) for p in equation_of(step)),
+        "fields": _fields(step),
+        "substeps": [step_to_dict(s) for s in step.substeps],
+    }
+
+
+def to_dict(derivation) -> dict:
+    """The derivation as JSON-ready Python objects."""
+    out = _expr("expression", derivation.expression)
+    if derivation.term is not None:
+        out.update(_expr("term", derivation.term))
+    out["derivatives"] = [
+        {
+            "wrt": var.name,
+            **_expr("result", root.result),
+            "latex": latex(root.result),
+            "steps": step_to_dict(root),
+        }
+        for var, root in derivation
+    ]
+    return out
+
+
+def render(derivation, indent: int | None = 2) -> str:
+    """The derivation as a JSON document."""
+    return json.dumps(to_dict(derivation), indent=indent, ensure_ascii=False)
