@@ -22,6 +22,9 @@ _EXPORTS = {
     "ConvergenceWarning": "errors",
     "sigmoid": "functions",
     "softplus": "functions",
+    "compile_gradient": "numeric",
+    "check_gradient": "numeric",
+    "GradientDescent": "optimize",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -37,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
         VerificationError,
     )
     from .functions import sigmoid, softplus
+    from .numeric import check_gradient, compile_gradient
+    from .optimize import GradientDescent
     from .parsing import parse_expression
 
 

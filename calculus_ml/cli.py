@@ -79,7 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
         "J(m, b) = (1/n) Σᵢ (yᵢ − (m xᵢ + b))², step by step.",
     )
     _add_format(demo)
+    _add_fit(commands)
     return parser
+
+
+def _add_fit(commands) -> None:
+    fit = commands.add_parser(
+        "fit",
+        help="fit a loss's parameters to columns of a CSV file by gradient descent",
+        description="Fit a loss's parameters to columns of a CSV file (with a header row) by "
+        "gradient descent; print them beside the closed-form answer where the loss has one.",
+    )
+    fit.add_argument("--loss", required=True, metavar="NAME", help="the loss, e.g. mse, logistic")
+    fit.add_argument("--csv", required=True, metavar="FILE", help="the data, with a header row")
+    fit.add_argument("--x", nargs="+", required=True, metavar="COL", help="feature column(s)")
+    fit.add_argument("--y", required=True, metavar="COL", help="target column")
+    fit.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
+    fit.add_argument("--method", default="gd", help="gd (default), sgd, minibatch, momentum, "
+                     "nesterov or adam")
+    fit.add_argument("--max-iter", type=int, default=1000, metavar="N",
+                     help="most iterations (default: 1000)")
+    fit.add_argument("--standardize", action="store_true",
+                     help="fit on standardized features; parameters in original units")
+    fit.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="a hyperparameter's value, e.g. --set lam=0.1")
+    fit.add_argument("--plot", metavar="OUT.png",
+                     help="write the loss per iteration (and the fitted line, for one feature)")
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -120,7 +145,104 @@ def _run_demo(args: argparse.Namespace) -> str:
     return _render(derivation, args.format)
 
 
-_COMMANDS = {"derive": _run_derive, "demo": _run_demo}
+def _run_fit(args: argparse.Namespace) -> str:
+    import warnings
+
+    from .datasets import data_for_loss, read_csv
+    from .errors import ConvergenceWarning
+    from .optimize import GradientDescent
+
+    loss = _fit_loss(args.loss, len(args.x))
+    data = data_for_loss(loss, read_csv(args.csv, [*args.x, args.y]), args.x, args.y)
+    for item in args.set:
+        name, _, value = item.partition("=")
+        try:
+            data[name.strip()] = float(value)
+        except ValueError:
+            raise CalculusMLError(f"--set takes NAME=VALUE with a number, not {item!r}") from None
+    fit = GradientDescent(loss, learning_rate=args.lr, max_iter=args.max_iter,
+                          method=args.method, standardize=args.standardize)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            fit.fit(**data)
+        except ValueError as error:  # the estimator's own checks: a usage error here
+            if isinstance(error, CalculusMLError):
+                raise
+            raise CalculusMLError(str(error)) from None
+    for warning in caught:
+        print(f"calculus-ml: warning: {warning.message}", file=sys.stderr)
+    if args.plot:
+        _save_fit_plot(fit, data, args.plot)
+    return fit.summary(closed_form=_closed_form(loss, data))
+
+
+def _fit_loss(name: str, n_features: int):
+    """A catalogue loss (its ``vector=True`` form for several features), else the lesson's."""
+    from . import losses
+    from .datasets import lesson_loss
+
+    if not hasattr(losses, "get"):
+        return lesson_loss(name)
+    takes_vector = "vector" in losses.describe(name).options  # also rejects unknown names
+    return losses.get(name, vector=True) if n_features > 1 and takes_vector else losses.get(name)
+
+
+def _closed_form(loss, data) -> dict | None:
+    """``loss.solve(**data)`` as ``{name: value}`` where it exists and applies, else None."""
+    solve = getattr(loss, "solve", None)
+    try:
+        result = solve(**data) if solve is not None else None
+    except (CalculusMLError, ValueError, ArithmeticError, NotImplementedError):
+        return None
+    if not isinstance(result, dict):
+        return None
+    return {getattr(k, "name", k): v for k, v in result.items()}
+
+
+def _save_fit_plot(fit, data: dict, path: str) -> None:
+    """Loss per iteration (and data with the fitted line, for one feature), written atomically."""
+    import os
+    import tempfile
+
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    target, *names = [k for k, v in data.items() if getattr(v, "ndim", 0) >= 1]
+    y, features = data[target], {k: data[k] for k in names}
+    one = len(features) == 1 and next(iter(features.values())).size == y.size
+    figure = Figure(figsize=(10 if one else 5, 4), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, 2 if one else 1, squeeze=False)[0]
+    axes[0].plot(fit.loss_history_)
+    axes[0].set(xlabel="iteration", ylabel="loss J", title="Loss per iteration")
+    if one:
+        (name, x), = features.items()
+        x = x.ravel()
+        grid = np.linspace(x.min(), x.max(), 200)
+        line = fit.predict(**{name: grid.reshape(-1, 1) if data[name].ndim == 2 else grid})
+        axes[1].scatter(x, y, s=12, label="data")
+        axes[1].plot(grid, line, color="C1", label="fitted")
+        axes[1].set(xlabel=name, ylabel=target, title="Fitted model")
+        axes[1].legend()
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    temp = None
+    try:
+        handle, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".part")
+        with os.fdopen(handle, "wb") as out:
+            figure.savefig(out, format=fmt)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp's 0600 would hide the figure from others
+        os.replace(temp, path)
+    except (OSError, ValueError) as error:
+        if temp is not None and os.path.exists(temp):
+            os.unlink(temp)
+        raise CalculusMLError(f"cannot write {path}: {error}") from None
+
+
+_COMMANDS = {"derive": _run_derive, "demo": _run_demo, "fit": _run_fit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,3 +76,29 @@ def to_elementary(expr: sympy.Expr) -> sympy.Expr:
     if not expr.has(*ML_FUNCTIONS):
         return expr
     return expr.rewrite(sigmoid, sympy.exp).rewrite(softplus, sympy.exp)
+
+
+class dot(sympy.Function):
+    r"""Inner product :math:`w \cdot x = \sum_k w_k x_k` of two vectors of dimension ``d``.
+
+    Its arguments are vector-valued symbols (or rows ``x[i]`` of data); the loss that uses it
+    declares which symbols those are.
+    """
+
+    nargs = 2
+    is_real = True
+    _diff_wrt = True  # a loss is differentiated through its inner products
+
+    def _latex(self, printer, exp=None):
+        a, b = (printer._print(arg) for arg in self.args)
+        tex = rf"\left({a} \cdot {b}\right)" if exp is not None else rf"{a} \cdot {b}"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+    def _pretty(self, printer, *args):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        a, b = (printer._print(arg) for arg in self.args)
+        return prettyForm(*a.right("⋅", b), binding=prettyForm.MUL)
+
+    def _sympystr(self, printer):
+        return "dot(%s, %s)" % tuple(printer._print(a) for a in self.args)

@@ -1,0 +1,152 @@
+"""Small data helpers: a CSV reader (the standard ``csv`` module, no pandas) and the lesson's data.
+
+:func:`read_csv` reads numeric columns by header name; :func:`data_for_loss` hands those columns to
+a loss under its own data names (stacking several feature columns into the ``(n, d)`` matrix of a
+vector feature); :func:`lesson_data` is the introductory lesson's regression data.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError, ExpressionError
+
+__all__ = ["read_csv", "lesson_data", "lesson_loss", "data_for_loss"]
+
+_LESSON_LOSSES = {  # the two losses the lesson fits, for when no loss catalogue is at hand
+    "mse": ("(y - (m*x + b))**2", ["m", "b"], "m*x + b",
+            "mean squared error of the line y = m x + b"),
+    "logistic": ("-y*log(sigmoid(w*x + b)) - (1 - y)*log(1 - sigmoid(w*x + b))", ["w", "b"],
+                 "sigmoid(w*x + b)", "logistic log-loss of p = σ(w x + b)"),
+}
+
+
+def read_csv(path: str | os.PathLike, columns: Sequence[str] | None = None
+             ) -> dict[str, np.ndarray]:
+    """Read numeric columns of a CSV file with a header row.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (UTF-8, optionally with a byte-order mark).
+    columns : sequence of str, optional
+        The header names to read (default: all).
+
+    Returns
+    -------
+    dict
+        ``{column name: float array}``, in the order asked for.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read, has no header or no rows, lacks a column, repeats a header
+        name, or holds a value that is not a finite number (named by line and column).
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as error:
+        raise DataError(f"cannot read {os.fspath(path)}: {error.strerror or error}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"cannot read {os.fspath(path)}: {error}") from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        raise DataError(f"{os.fspath(path)} is empty: expected a header row")
+    header = [name.strip() for name in rows[0]]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(f"{os.fspath(path)}: column {repeated[0]!r} appears twice in the header")
+    wanted = list(header if columns is None else columns)
+    missing = [name for name in wanted if name not in header]
+    if missing:
+        raise DataError(f"{os.fspath(path)} has no column {missing[0]!r} "
+                        f"(its columns: {', '.join(header)})")
+    if len(rows) == 1:
+        raise DataError(f"{os.fspath(path)} has a header but no rows")
+    out = {name: np.empty(len(rows) - 1) for name in wanted}
+    index = {name: header.index(name) for name in wanted}
+    for line, row in enumerate(rows[1:], start=2):
+        for name in wanted:
+            cell = row[index[name]].strip() if index[name] < len(row) else ""
+            try:
+                value = float(cell)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                shown = repr(cell) if cell else "an empty cell"
+                raise DataError(f"{os.fspath(path)}, line {line}, column {name!r}: "
+                                f"{shown} is not a finite number")
+            out[name][line - 2] = value
+    return out
+
+
+def lesson_data(n: int = 30, seed: int = 225) -> dict[str, np.ndarray]:
+    """The lesson's data: ``x`` uniform on [0, 1), ``y = 3 + 50 x + N(0, 3²)`` noise.
+
+    The same numbers as ``np.random.seed(225); x = np.random.rand(30);
+    y = 3 + 50*x + np.random.normal(0, 3, 30)``, without touching NumPy's global random state.
+    """
+    state = np.random.RandomState(seed)
+    x = state.rand(n)
+    y = 3 + 50 * x + state.normal(0, 3, n)
+    return {"x": x, "y": y}
+
+
+def lesson_loss(name: str) -> Any:
+    """The lesson's ``"mse"`` or ``"logistic"`` loss of one feature ``x`` and a target ``y``.
+
+    Raises
+    ------
+    ExpressionError
+        For another name.
+    """
+    from .losses import Loss
+
+    if name not in _LESSON_LOSSES:
+        raise ExpressionError(f"unknown loss {name!r} (choose from {', '.join(_LESSON_LOSSES)})")
+    expression, params, prediction, title = _LESSON_LOSSES[name]
+    return Loss(expression, params, ["x", "y"], name=name, title=title, prediction=prediction)
+
+
+def data_for_loss(loss: Any, table: dict[str, np.ndarray], x_columns: Sequence[str],
+                  y_column: str) -> dict[str, np.ndarray]:
+    """The columns of ``table`` under ``loss``'s data names: features and target.
+
+    The target is the data name ``y`` (or, failing that, the one name not in the loss's
+    prediction); the others are features. One vector feature takes every ``x`` column as an
+    ``(n, d)`` matrix; scalar features take one column each, in order.
+
+    Raises
+    ------
+    DataError
+        When the columns do not fit the loss's features.
+    """
+    names = [s for s in loss.data]
+    prediction = getattr(loss, "prediction", None)
+    in_prediction = prediction.free_symbols if prediction is not None else set()
+    label = getattr(loss, "name", "the loss")
+    by_name = [s for s in names if s.name == "y"]
+    by_prediction = [s for s in names if s not in in_prediction] if in_prediction else []
+    if not (by_name or len(by_prediction) == 1 or len(names) == 2):
+        raise DataError(f"loss {label!r} has no single target among its data "
+                        f"({', '.join(s.name for s in names)}): one --y column cannot feed it")
+    target = (by_name or (by_prediction if len(by_prediction) == 1 else []) or [names[-1]])[0]
+    features = [s for s in names if s is not target]
+    vectors = set(getattr(loss, "vectors", ()))
+    data = {target.name: table[y_column]}
+    if len(features) == 1 and features[0] in vectors:
+        data[features[0].name] = np.column_stack([table[c] for c in x_columns])
+    elif len(features) == len(x_columns):
+        data.update((s.name, table[c]) for s, c in zip(features, x_columns))
+    else:
+        wanted = ", ".join(s.name for s in features)
+        raise DataError(f"loss {label!r} takes {len(features)} feature column(s) ({wanted}), "
+                        f"not {len(x_columns)}; a loss with dot(w, x) takes several")
+    return data

@@ -1,0 +1,321 @@
+"""Derivations: the verified step trees of an expression's (partial) derivatives.
+
+:func:`derive` is the front door: it parses text safely, turns a per-sample term into a sum over
+data when asked, builds one step tree per variable, tidies each result and checks every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Literal
+
+import sympy
+
+from .errors import ExpressionError
+from .parsing import parse_expression
+from .steps.engine import build_steps
+from .steps.rules import SimplifyRule, Step
+from .steps.verify import verify_tree
+
+Reduce = Literal["mean", "sum"]
+
+
+class Derivation:
+    """The derivatives of one expression, step by step, one tree per variable.
+
+    Parameters
+    ----------
+    expression : sympy.Expr
+        The expression differentiated (for a loss over data, the whole sum).
+    steps : dict
+        Maps each variable (a SymPy symbol) to the root :class:`~calculus_ml.steps.rules.Step`.
+    term : sympy.Expr, optional
+        The per-sample term, when ``expression`` is a sum or mean over data.
+    """
+
+    def __init__(
+        self,
+        expression: sympy.Expr,
+        steps: dict[sympy.Symbol, Step],
+        *,
+        term: sympy.Expr | None = None,
+    ):
+        self.expression = expression
+        self.steps = dict(steps)
+        self.term = term
+
+    @property
+    def variables(self) -> tuple[sympy.Symbol, ...]:
+        """The variables, in the order they were asked for."""
+        return tuple(self.steps)
+
+    @property
+    def results(self) -> dict[sympy.Symbol, sympy.Expr]:
+        """Each variable's derivative, tidied."""
+        return {var: step.result for var, step in self.steps.items()}
+
+    @property
+    def gradient(self) -> tuple[sympy.Expr, ...]:
+        """The derivatives in variable order."""
+        return tuple(self.results.values())
+
+    def __getitem__(self, var: str | sympy.Symbol) -> Step:
+        for symbol, step in self.steps.items():
+            if var == symbol or var == symbol.name:
+                return step
+        raise KeyError(var)
+
+    def __iter__(self) -> Iterator[tuple[sympy.Symbol, Step]]:
+        return iter(self.steps.items())
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def verify(self, *, symbolic: bool = False) -> dict[str, int]:
+        """Check every step of every tree against ``sympy.diff``; return counts by proof kind."""
+        totals = {"symbolic": 0, "numeric": 0}
+        for step in self.steps.values():
+            for kind, count in verify_tree(step, symbolic=symbolic).items():
+                totals[kind] += count
+        return totals
+
+    # -- output -------------------------------------------------------------------------------
+
+    def to_text(self) -> str:
+        """Unicode text for a terminal, nesting shown by indentation."""
+        from .render.text import render
+
+        return render(self)
+
+    def to_latex(self) -> str:
+        """LaTeX: one ``align*`` environment per variable."""
+        from .render.latex import render
+
+        return render(self)
+
+    def to_markdown(self) -> str:
+        """Markdown with ``$$`` display math."""
+        from .render.markdown import render
+
+        return render(self)
+
+    def to_dict(self) -> dict:
+        """The stable JSON structure as Python objects."""
+        from .render.json import to_dict
+
+        return to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The stable JSON document (see :mod:`calculus_ml.render.json`)."""
+        from .render.json import render
+
+        return render(self, indent=indent)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        names = ", ".join(v.name for v in self.variables)
+        return f"<Derivation of {sympy.sstr(self.expression)} with respect to {names}>"
+
+    def _repr_latex_(self) -> str:
+        from .render.latex import render_math
+
+        return render_math(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {
+            "text/plain": repr(self),
+            "text/latex": self._repr_latex_(),
+            "text/markdown": self._repr_markdown_(),
+        }
+
+
+def derive(
+    expr: str | sympy.Expr,
+    wrt: str | sympy.Symbol | Iterable[str | sympy.Symbol],
+    *,
+    data: Iterable[str | sympy.Symbol] | None = None,
+    reduce: Reduce | None = None,
+    verify: bool = True,
+) -> Derivation:
+    """Differentiate ``expr`` step by step with respect to each variable in ``wrt``.
+
+    Parameters
+    ----------
+    expr : str or sympy.Expr
+        The expression; text is parsed with :func:`~calculus_ml.parse_expression`. With ``data``,
+        it is the term for one data point.
+    wrt : str, Symbol or list of them
+        The variable or variables; other symbols are held constant.
+    data : list of str, optional
+        Names of per-sample data symbols. The expression differentiated becomes
+        ``(1/n) Σᵢ expr(xᵢ, ...)`` (``reduce="mean"``, the default) or ``Σᵢ expr(xᵢ, ...)``.
+    reduce : {"mean", "sum"}, optional
+        How the terms are combined over the data.
+    verify : bool
+        Check every step against ``sympy.diff`` (raises
+        :class:`~calculus_ml.errors.VerificationError` on a wrong step).
+
+    Returns
+    -------
+    Derivation
+
+    Raises
+    ------
+    ExpressionError
+        For unsafe or malformed text, unknown variables or data names, or a bad ``reduce``.
+
+    Examples
+    --------
+    >>> d = derive("(y - (m*x + b))**2", ["m", "b"], data=["x", "y"])
+    >>> d["b"].rule
+    'simplify'
+    """
+    term = _real_symbols(parse_expression(expr))
+    variables = _resolve(term, wrt, "variable")
+    if data is None:
+        if reduce is not None:
+            raise ExpressionError("reduce= needs data= (the names summed over)")
+        expression, sample_term = term, None
+    else:
+        data_symbols = _resolve(term, data, "data name")
+        clash = set(variables) & set(data_symbols)
+        if clash:
+            raise ExpressionError(
+                f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
+            )
+        expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
+    return derivation_of(expression, variables, term=sample_term, verify=verify)
+
+
+def derivation_of(
+    expression: sympy.Expr,
+    variables: Iterable[sympy.Symbol],
+    *,
+    term: sympy.Expr | None = None,
+    verify: bool = True,
+) -> Derivation:
+    """Differentiate a ready-made expression (already validated) with respect to each variable.
+
+    Parameters
+    ----------
+    expression : sympy.Expr
+        The expression, e.g. a loss built with :func:`over_data`.
+    variables : iterable of sympy.Symbol
+        The variables, in the order the derivation lists them.
+    term : sympy.Expr, optional
+        The per-sample term, when ``expression`` is a sum or mean over data.
+    verify : bool
+        Check every step against ``sympy.diff``.
+
+    Returns
+    -------
+    Derivation
+    """
+    steps = {var: tidied(build_steps(expression, var)) for var in variables}
+    derivation = Derivation(expression, steps, term=term)
+    if verify:
+        derivation.verify()
+    return derivation
+
+
+def over_data(
+    term: sympy.Expr, data: Iterable[sympy.Symbol], reduce: Reduce = "mean"
+) -> sympy.Expr:
+    """Sum (or average) a per-sample term over ``n`` data points indexed by ``i``.
+
+    Each data symbol ``x`` becomes the indexed ``xᵢ``; the number of points is the symbol ``n``.
+    """
+    if reduce not in ("mean", "sum"):
+        raise ExpressionError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
+    taken = {s.name for s in term.free_symbols}
+    i = sympy.Symbol(_free_name(("i", "j", "k"), taken), integer=True, positive=True)
+    n = sympy.Symbol(_free_name(("n", "N", "m"), taken), integer=True, positive=True)
+    indexed = {s: sympy.IndexedBase(s.name, real=True)[i] for s in data}
+    total = sympy.Sum(term.xreplace(indexed), (i, 1, n))
+    return total / n if reduce == "mean" else total
+
+
+def tidied(step: Step) -> Step:
+    """Wrap ``step`` in a simplify step when a tidier form of its result exists."""
+    simpler = tidy(step.result)
+    if simpler == step.result:
+        return step
+    return SimplifyRule(step.expr, step.var, simplified=simpler, substep=step)
+
+
+def tidy(expr: sympy.Expr) -> sympy.Expr:
+    """Targeted simplification, never changing the value.
+
+    Sums over data get their constants pulled out (each summand in its shortest form, expanded
+    or not, with a leading minus sign outside). Other expressions get their numeric content or
+    common factors collected if that is shorter (a tie keeps the rule's shape, e.g. the chain
+    rule's ``3 (3x² + 10x)² (6x + 10)``).
+    """
+    if expr.has(sympy.Sum):
+        return expr.replace(sympy.Sum, _pull_constants_out)
+    return min((expr, _primitive(expr), sympy.factor_terms(expr)), key=sympy.count_ops)
+
+
+def _primitive(expr: sympy.Expr) -> sympy.Expr:
+    """Numeric content pulled out of every factor: ``sqrt(1 - x²/4)`` becomes ``sqrt(4 - x²)/2``."""
+    pairs = [factor.as_content_primitive() for factor in sympy.Mul.make_args(expr)]
+    return sympy.Mul(*(c for c, _ in pairs), *(p for _, p in pairs))
+
+
+def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr:
+    index = limits[0][0]
+    forms = (sympy.factor_terms(summand), sympy.factor_terms(sympy.expand(summand)))
+    constant, rest = min(forms, key=sympy.count_ops).as_independent(index, as_Add=False)
+    factors = []
+    for factor in sympy.Mul.make_args(rest):
+        if factor.is_Add and factor.could_extract_minus_sign():
+            constant, factor = -constant, -factor
+        factors.append(factor)
+    return constant * sympy.Sum(sympy.Mul(*factors), *limits)
+
+
+def _real_symbols(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with each symbol not known to be real or complex made real, as parsed names are."""
+    plain = {
+        s: sympy.Symbol(s.name, real=True)
+        for s in expr.free_symbols
+        if isinstance(s, sympy.Symbol) and s.is_real is None
+    }
+    return expr.xreplace(plain) if plain else expr
+
+
+def _free_name(candidates: tuple[str, ...], taken: set[str]) -> str:
+    for name in candidates:
+        if name not in taken:
+            return name
+    k = 1
+    while f"{candidates[0]}{k}" in taken:
+        k += 1
+    return f"{candidates[0]}{k}"
+
+
+def _resolve(
+    expr: sympy.Expr, names: str | sympy.Symbol | Iterable[str | sympy.Symbol], kind: str
+) -> tuple[sympy.Symbol, ...]:
+    if isinstance(names, (str, sympy.Symbol)):
+        names = [names]
+    names = list(names)
+    if not names:
+        raise ExpressionError(f"no {kind} given")
+    by_name = {s.name: s for s in expr.free_symbols}
+    symbols = []
+    for name in names:
+        key = name.name if isinstance(name, sympy.Symbol) else name
+        if not isinstance(key, str):
+            raise ExpressionError(f"{kind} must be a name, not {name!r}")
+        if key not in by_name:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise ExpressionError(f"{kind} {key!r} does not occur in {expr} (its symbols: {known})")
+        if by_name[key] not in symbols:
+            symbols.append(by_name[key])
+    return tuple(symbols)

@@ -1,0 +1,184 @@
+"""Build the step tree of a derivative by dispatching on the expression's type.
+
+The handlers choose a rule and derive its sub-expressions; every rule computes its own result.
+Within one tree, a sub-derivation met twice is built once and shared.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy
+
+from . import rules as r
+
+_FUNCTION_RULES: dict[type, type[r.Step]] = {
+    func: rule
+    for rule in (
+        r.LogRule,
+        r.TrigRule,
+        r.InverseTrigRule,
+        r.HyperbolicRule,
+        r.AbsRule,
+        r.SigmoidRule,
+        r.SoftplusRule,
+    )
+    for func in rule.derivatives
+}
+
+_CHAIN_NAMES = ("u", "v", "w", "t", "s", "q")
+
+
+class _Builder:
+    """Derives one expression with respect to one variable, sharing repeated sub-derivations."""
+
+    def __init__(self, var: sympy.Symbol, taken: set[str]):
+        self.var = var
+        self.taken = set(taken)
+        self.cache: dict[tuple[sympy.Basic, sympy.Symbol], r.Step] = {}
+        self.chain_symbols: set[sympy.Symbol] = set()
+
+    def step(self, expr: sympy.Expr, var: sympy.Symbol | None = None) -> r.Step:
+        var = self.var if var is None else var
+        key = (expr, var)
+        if key not in self.cache:
+            self.cache[key] = self._dispatch(expr, var)
+        return self.cache[key]
+
+    def _dispatch(self, expr: sympy.Expr, var: sympy.Symbol) -> r.Step:
+        if not expr.has(var):
+            return r.ConstantRule(expr, var)
+        if expr == var:
+            return r.VariableRule(expr, var)
+        for cls in type(expr).__mro__:
+            handler: Callable | None = getattr(self, f"_{cls.__name__}", None)
+            if handler is not None:
+                return handler(expr, var)
+        return r.UnknownRule(expr, var)
+
+    # -- handlers, one per expression type ---------------------------------------------------
+
+    def _Add(self, expr, var):
+        terms = expr.as_ordered_terms()
+        return r.SumRule(expr, var, terms=tuple(self.step(t, var) for t in terms))
+
+    def _Mul(self, expr, var):
+        constant, rest = expr.as_independent(var, as_Add=False)
+        if constant != 1:
+            return r.ConstantMultipleRule(
+                expr, var, constant=constant, other=rest, substep=self.step(rest, var)
+            )
+        numerator, denominator = [], []
+        for factor in expr.args:
+            if factor.is_Pow and factor.exp.is_number and factor.exp.is_negative:
+                denominator.append(factor.base ** (-factor.exp))
+            else:
+                numerator.append(factor)
+        if numerator and denominator:
+            return r.QuotientRule(
+                expr,
+                var,
+                numerator=self.step(sympy.Mul(*numerator), var),
+                denominator=self.step(sympy.Mul(*denominator), var),
+            )
+        return r.ProductRule(expr, var, factors=tuple(self.step(f, var) for f in expr.args))
+
+    def _Pow(self, expr, var):
+        base, exponent = expr.args
+        if not exponent.has(var):
+            if base == var:
+                step = r.PowerRule(expr, var, exponent=exponent)
+            else:
+                step = self._chain(expr, var, base, lambda u: u**exponent)
+            if exponent.is_Rational and not exponent.is_Integer and var not in self.chain_symbols:
+                return r.RewriteRule(
+                    expr, var, rewritten=expr, identity="a root is a fractional power", substep=step
+                )
+            return step
+        if not base.has(var):
+            if exponent == var:
+                return r.ExpRule(expr, var, base=base)
+            return self._chain(expr, var, exponent, lambda u: base**u)
+        return r.GeneralPowerRule(
+            expr,
+            var,
+            base=base,
+            exponent=exponent,
+            substep=self.step(exponent * sympy.log(base), var),
+        )
+
+    def _exp(self, expr, var):
+        (arg,) = expr.args
+        if arg == var:
+            return r.ExpRule(expr, var)
+        return self._chain(expr, var, arg, sympy.exp)
+
+    def _Function(self, expr, var):
+        if len(expr.args) != 1:
+            return r.UnknownRule(expr, var)
+        (arg,) = expr.args
+        if arg != var:
+            return self._chain(expr, var, arg, expr.func)
+        return _FUNCTION_RULES.get(expr.func, r.UnknownRule)(expr, var)
+
+    def _MinMaxBase(self, expr, var):
+        name = "max" if isinstance(expr, sympy.Max) else "min"
+        pieces = expr.rewrite(sympy.Piecewise, deep=False)  # inner kinks get their own step
+        return self._pieces(expr, var, pieces, f"{name} picks one argument on each region")
+
+    def _sign(self, expr, var):
+        (arg,) = expr.args  # SymPy rewrites sign only for arguments it knows to be real
+        pieces = sympy.Piecewise((1, arg > 0), (-1, arg < 0), (0, True))
+        return self._pieces(expr, var, pieces, "sign is 1, -1 or 0 on each region")
+
+    def _pieces(self, expr, var, pieces: sympy.Piecewise, identity: str) -> r.RewriteRule:
+        return r.RewriteRule(
+            expr, var, rewritten=pieces, identity=identity, substep=self.step(pieces, var)
+        )
+
+    def _Piecewise(self, expr, var):
+        return r.PiecewiseRule(
+            expr, var, pieces=tuple((self.step(e, var), cond) for e, cond in expr.args)
+        )
+
+    def _Sum(self, expr, var):
+        return r.SumOverDataRule(expr, var, substep=self.step(expr.function, var))
+
+    # -- the chain rule ----------------------------------------------------------------------
+
+    def _chain(self, expr, var, inner, outer: Callable) -> r.ChainRule:
+        u = self._fresh_symbol()
+        try:
+            outer_step = self.step(outer(u), u)
+            inner_step = self.step(inner, var)
+        finally:
+            self.taken.discard(u.name)
+        return r.ChainRule(expr, var, u=u, inner=inner, outer=outer_step, inner_step=inner_step)
+
+    def _fresh_symbol(self) -> sympy.Symbol:
+        for name in _CHAIN_NAMES:
+            if name not in self.taken:
+                break
+        else:
+            k = 1
+            while f"u_{k}" in self.taken:
+                k += 1
+            name = f"u_{k}"
+        self.taken.add(name)
+        symbol = sympy.Symbol(name, real=True)
+        self.chain_symbols.add(symbol)
+        return symbol
+
+
+def _symbol_names(expr: sympy.Basic) -> set[str]:
+    names = {str(s) for s in expr.free_symbols}
+    names.update(str(ix.base.label) for ix in expr.atoms(sympy.Indexed))
+    return names
+
+
+def build_steps(expr: sympy.Expr, var: sympy.Symbol) -> r.Step:
+    """Return the step tree of ``d expr / d var``, without tidying or verification."""
+    return _Builder(var, _symbol_names(expr)).step(expr)
+
+
+__all__ = ["build_steps"]

@@ -1,0 +1,1 @@
+extensions = ["calculus_ml.sphinxext"]
