@@ -25,6 +25,8 @@ _EXPORTS = {
     "compile_gradient": "numeric",
     "check_gradient": "numeric",
     "GradientDescent": "optimize",
+    "Loss": "losses",
+    "losses": None,  # a module: calculus_ml.losses.get("mse")
 }
 
 __all__ = sorted(_EXPORTS)
@@ -39,17 +41,22 @@ if TYPE_CHECKING:  # pragma: no cover
         ExpressionError,
         VerificationError,
     )
+    from . import losses
     from .functions import sigmoid, softplus
+    from .losses import Loss
     from .numeric import check_gradient, compile_gradient
     from .optimize import GradientDescent
     from .parsing import parse_expression
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    if name not in _EXPORTS:
         raise AttributeError(f"module 'calculus_ml' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    module = _EXPORTS[name]
+    if module is None:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

@@ -30,6 +30,10 @@ examples:
   calculus-ml derive "(y - (m*x + b))^2" --wrt m b --data x y --reduce mean
   calculus-ml derive "-y*log(sigmoid(w*x + b)) - (1 - y)*log(1 - sigmoid(w*x + b))" \\
       --wrt w b --data x y --format json
+  calculus-ml derive --loss mse --solve --values x=100,200,250,325,400 y=275,300,550,525,700
+  calculus-ml derive --loss polynomial --option degree=3 --hessian --convexity
+  calculus-ml derive "(y - (m*x + b))^2" --params m b --data x y --penalty "lam*m^2" \\
+      --solve --csv films.csv --x budget --y revenue --set lam=0.1
 """
 
 
@@ -57,9 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=DERIVE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    derive.add_argument("expr", metavar="EXPR", help="the expression, e.g. '(3*x^2 + 10*x)^3'")
     derive.add_argument(
-        "--wrt", nargs="+", required=True, metavar="VAR", help="variable(s) to differentiate by"
+        "expr", nargs="?", metavar="EXPR", help="the expression, e.g. '(3*x^2 + 10*x)^3'"
+    )
+    derive.add_argument(
+        "--wrt", "--params", nargs="+", metavar="VAR",
+        help="variable(s) to differentiate by (a loss's parameters)",
     )
     derive.add_argument(
         "--data",
@@ -71,16 +78,57 @@ def build_parser() -> argparse.ArgumentParser:
         "--reduce", choices=("mean", "sum"), help="combine the terms by mean (default) or sum"
     )
     _add_format(derive)
+    _add_loss_options(derive)
+
+    commands.add_parser(
+        "losses", help="list the loss catalogue",
+        description="List the named losses of the catalogue (use one with derive --loss NAME).",
+    )
 
     demo = commands.add_parser(
         "demo",
         help="the built-in example: the regression line's mean squared error",
         description="Derive the gradient of the regression line's mean squared error, "
-        "J(m, b) = (1/n) Σᵢ (yᵢ − (m xᵢ + b))², step by step.",
+        "J(m, b) = (1/n) Σᵢ (yᵢ − (m xᵢ + b))², step by step; fit the five films by gradient "
+        "descent beside the closed form; write a handout with its figures.",
     )
     _add_format(demo)
+    demo.add_argument("--out", default="calculus_ml_demo", metavar="DIR",
+                      help="folder for the handout (default: ./calculus_ml_demo)")
+    _add_handout(commands)
     _add_fit(commands)
     return parser
+
+
+def _add_handout(commands) -> None:
+    from .handout import FORMATS
+
+    handout = commands.add_parser(
+        "handout",
+        help="build lesson handouts from derivations/*.toml",
+        description="Build a handout (a spec file, or the name of a shipped one) or all of them, "
+        "with figures beside it; nothing is written unless everything succeeds.",
+    )
+    handout.add_argument("spec", nargs="?", metavar="SPEC_OR_NAME",
+                         help="a .toml spec, or a name such as 03-chain-rule or chain-rule")
+    handout.add_argument("--all", action="store_true", help="every shipped handout")
+    handout.add_argument("--list", action="store_true", help="list the shipped handouts")
+    handout.add_argument("--format", choices=FORMATS, default="markdown",
+                         help="output format (default: markdown)")
+    handout.add_argument("--out", default="handouts", metavar="DIR",
+                         help="output folder (default: ./handouts)")
+
+
+def _run_handout(args: argparse.Namespace) -> str:
+    from . import handout
+
+    if args.list:
+        return "\n".join(handout.names())
+    if bool(args.spec) == bool(args.all):
+        raise CalculusMLError("give one SPEC_OR_NAME or --all (see --list)")
+    chosen = handout.names() if args.all else [args.spec]
+    paths = handout.write([handout.build(name) for name in chosen], args.out, args.format)
+    return "\n".join(str(p) for p in paths)
 
 
 def _add_fit(commands) -> None:
@@ -107,6 +155,29 @@ def _add_fit(commands) -> None:
                      help="write the loss per iteration (and the fitted line, for one feature)")
 
 
+def _add_loss_options(derive: argparse.ArgumentParser) -> None:
+    group = derive.add_argument_group(
+        "losses", "derive a loss of the catalogue (--loss) or EXPR as a loss over --data, with "
+        "its Hessian, convexity and closed form; numeric answers need data (--csv or --values)",
+    )
+    group.add_argument("--loss", metavar="NAME", help="a loss of the catalogue (see: losses)")
+    group.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                       help="a catalogue loss's option, e.g. --option degree=3")
+    group.add_argument("--penalty", metavar="TEXT",
+                       help="a penalty on the parameters, not summed over data, e.g. 'lam*m^2'")
+    group.add_argument("--hessian", action="store_true", help="the Hessian of J")
+    group.add_argument("--convexity", action="store_true", help="whether J is convex, and why")
+    group.add_argument("--solve", action="store_true",
+                       help="the minimiser in closed form, step by step (and on the data)")
+    group.add_argument("--csv", metavar="FILE", help="data: a CSV file with a header row")
+    group.add_argument("--x", nargs="+", metavar="COL", help="with --csv: feature column(s)")
+    group.add_argument("--y", metavar="COL", help="with --csv: target column")
+    group.add_argument("--values", nargs="+", metavar="NAME=V1,V2,...",
+                       help="data inline, one list per data name, e.g. x=1,2,3 y=2,4,7")
+    group.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="a hyperparameter's value, e.g. --set lam=0.1")
+
+
 def _add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=FORMATS, default="text", help="output format (default: text)"
@@ -131,8 +202,169 @@ def _render(derivation, fmt: str) -> str:
 def _run_derive(args: argparse.Namespace) -> str:
     from .derivation import derive
 
-    derivation = derive(args.expr, args.wrt, data=args.data, reduce=args.reduce)
-    return _render(derivation, args.format)
+    loss = _derive_loss(args)
+    if loss is None:
+        if args.expr is None or not args.wrt:
+            raise CalculusMLError("give EXPR with --wrt VAR ..., or --loss NAME")
+        return _render(derive(args.expr, args.wrt, data=args.data, reduce=args.reduce), args.format)
+    return _loss_report(loss, args, _derive_data(args, loss))
+
+
+def _derive_loss(args: argparse.Namespace):
+    """The loss ``derive`` was asked about (catalogue or EXPR with --penalty, second-order flags
+    or data), or None for a plain derivative."""
+    from . import losses
+
+    custom = (args.penalty, args.hessian, args.convexity, args.solve, args.csv, args.values)
+    if args.loss is None:
+        if args.option:
+            raise CalculusMLError("--option goes with --loss NAME")
+        if not any(custom):
+            return None
+        if args.expr is None or not args.wrt or not args.data:
+            raise CalculusMLError("a loss needs EXPR, --params and --data (or --loss NAME)")
+        return losses.Loss(args.expr, args.wrt, args.data, reduce=args.reduce or "mean",
+                           regularization=args.penalty)
+    fixed = [flag for flag, value in (("EXPR", args.expr), ("--wrt/--params", args.wrt),
+             ("--data", args.data), ("--reduce", args.reduce), ("--penalty", args.penalty))
+             if value]
+    if fixed:
+        raise CalculusMLError(f"give EXPR or --loss NAME, not both: a catalogue loss fixes "
+                              f"{', '.join(fixed)}")
+    return losses.get(args.loss, **dict(_assignment(item, _option_value) for item in args.option))
+
+
+def _derive_data(args: argparse.Namespace, loss) -> dict | None:
+    """The data for numeric answers (--csv or --values) with --set hyperparameters, or None."""
+    import numpy as np
+
+    from .datasets import data_for_loss, read_csv
+
+    if args.csv and args.values:
+        raise CalculusMLError("give data by --csv or by --values, not both")
+    if args.csv:
+        if not args.x or not args.y:
+            raise CalculusMLError("--csv needs --x COL ... and --y COL")
+        data = data_for_loss(loss, read_csv(args.csv, [*args.x, args.y]), args.x, args.y)
+    elif args.values:
+        data = {name: np.array(value, dtype=float) for name, value in
+                (_assignment(item, _numbers) for item in args.values)}
+    else:
+        return None
+    data.update(_assignment(item, float) for item in args.set)
+    return data
+
+
+def _assignment(item: str, convert) -> tuple[str, object]:
+    """``NAME=VALUE`` as ``(name, convert(value))``."""
+    name, sep, value = item.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        return name.strip(), convert(value.strip())
+    except ValueError:
+        raise CalculusMLError(f"expected NAME=VALUE, not {item!r}") from None
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
+def _option_value(text: str) -> bool | int | str:
+    """A catalogue option's value: true/false, an integer, or the text itself."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _loss_report(loss, args: argparse.Namespace, data: dict | None) -> str:
+    """The derivation, then notes, matrix form and what was asked: Hessian, convexity, closed
+    form, and on data the minimiser and the largest stable learning rate."""
+    import numpy as np
+    import sympy
+
+    from .second_order import is_quadratic
+
+    J = sympy.Symbol("J")
+    sections: list[tuple[str, object]] = []  # (heading, [text or (label, maths)] or ClosedForm)
+    if loss.notes:
+        sections.append(("Notes", list(loss.notes)))
+    if loss.matrix_gradient:
+        sections.append(("Matrix form", [(sympy.Derivative(J, sympy.Symbol(k)), v)
+                                         for k, v in loss.matrix_gradient.items()]))
+    if args.hessian:
+        sections.append(("Hessian", [(sympy.Symbol("H"), loss.hessian())]))
+    if args.convexity:
+        sections.append(("Convexity", [str(loss.convexity(data))]))
+    if args.solve:
+        sections.append(("Closed form", loss.closed_form()))
+    if data is not None and (args.solve or args.hessian) and is_quadratic(loss):
+        items: list = []
+        if args.solve:
+            items += [(sympy.Symbol(name), sympy.Matrix(v) if np.ndim(v) else sympy.Float(v, 8))
+                      for name, v in loss.solve(**data).items()]
+        bound = loss.learning_rate_bound(**data)
+        if bound is not None:
+            items += ["Largest stable learning rate of gradient descent, 2/λ_max:",
+                      (sympy.Symbol("eta_max"), sympy.Float(bound, 6))]
+        sections.append(("On the data", items))
+    if args.format == "json":
+        return _json_report(loss, sections)
+    parts = [_render(loss.derive(), args.format)]
+    parts += [_section(args.format, heading, items) for heading, items in sections]
+    return "\n\n".join(part.rstrip("\n") for part in parts)
+
+
+def _json_report(loss, sections: list) -> str:
+    import json
+
+    import sympy
+
+    from .render.latex import latex
+
+    doc = loss.derive().to_dict()
+    for heading, items in sections:
+        key = heading.lower().replace(" ", "_")
+        doc[key] = items.to_dict() if hasattr(items, "to_dict") else [
+            item if isinstance(item, str) else
+            {"label": sympy.sstr(item[0]), "math": sympy.sstr(item[1]), "latex": latex(item[1])}
+            for item in items
+        ]
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _section(fmt: str, heading: str, items) -> str:
+    """A heading and its items (sentences, or ``label = maths``) in a text format; a closed
+    form renders itself."""
+    from .render.latex import escape_text, latex
+    from .render.text import equation
+
+    if hasattr(items, "to_text"):
+        renderers = {"text": items.to_text, "latex": items.to_latex, "markdown": items.to_markdown}
+        return renderers[fmt]()
+    lines = {"text": [heading, "─" * len(heading)], "markdown": [f"### {heading}"],
+             "latex": [rf"\paragraph{{{escape_text(heading)}.}}"]}[fmt]
+    for item in items:
+        if isinstance(item, str):
+            lines.append(escape_text(item) if fmt == "latex" else item)
+        elif fmt == "text":
+            lines.append(equation(item))
+        elif fmt == "latex":
+            lines.append(rf"\[ {latex(item[0])} = {latex(item[1])} \]")
+        else:
+            lines.append(f"$${latex(item[0])} = {latex(item[1])}$$")
+    return "\n".join(lines)
+
+
+def _run_losses(args: argparse.Namespace) -> str:
+    from . import losses
+
+    rows = []
+    for name in losses.names():
+        entry = losses.describe(name)
+        options = ", ".join(f"{k}={v!r}" for k, v in entry.options.items())
+        rows.append(f"{name:<20} {entry.description}" + (f"  [{options}]" if options else ""))
+    return "\n".join(rows)
 
 
 def _run_demo(args: argparse.Namespace) -> str:
@@ -142,7 +374,9 @@ def _run_demo(args: argparse.Namespace) -> str:
     derivation = derive(
         example["expr"], example["wrt"], data=example["data"], reduce=example["reduce"]
     )
-    return _render(derivation, args.format)
+    from .handout import demo
+
+    return _render(derivation, args.format).rstrip("\n") + "\n\n" + demo(args.out)
 
 
 def _run_fit(args: argparse.Namespace) -> str:
@@ -242,7 +476,8 @@ def _save_fit_plot(fit, data: dict, path: str) -> None:
         raise CalculusMLError(f"cannot write {path}: {error}") from None
 
 
-_COMMANDS = {"derive": _run_derive, "demo": _run_demo, "fit": _run_fit}
+_COMMANDS = {"derive": _run_derive, "demo": _run_demo, "fit": _run_fit, "losses": _run_losses,
+             "handout": _run_handout}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

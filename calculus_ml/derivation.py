@@ -60,8 +60,8 @@ class Derivation:
         return tuple(self.results.values())
 
     def __getitem__(self, var: str | sympy.Symbol) -> Step:
-        for symbol, step in self.steps.items():
-            if var == symbol or var == symbol.name:
+        for symbol, step in self.steps.items():  # a name, or for w[j] also the vector's name w
+            if var in (symbol, str(symbol), str(getattr(symbol, "base", symbol))):
                 return step
         raise KeyError(var)
 
@@ -115,7 +115,7 @@ class Derivation:
         return self.to_text()
 
     def __repr__(self) -> str:
-        names = ", ".join(v.name for v in self.variables)
+        names = ", ".join(str(v) for v in self.variables)
         return f"<Derivation of {sympy.sstr(self.expression)} with respect to {names}>"
 
     def _repr_latex_(self) -> str:
@@ -252,7 +252,7 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
     """Targeted simplification, never changing the value.
 
     Sums over data get their constants pulled out (each summand in its shortest form, expanded
-    or not, with a leading minus sign outside). Other expressions get their numeric content or
+    or not, with a leading minus sign outside), and a sum of a constant becomes ``n`` times it. Other expressions get their numeric content or
     common factors collected if that is shorter (a tie keeps the rule's shape, e.g. the chain
     rule's ``3 (3x² + 10x)² (6x + 10)``).
     """
@@ -276,7 +276,8 @@ def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr
         if factor.is_Add and factor.could_extract_minus_sign():
             constant, factor = -constant, -factor
         factors.append(factor)
-    return constant * sympy.Sum(sympy.Mul(*factors), *limits)
+    total = sympy.Sum(sympy.Mul(*factors), *limits)
+    return constant * (total.doit() if not rest.has(index) else total)  # Σᵢ 1 = n
 
 
 def _real_symbols(expr: sympy.Expr) -> sympy.Expr:

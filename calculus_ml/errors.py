@@ -17,6 +17,11 @@ class DataError(CalculusMLError, ValueError):
     """Data arrays that are missing, mismatched or not finite."""
 
 
+class SpecError(CalculusMLError, ValueError):
+    """A handout spec (``derivations/*.toml``) that is invalid: the message names the file, the
+    key and the problem."""
+
+
 class DivergenceError(CalculusMLError, ArithmeticError):
     """An optimizer whose loss became non-finite or kept growing."""
 

@@ -26,8 +26,9 @@ from .derivation import Derivation, Reduce, derivation_of, over_data
 from .errors import ExpressionError
 from .functions import dot, sigmoid
 from .parsing import parse_expression
+from .steps.rules import component
 
-__all__ = ["Loss", "names", "get", "describe", "differentiate", "Entry"]
+__all__ = ["Loss", "names", "get", "describe", "differentiate", "matrix_symbols", "Entry"]
 
 
 class Loss:
@@ -80,7 +81,8 @@ class Loss:
         if reduce not in ("mean", "sum"):
             raise ExpressionError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
         self.term = parse_expression(expression)
-        self.penalty = sympy.Integer(0) if regularization is None else parse_expression(regularization)
+        self.penalty = (sympy.Integer(0) if regularization is None
+                        else parse_expression(regularization))
         self.prediction = None if prediction is None else parse_expression(prediction)
         self.reduce = reduce
         self.name = name or "custom"
@@ -106,7 +108,8 @@ class Loss:
         misused = outside & self.vectors
         if misused:
             names = ", ".join(sorted(s.name for s in misused))
-            raise ExpressionError(f"{names} is a vector (an argument of dot) and appears outside dot")
+            raise ExpressionError(
+                f"{names} is a vector (an argument of dot) and appears outside dot")
 
     @property
     def vectors(self) -> frozenset[sympy.Symbol]:
@@ -173,7 +176,8 @@ class Loss:
 
     def penalty_gradient(self) -> dict[sympy.Symbol, sympy.Expr]:
         """``{θ: ∂penalty/∂θ}``, vectors handled as in :meth:`sample_gradient`."""
-        return {theta: sympy.factor_terms(differentiate(self.penalty, theta)) for theta in self.params}
+        return {theta: sympy.factor_terms(differentiate(self.penalty, theta))
+                for theta in self.params}
 
     def gradient_function(self, backend: str = "numpy", **kw: Any):
         """The compiled numeric gradient, :func:`calculus_ml.numeric.compile_gradient`."""
@@ -184,7 +188,8 @@ class Loss:
     # -- second order and closed form (see calculus_ml.second_order) ---------------------------
 
     def hessian(self) -> sympy.Matrix:
-        """The symbolic Hessian of ``J`` over the sums; see :func:`~calculus_ml.second_order.hessian`."""
+        """The symbolic Hessian of ``J`` over the sums; see
+        :func:`~calculus_ml.second_order.hessian`."""
         from .second_order import hessian
 
         return hessian(self)
@@ -246,17 +251,8 @@ def _dot_derivative(call: dot, var: sympy.Basic) -> sympy.Expr:
     a, b = call.args
     if isinstance(var, sympy.Indexed):
         (j,) = var.indices
-        return sum((component(o, j) for v, o in ((a, b), (b, a)) if v == var.base), sympy.Integer(0))
-    return sum((o for v, o in ((a, b), (b, a)) if v == var), sympy.Integer(0))
-
-
-def component(v: sympy.Basic, j: sympy.Expr) -> sympy.Expr:
-    """Component ``j`` of a vector: ``w[j]`` of ``w`` and ``x[i, j]`` of the data row ``x[i]``."""
-    if isinstance(v, sympy.Indexed):
-        return sympy.Indexed(v.base, *v.indices, j)
-    if isinstance(v, sympy.IndexedBase):
-        return v[j]
-    return _vector(v)[j]
+        return sympy.Add(*(component(o, j) for v, o in ((a, b), (b, a)) if v == var.base))
+    return sympy.Add(*(o for v, o in ((a, b), (b, a)) if v == var))
 
 
 def _vector(symbol: sympy.Symbol) -> sympy.IndexedBase:
@@ -275,7 +271,8 @@ def _symbols(names: Iterable[str], known: dict[str, sympy.Symbol], kind: str) ->
             name = getattr(name, "name", name)
         if name not in known:
             found = ", ".join(sorted(known)) or "none"
-            raise ExpressionError(f"{kind} {name!r} does not occur in the loss (its symbols: {found})")
+            raise ExpressionError(
+                f"{kind} {name!r} does not occur in the loss (its symbols: {found})")
         if known[name] not in out:
             out.append(known[name])
     return tuple(out)

@@ -579,6 +579,8 @@ def _unpack(model: _Model, layout: _Layout) -> list[str]:
 
 def _pack(model: _Model, layout: _Layout, parts: Mapping[sympy.Symbol, str]) -> list[str]:
     """Source lines assembling the flat gradient ``_g`` from per-parameter source expressions."""
+    if not any(layout.is_vector):  # one call: the cheapest for a few scalars
+        return [f"_g = numpy.array([{', '.join(parts[p] for p in model.params)}])"]
     total = _affine(len(layout.names) - sum(layout.is_vector), sum(layout.is_vector))
     lines = [f"_g = numpy.empty({total})"]
     for p, (start, stop), vector in zip(model.params, layout.offsets(), layout.is_vector):

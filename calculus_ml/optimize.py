@@ -330,39 +330,40 @@ class GradientDescent:
         sched = (self.schedule if callable(self.schedule)
                  else _SCHEDULES[self.schedule or "constant"](self.learning_rate, self.max_iter))
         losses, norms, thetas = [], [], []
-        last, growing = {}, [0]
+        value, growing, stopped = math.nan, 0, False
         progress = _Progress(self.progress, self.max_iter)
         rng = np.random.default_rng(self.random_state)
-        shuffled = [prepared]
+        shuffled, tol, callback = prepared, self.tol, self.callback
 
         def grad(x, i):
+            nonlocal value, shuffled
             if not stochastic:
-                last["J"], g = prepared.value_and_grad(x)
+                value, g = prepared.value_and_grad(x)
                 return g
             if i % per_epoch == 0:
-                shuffled[0] = prepared.subset(rng.permutation(n))
+                shuffled = prepared.subset(rng.permutation(n))
             b = i % per_epoch
-            return shuffled[0].grad_rows(x, b * size, min(n, (b + 1) * size))
+            return shuffled.grad_rows(x, b * size, min(n, (b + 1) * size))
 
         def record(x, i, g):
+            nonlocal value, growing, stopped
             if i % per_epoch:
                 return False
             k = i // per_epoch
-            if stochastic or g is None:
-                last["J"], g = prepared.value_and_grad(x)
-            J, norm = float(last["J"]), math.sqrt(float(g @ g))
+            if stochastic or g is None:  # the full loss and gradient, once per epoch
+                value, g = prepared.value_and_grad(x)
+            J, norm = float(value), math.sqrt(float(g @ g))
             losses.append(J)
             norms.append(norm)
             thetas.append(x.copy())
             if not (math.isfinite(J) and math.isfinite(norm)):
                 self._diverged(k, J, losses[0], prepared, theta0, fit_data)
-            growing[0] = growing[0] + 1 if k and J > losses[-2] else 0
-            if growing[0] >= _PATIENCE and J > losses[0]:
+            growing = growing + 1 if k and J > losses[-2] else 0
+            if growing >= _PATIENCE and J > losses[0]:
                 self._diverged(k, J, losses[0], prepared, theta0, fit_data)
             progress.update(k, J)
-            last["stopped"] = norm <= self.tol or bool(
-                self.callback is not None and self.callback(x, k, g))
-            return last["stopped"]
+            stopped = norm <= tol or bool(callback is not None and callback(x, k, g))
+            return stopped
 
         optimizer = _OPTIMIZERS[method]
         options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
@@ -370,7 +371,7 @@ class GradientDescent:
         try:
             x = optimizer(grad, theta0, learning_rate=lambda i: sched(i // per_epoch),
                           max_iter=self.max_iter * per_epoch, callback=record, **options)
-            if not last.get("stopped"):  # ran all its iterations: record where it ended
+            if not stopped:  # ran all its iterations: record where it ended
                 record(x, self.max_iter * per_epoch, None)
         finally:
             progress.close()

@@ -19,7 +19,6 @@ Hyperparameters (``lam``, ``delta``) are taken to be nonnegative in the symbolic
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,7 +29,7 @@ import sympy
 from .derivation import tidy
 from .errors import DataError, ExpressionError, VerificationError
 from .functions import dot, to_elementary
-from .losses import Loss, component, differentiate
+from .losses import Loss, differentiate
 from .render.base import Fact
 from .steps.verify import concretize_sums, real_value
 
@@ -66,7 +65,7 @@ def _second_index(loss: Loss) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, positive=True)
 
 
-# -- quadratic losses: the numeric Hessian ---------------------------------------------------
+# -- the parameters as polynomial generators ------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,9 @@ def is_quadratic(loss: Loss) -> bool:
     flat = _flat(loss.term + loss.penalty, loss)
     poly = flat.expr.as_poly(*flat.gens)
     return poly is not None and poly.total_degree() <= 2
+
+
+# -- quadratic losses on data: the Hessian, the learning-rate bound, the minimiser ----------
 
 
 def _prepared(loss: Loss, data: Mapping[str, Any]):
@@ -175,10 +177,10 @@ def solve(loss: Loss, **data: Any) -> dict[str, float | np.ndarray]:
     H, g0, prepared = _quadratic_parts(loss, data)
     eigenvalues = np.linalg.eigvalsh(H)
     if eigenvalues[0] <= 1e-12 * max(1.0, abs(eigenvalues[-1])):
-        raise DataError("these data do not determine a unique minimum: the normal equations are "
-                        f"singular or J is unbounded below (Hessian eigenvalues {eigenvalues[0]:.3g}"
-                        f" to {eigenvalues[-1]:.3g}); e.g. all x equal, or fewer points than "
-                        "parameters")
+        raise DataError("these data do not determine a unique minimum: the normal equations "
+                        "are singular or J is unbounded below (Hessian eigenvalues "
+                        f"{eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g}); e.g. all x equal, or "
+                        "fewer points than parameters")
     return prepared.unflatten(np.linalg.solve(H, -g0))
 
 
@@ -219,10 +221,7 @@ def convexity(loss: Loss, data: Mapping[str, Any] | None = None) -> Convexity:
     -------
     Convexity
     """
-    symbolic = _symbolic_convexity(loss)
-    if data is None:
-        return symbolic
-    if is_quadratic(loss):
+    if data is not None and is_quadratic(loss):
         H, _, _ = _quadratic_parts(loss, data)
         eigenvalues = np.linalg.eigvalsh(H)
         tol = 1e-10 * max(1.0, abs(eigenvalues).max())
@@ -233,7 +232,8 @@ def convexity(loss: Loss, data: Mapping[str, Any] | None = None) -> Convexity:
                              f"(eigenvalues {shown})", eigenvalues)
         return Convexity("not convex", "J is quadratic and its Hessian on these data has a "
                          f"negative eigenvalue (eigenvalues {shown})", eigenvalues)
-    if symbolic.verdict == "convex":
+    symbolic = _symbolic_convexity(loss)
+    if data is None or symbolic.verdict == "convex":
         return symbolic
     return _curvature_search(loss, data, symbolic)
 
@@ -279,7 +279,7 @@ def _part_convexity(expr: sympy.Expr, loss: Loss) -> tuple[Verdict, str]:
     flat = _flat(expr, loss)
     forms: dict[sympy.Expr, sympy.Symbol] = {}
     f = _with_forms(flat.expr, flat.gens, forms)
-    if f.has(*flat.gens) or _mixes_norm_and_linear(flat):
+    if f.has(*flat.gens) or _unsupported_dots(flat):
         return "undetermined", "the parameters do not enter only through forms affine in them"
     if not forms:
         return "convex", "it does not depend on the parameters"
@@ -306,17 +306,24 @@ def _part_convexity(expr: sympy.Expr, loss: Loss) -> tuple[Verdict, str]:
             return "convex", (f"it is f({u}) = {sympy.sstr(f)} {where}, and f''({u}) = "
                               f"{sympy.sstr(sympy.factor(second))} ≥ 0, so its Hessian "
                               f"f''({u}) ∇{u} ∇{u}ᵀ is positive semidefinite")
-        witness = _negative_point(second, u)
+        witness = _negative_point(sympy.Matrix([[second]]), us)
         if witness:
             return "not convex", (f"it is f({u}) = {sympy.sstr(f)} {where}, and f''({u}) < 0 "
                                   f"at {witness}, a one-point data set whose Hessian "
                                   f"f''({u}) ∇{u} ∇{u}ᵀ has a negative eigenvalue")
         return "undetermined", f"f''({u}) = {sympy.sstr(second)} could not be shown ≥ 0"
-    _, pivots = sympy.hessian(f, us).LDLdecomposition(hermitian=False)
+    names = ", ".join(map(str, us))
+    curvature = sympy.hessian(f, us)
+    _, pivots = curvature.LDLdecomposition(hermitian=False)
     if all(_nonnegative(pivots[k, k]) for k in range(len(us))):
-        return "convex", (f"it is f({', '.join(map(str, us))}) {where}, and the Hessian of f has "
-                          "an LDLᵀ factorisation with nonnegative pivots, so it is positive "
+        return "convex", (f"it is f({names}) {where}, and the Hessian of f has an LDLᵀ "
+                          "factorisation with nonnegative pivots, so it is positive "
                           "semidefinite, and so is Jᵤᵀ ∇²f Jᵤ")
+    jacobian = sympy.Matrix([[sympy.diff(z, g) for g in flat.gens] for z in forms])
+    witness = _negative_point(curvature, us) if jacobian.rank() == len(us) else None
+    if witness:
+        return "not convex", (f"it is f({names}) {where} (independent forms), and the Hessian "
+                              f"of f has a negative eigenvalue at {witness}")
     return "undetermined", "the Hessian of f could not be shown positive semidefinite"
 
 
@@ -344,8 +351,8 @@ def _piecewise_convexity(f: sympy.Piecewise, u: sympy.Symbol, where: str) -> tup
 
 
 def _with_forms(expr: sympy.Basic, gens: tuple, forms: dict) -> sympy.Basic:
-    """``expr`` with each maximal subexpression affine in ``gens`` (its constant factor kept
-    outside) replaced by a placeholder ``u``, ``v``, ..."""
+    """``expr`` with each maximal subexpression affine in ``gens`` (its constant factor and sign
+    kept outside) replaced by a placeholder ``u1``, ``u2``, ..."""
     if not expr.has(*gens) or not isinstance(expr, sympy.Expr):
         return expr if not expr.has(*gens) else expr.func(
             *(_with_forms(a, gens, forms) for a in expr.args))
@@ -365,8 +372,12 @@ def _norms_shown(form: sympy.Expr, flat: _Flat) -> str:
     return sympy.sstr(flat.shown(form))
 
 
-def _mixes_norm_and_linear(flat: _Flat) -> bool:
-    """A vector both in ``dot(w, w)`` and in a linear ``dot(w, x)``: not radial, not handled."""
+def _unsupported_dots(flat: _Flat) -> bool:
+    """``dot(w, v)`` of two vector parameters, or a vector both in ``dot(w, w)`` and in a linear
+    ``dot(w, x)``: the argument needs ``‖w‖`` (a function of ``‖w‖`` only is convex exactly
+    when it is convex in ``‖w‖`` as a number) or forms linear in ``w``, not both."""
+    if any(not t.is_Symbol and call.args[0] != call.args[1] for t, call in flat.back.items()):
+        return True
     linear = {a for t, call in flat.back.items() if t.is_Symbol for a in call.args}
     normed = {v for v, s in flat.norms.items() if flat.expr.has(s)}
     return bool(normed & linear)
@@ -409,21 +420,29 @@ def _nonnegative(expr: sympy.Expr) -> bool:
     return bool(rewritten.is_nonnegative)
 
 
-_TRIAL_VALUES = (0.0, 1.0, -1.0, 0.5, 2.0, -0.5, -2.0)
+_TRIAL_VALUES = (0.0, 1.0, -1.0, 2.0, 0.5, -0.5, -2.0)
+_FORM_VALUES = (0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 0.5, -0.5)
 
 
-def _negative_point(second: sympy.Expr, u: sympy.Symbol) -> str | None:
-    """A point (``u`` and data values) where ``second < 0``, as text, or None."""
-    others = sorted(second.free_symbols - {u}, key=lambda s: s.name)
-    if len(others) > 3:
+def _negative_point(curvature: sympy.Matrix, us: tuple[sympy.Symbol, ...]) -> str | None:
+    """A point (the forms ``us`` and data values) where the Hessian of ``f`` in the forms
+    (``1 × 1``, ``f''``, for one form) has a negative eigenvalue, as text; None if no trial point
+    has one."""
+    others = sorted(curvature.free_symbols - set(us), key=lambda s: s.name)
+    if len(others) + len(us) > 5:
         return None
-    for values in itertools.product(_TRIAL_VALUES, repeat=len(others)):
-        point = dict(zip(others, values))
-        for z in (0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0, 0.5, -0.5):
-            value = real_value(second, {**point, u: float(z)})
-            if value is not None and value < -1e-9:
-                shown = ", ".join(f"{s} = {v:g}" for s, v in [*point.items(), (u, z)])
-                return f"{shown} (f'' = {value:.3g})"
+    data_values = _TRIAL_VALUES if len(us) == 1 else _TRIAL_VALUES[:4]
+    form_values = _FORM_VALUES if len(us) == 1 else _TRIAL_VALUES[:4]
+    for values in itertools.product(*[data_values] * len(others), *[form_values] * len(us)):
+        point = dict(zip([*others, *us], values))
+        entries = [real_value(entry, point) for entry in curvature]
+        if None in entries:
+            continue
+        lowest = np.linalg.eigvalsh(np.reshape(entries, curvature.shape))[0]
+        if lowest < -1e-9:
+            shown = ", ".join(f"{s} = {v:g}" for s, v in point.items())
+            what = "f''" if len(us) == 1 else "eigenvalue"
+            return f"{shown} ({what} = {lowest:.3g})"
     return None
 
 
@@ -603,21 +622,21 @@ def _matrix_names(loss: Loss, lsq: _LeastSquares):
     i, n = _data_index(loss)
     d = sympy.Symbol("d", integer=True, positive=True)
     width = sum(d if p in loss.vectors else 1 for p in loss.params)
-    Phi, theta = sympy.MatrixSymbol("Φ", n, width), sympy.MatrixSymbol("θ", width, 1)
+    Phi, theta = sympy.MatrixSymbol("Phi", n, width), sympy.MatrixSymbol("theta", width, 1)
     t, P = sympy.MatrixSymbol("t", n, 1), sympy.MatrixSymbol("P", width, width)
     if loss.vectors:
         blocks = [sympy.MatrixSymbol(str(p), d, 1) if p in loss.vectors else sympy.Matrix([[p]])
                   for p in loss.params]
         columns = [sympy.MatrixSymbol(str(lsq.features[p]).upper(), n, d) if p in loss.vectors
                    else sympy.OneMatrix(n, 1) if lsq.features[p] == 1
-                   else sympy.MatrixSymbol(f"φ_{p}", n, 1) for p in loss.params]
+                   else sympy.MatrixSymbol(f"phi_{p}", n, 1) for p in loss.params]
         facts = [Fact("parameters", sympy.Eq(theta, sympy.BlockMatrix([[b] for b in blocks]))),
                  Fact("data matrix", sympy.Eq(Phi, sympy.BlockMatrix([columns])))]
     else:
         row = sympy.Matrix([[_indexed(lsq.features[p], loss) for p in loss.params]])
         facts = [Fact("parameters", sympy.Eq(theta, sympy.Matrix(loss.params))),
-                 Fact("row i of Φ", sympy.Eq(sympy.MatrixSymbol("φ_i", width, 1).T, row,
-                                             evaluate=False))]
+                 Fact("row i of the design matrix",
+                      sympy.Eq(sympy.MatrixSymbol("phi_i", width, 1).T, row, evaluate=False))]
     facts.append(Fact("target", sympy.Eq(sympy.Indexed(sympy.IndexedBase("t"), i),
                                          _indexed(lsq.target, loss))))
     if any(v != 0 for v in lsq.penalty.values()):
@@ -644,12 +663,11 @@ def _system(loss: Loss, lsq: _LeastSquares):
 
 def _normal_equations_step(loss: Loss, lsq: _LeastSquares) -> SolutionStep:
     A, theta, rhs, facts = _system(loss, lsq)
-    scale = "" if lsq.scale == 1 else f" times {sympy.sstr(lsq.scale)}"
     return SolutionStep(
         "the normal equations",
-        f"Each data point's term is the square of a residual φᵢᵀθ − tᵢ{scale}, which is linear "
-        "in the parameters θ, so the gradient is linear in θ: stacking the rows φᵢᵀ into Φ, "
-        "∇J = 0 reads as below.",
+        "Each data point's term is (a multiple of) the square of a residual that is linear in "
+        "the parameters, so the gradient is linear in them: setting it to zero is a linear "
+        "system, the normal equations, in the matrices below.",
         (sympy.Eq(sympy.MatMul(A, theta), rhs),),
         tuple(facts),
     )
@@ -672,7 +690,7 @@ def _sums_step(loss: Loss, lsq: _LeastSquares, gradient: dict) -> SolutionStep:
             raise VerificationError(f"the normal equation for {loss.params[k]} disagrees with ∇J")
     return SolutionStep(
         "written out with sums",
-        "The entries of ΦᵀΦ and Φᵀt are sums over the data points.",
+        "The same equations with each matrix entry written as a sum over the data points.",
         (sympy.Eq(sympy.MatMul(matrix, theta, evaluate=False), rhs),),
     )
 
@@ -711,9 +729,9 @@ def _line_step(loss: Loss, lsq: _LeastSquares, gradient: dict) -> SolutionStep |
             raise VerificationError("the means form of the line disagrees with ∇J")
     return SolutionStep(
         "in terms of the means",
-        f"The equation for {b} divided by n gives {b} = {t}̄ − {m} {u}̄; substituting it into "
-        f"the equation for {m} and using Σ {u}ᵢ({t}ᵢ − {t}̄) = Σ({u}ᵢ − {u}̄)({t}ᵢ − {t}̄) gives "
-        f"the slope.",
+        f"Divide the equation for {b} by n and solve it for {b}; substitute that into the "
+        f"equation for {m}, and write its sums with deviations from the means (the sum of "
+        f"the deviations of {u} is 0).",
         (sympy.Eq(m, slope), sympy.Eq(b, intercept)),
         tuple(Fact("where", sympy.Eq(bar, mean)) for bar, mean in means.items()),
     )

@@ -48,7 +48,8 @@ def written_out(expr: sympy.Expr, n: int = N_DATA) -> sympy.Expr:
     """``expr`` with every sum over data written out for ``n`` points by ``Sum.doit``."""
     if not expr.has(sympy.Sum):
         return expr
-    sizes = {s: n for total in expr.atoms(sympy.Sum) for *_, top in total.limits for s in top.free_symbols}
+    tops = {top for total in expr.atoms(sympy.Sum) for *_, top in total.limits}
+    sizes = {s: n for top in tops for s in top.free_symbols}
     return expr.xreplace(sizes).doit()
 
 

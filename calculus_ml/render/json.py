@@ -38,7 +38,7 @@ def step_to_dict(step: Step) -> dict:
     return {
         "rule": step.rule,
         "title": step.title,
-        "var": step.var.name,
+        "var": str(step.var),
         **_expr("expr", step.expr),
         **_expr("result", step.result),
         "explanation": step.explanation,
@@ -55,7 +55,7 @@ def to_dict(derivation) -> dict:
         out.update(_expr("term", derivation.term))
     out["derivatives"] = [
         {
-            "wrt": var.name,
+            "wrt": str(var),
             **_expr("result", root.result),
             "latex": latex(root.result),
             "steps": step_to_dict(root),
@@ -68,3 +68,30 @@ def to_dict(derivation) -> dict:
 def render(derivation, indent: int | None = 2) -> str:
     """The derivation as a JSON document."""
     return json.dumps(to_dict(derivation), indent=indent, ensure_ascii=False)
+
+
+def solution_to_dict(solution) -> dict:
+    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as JSON-ready
+    objects: ``{"loss", "steps": [{"title", "explanation", "equations": [MATH], "facts":
+    [{"label", MATH}]}]}`` with ``MATH = {"math", "math_srepr", "latex"}``."""
+
+    def math(expr: sympy.Basic) -> dict[str, str]:
+        return {**_expr("math", expr), "latex": latex(expr)}
+
+    return {
+        "loss": solution.loss.name,
+        "steps": [
+            {
+                "title": step.title,
+                "explanation": step.explanation,
+                "equations": [math(eq) for eq in step.equations],
+                "facts": [{"label": f.label, **math(f.math)} for f in step.facts],
+            }
+            for step in solution.steps
+        ],
+    }
+
+
+def render_solution(solution, indent: int | None = 2) -> str:
+    """A closed-form solution as a JSON document."""
+    return json.dumps(solution_to_dict(solution), indent=indent, ensure_ascii=False)

@@ -101,3 +101,19 @@ def render_math(derivation) -> str:
     """Display math for Jupyter: ``$$\\begin{aligned}...\\end{aligned}$$``."""
     blocks = [_environment(root, "aligned", document=False) for _, root in derivation]
     return "$$" + r" \\[1em] ".join(blocks) + "$$"
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def render_solution(solution) -> str:
+    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) for a document
+    body: each step's sentence, its equations in display math, then its symbols' meaning."""
+    parts = [rf"\paragraph{{Closed form for {escape_text(solution.loss.name)}.}}"]
+    for step in solution.steps:
+        rows = [rf"\textbf{{{escape_text(_upper_first(step.title))}.}} {escape_text(step.explanation)}"]
+        rows += [rf"\[ {latex(eq)} \]" for eq in step.equations]
+        rows += [rf"{escape_text(_upper_first(f.label))}: ${latex(f.math)}$." for f in step.facts]
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts) + "\n"

@@ -41,3 +41,15 @@ def render(derivation) -> str:
         parts.append(f"### Derivative with respect to ${latex(var)}$\n\n{body}\n\n**Result:** {result}")
     return "\n\n".join(parts) + "\n"
 
+
+
+def render_solution(solution) -> str:
+    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as Markdown."""
+    parts = [f"### Closed form for {_escape(solution.loss.name)}"]
+    for k, step in enumerate(solution.steps, 1):
+        facts = "".join(f" {_escape(f.label[:1].upper() + f.label[1:])}: ${latex(f.math)}$."
+                        for f in step.facts)
+        body = "\n".join(f"   $${latex(eq)}$$" for eq in step.equations)
+        parts.append(f"{k}. **{_escape(step.title[:1].upper() + step.title[1:])}.** "
+                     f"{_escape(step.explanation)}{facts}\n\n{body}")
+    return "\n\n".join(parts) + "\n"

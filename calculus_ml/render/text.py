@@ -16,7 +16,7 @@ class _Printer(PrettyPrinter):
         return super()._print_Add(expr, order=keep_order(expr, order))
 
     def _print_Indexed(self, expr):
-        indices = "_".join(str(i) for i in expr.indices)
+        indices = "".join(str(i) for i in expr.indices)  # x[i, j] as x_ij
         return self._print(sympy.Symbol(f"{expr.base.label}_{indices}"))
 
 
@@ -83,3 +83,19 @@ def render(derivation) -> str:
         result = equation((views(root)[0].equation[0], root.result))
         parts.append(f"{title}\n{'─' * len(title)}\n{body}\n\nResult:\n{_indent(result, '  ')}")
     return "\n\n".join(parts) + "\n"
+
+
+def render_solution(solution) -> str:
+    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as text: each
+    step's sentence, its equations, then what its symbols stand for."""
+    title = f"Closed form for {solution.loss.name}"
+    parts = []
+    for k, step in enumerate(solution.steps, 1):
+        lines = [f"{k}. {step.title}: {step.explanation}"]
+        lines += [_indent(pretty(eq), "   ") for eq in step.equations]
+        lines += [
+            _indent(f"{fact.label}: " + _hang(pretty(fact.math), len(fact.label) + 2), "   ")
+            for fact in step.facts
+        ]
+        parts.append("\n".join(lines))
+    return f"{title}\n{'─' * len(title)}\n" + "\n\n".join(parts) + "\n"

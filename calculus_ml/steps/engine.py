@@ -1,6 +1,8 @@
 """Build the step tree of a derivative by dispatching on the expression's type.
 
 The handlers choose a rule and derive its sub-expressions; every rule computes its own result.
+A variable is a symbol or a component ``w[j]`` of a vector ``w``; an expression depends on
+``w[j]`` when it holds ``w`` (inside an inner product ``dot(w, x)``).
 Within one tree, a sub-derivation met twice is built once and shared.
 """
 
@@ -10,6 +12,7 @@ from typing import Callable
 
 import sympy
 
+from ..errors import ExpressionError
 from . import rules as r
 
 _FUNCTION_RULES: dict[type, type[r.Step]] = {
@@ -46,7 +49,7 @@ class _Builder:
         return self.cache[key]
 
     def _dispatch(self, expr: sympy.Expr, var: sympy.Symbol) -> r.Step:
-        if not expr.has(var):
+        if not expr.has(_marker(var)):
             return r.ConstantRule(expr, var)
         if expr == var:
             return r.VariableRule(expr, var)
@@ -63,7 +66,7 @@ class _Builder:
         return r.SumRule(expr, var, terms=tuple(self.step(t, var) for t in terms))
 
     def _Mul(self, expr, var):
-        constant, rest = expr.as_independent(var, as_Add=False)
+        constant, rest = expr.as_independent(_marker(var), as_Add=False)
         if constant != 1:
             return r.ConstantMultipleRule(
                 expr, var, constant=constant, other=rest, substep=self.step(rest, var)
@@ -85,7 +88,7 @@ class _Builder:
 
     def _Pow(self, expr, var):
         base, exponent = expr.args
-        if not exponent.has(var):
+        if not exponent.has(_marker(var)):
             if base == var:
                 step = r.PowerRule(expr, var, exponent=exponent)
             else:
@@ -95,7 +98,7 @@ class _Builder:
                     expr, var, rewritten=expr, identity="a root is a fractional power", substep=step
                 )
             return step
-        if not base.has(var):
+        if not base.has(_marker(var)):
             if exponent == var:
                 return r.ExpRule(expr, var, base=base)
             return self._chain(expr, var, exponent, lambda u: base**u)
@@ -141,6 +144,14 @@ class _Builder:
             expr, var, pieces=tuple((self.step(e, var), cond) for e, cond in expr.args)
         )
 
+    def _dot(self, expr, var):
+        if not isinstance(var, sympy.Indexed):
+            raise ExpressionError(
+                f"{expr} is an inner product of vectors: differentiate by a component w[j] "
+                "(calculus_ml.Loss does this for a vector parameter)"
+            )
+        return r.DotRule(expr, var)
+
     def _Sum(self, expr, var):
         return r.SumOverDataRule(expr, var, substep=self.step(expr.function, var))
 
@@ -168,6 +179,12 @@ class _Builder:
         symbol = sympy.Symbol(name, real=True)
         self.chain_symbols.add(symbol)
         return symbol
+
+
+def _marker(var: sympy.Basic) -> sympy.Basic:
+    """What an expression must contain to depend on ``var``: for a vector component ``w[j]``,
+    the vector ``w`` (inner products hold the whole vector)."""
+    return var.base if isinstance(var, sympy.Indexed) else var
 
 
 def _symbol_names(expr: sympy.Basic) -> set[str]:

@@ -59,7 +59,10 @@ class Step:
             yield from sub.walk()
 
     def _held_constant(self) -> str:
-        others = sorted(_plain_name(s) for s in _quantities(self.expr) if s != self.var)
+        vector = self.var.base.label if isinstance(self.var, sympy.Indexed) else self.var
+        others = sorted(  # for w_j the vector w is not held constant either
+            _plain_name(s) for s in _quantities(self.expr) if s not in (self.var, vector)
+        )
         if not others:
             return ""
         names = ", ".join(others)
@@ -72,6 +75,15 @@ def _quantities(expr: sympy.Expr) -> set[sympy.Basic]:
     indexed = expr.atoms(sympy.Indexed)
     hidden = {ix.base.label for ix in indexed} | {i for ix in indexed for i in ix.indices}
     return (expr.free_symbols - hidden) | indexed
+
+
+def component(vector: sympy.Basic, j: sympy.Expr) -> sympy.Expr:
+    """Component ``j`` of a vector: ``w[j]`` of ``w`` and ``x[i, j]`` of the data row ``x[i]``."""
+    if isinstance(vector, sympy.Indexed):
+        return sympy.Indexed(vector.base, *vector.indices, j)
+    if isinstance(vector, sympy.IndexedBase):
+        return vector[j]
+    return sympy.IndexedBase(str(vector), real=True)[j]
 
 
 def _plain_name(quantity: sympy.Basic) -> str:
@@ -94,7 +106,8 @@ class ConstantRule(Step):
         return sympy.Integer(0)
 
     def _explanation(self):
-        return f"This term does not depend on {self.var}{self._held_constant()}, so its derivative is 0."
+        held = self._held_constant()
+        return f"This term does not depend on {self.var}{held}, so its derivative is 0."
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,7 +202,7 @@ class TrigRule(_TableRule):
 
 @dataclass(frozen=True, eq=False)
 class InverseTrigRule(_TableRule):
-    """d/dx[asin x] = 1/sqrt(1 - x^2), d/dx[acos x] = -1/sqrt(1 - x^2), d/dx[atan x] = 1/(1 + x^2)"""
+    """d/dx[asin x] = 1/sqrt(1 - x^2), d/dx[acos x] = -1/sqrt(1 - x^2), d/dx[atan x] = 1/(1+x^2)"""
 
     rule: ClassVar[str] = "inverse_trig"
     title: ClassVar[str] = "inverse trigonometric rule"
@@ -475,6 +488,31 @@ class PiecewiseRule(Step):
 
 
 @dataclass(frozen=True, eq=False)
+class DotRule(Step):
+    """d/dw_j[w · x] = x_j"""
+
+    rule: ClassVar[str] = "dot"
+    title: ClassVar[str] = "inner product rule"
+
+    def _result(self):
+        (j,) = self.var.indices
+        a, b = self.expr.args
+        pairs = ((a, b), (b, a))  # w · w gives both terms: 2 w_j
+        return sympy.Add(*(component(other, j) for v, other in pairs if v == self.var.base))
+
+    def _explanation(self):
+        a, b = self.expr.args
+        (j,) = self.var.indices
+        k = sympy.Symbol("k")
+        term = " ".join(_plain_name(component(v, k)) for v in (a, b))
+        return (
+            f"The inner product {_plain_name(a)}·{_plain_name(b)} is the sum over k of {term}; "
+            f"only the terms with k = {j} depend on {_plain_name(self.var)}, so the derivative is "
+            "the matching component of the other vector."
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class SumOverDataRule(Step):
     """d/dθ[Σᵢ f(θ; xᵢ)] = Σᵢ d/dθ[f(θ; xᵢ)]"""
 
@@ -538,6 +576,7 @@ RULES: tuple[type[Step], ...] = (
     PiecewiseRule,
     GeneralPowerRule,
     RewriteRule,
+    DotRule,
     SumOverDataRule,
     SimplifyRule,
     UnknownRule,

@@ -14,6 +14,10 @@ Equality is proved symbolically where that is cheap, by a ladder of tests:
 Otherwise equality is confirmed numerically at random real points, where every part of both sides
 is real and finite. Kinked functions (``abs``, ``max``, pieces) agree with SymPy everywhere except
 on the kink, where no derivative exists; random points miss the kink with probability one.
+
+A step with inner products ``dot(a, b)`` (a derivative by a vector component ``w_j``) is checked
+with each product written out, ``Σₖ a_k b_k`` for ``k = 1..CONCRETE_D``, and ``j = CONCRETE_J``:
+SymPy differentiates the written-out sum itself.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from typing import Iterator, Literal
 import sympy
 
 from ..errors import VerificationError
-from ..functions import ML_FUNCTIONS, to_elementary
-from .rules import SimplifyRule, Step
+from ..functions import ML_FUNCTIONS, dot, to_elementary
+from .rules import SimplifyRule, Step, component
 
 Proof = Literal["symbolic", "numeric"]
 
@@ -35,14 +39,37 @@ N_POINTS = 5
 """Random points at which two expressions must agree numerically."""
 CONCRETE_N = 3
 """Number of data points a symbolic sum is expanded to when it is checked."""
+CONCRETE_D = 3
+"""Number of components an inner product is written out with when it is checked."""
+CONCRETE_J = 2
+"""The component ``j`` (of ``1..CONCRETE_D``) at which ``d/dw_j`` is checked."""
 _KINKED = (
     sympy.Piecewise, sympy.Heaviside, sympy.DiracDelta, sympy.sign, sympy.Abs, sympy.Max, sympy.Min
 )
 
 
 def expected_derivative(step: Step) -> sympy.Expr:
-    """``sympy.diff`` of the step's expression, the oracle every step is held to."""
-    return _diff(_elementary(step.expr), step.var, {})
+    """``sympy.diff`` of the step's expression, the oracle every step is held to (inner
+    products written out, see :func:`written_out`)."""
+    expr, var, _ = written_out(step)
+    return _diff(_elementary(expr), var, {})
+
+
+def written_out(step: Step) -> tuple[sympy.Expr, sympy.Basic, sympy.Expr]:
+    """``(expr, var, result)`` of the step, each ``dot(a, b)`` written as ``Σₖ a_k b_k`` for
+    ``k = 1..CONCRETE_D`` and a component index set to ``CONCRETE_J``."""
+    if not isinstance(step.var, sympy.Indexed) and not step.expr.has(dot):
+        return step.expr, step.var, step.result
+    index = {j: CONCRETE_J for j in getattr(step.var, "indices", ())}
+
+    def out(expr: sympy.Expr) -> sympy.Expr:
+        return expr.replace(dot, _inner_product).xreplace(index)
+
+    return out(step.expr), step.var.xreplace(index), out(step.result)
+
+
+def _inner_product(a: sympy.Basic, b: sympy.Basic) -> sympy.Expr:
+    return sympy.Add(*(component(a, k) * component(b, k) for k in range(1, CONCRETE_D + 1)))
 
 
 def _elementary(expr: sympy.Expr) -> sympy.Expr:
@@ -133,8 +160,9 @@ class _Checker:
             # equal to a result already held to sympy.diff: algebra, with sigmoid left opaque
             if self.equal_symbolically(step.result, step.substep.result, thorough=False):
                 return self.proofs[id(step.substep)]
-        expected = _diff(_elementary(step.expr), step.var, self.oracles)
-        got = _elementary(step.result)
+        expr, var, result = written_out(step)
+        expected = _diff(_elementary(expr), var, self.oracles)
+        got = _elementary(result)
         kinked = _kinked(got, expected)
         if self.equal_symbolically(got, expected, thorough=self.symbolic and not kinked):
             return "symbolic"
@@ -226,9 +254,8 @@ def concretize_sums(expr: sympy.Expr, n: int = CONCRETE_N) -> sympy.Expr:
     """Expand every ``Sum`` over data to ``n`` explicit terms."""
     if not expr.has(sympy.Sum):
         return expr
-    sizes = {
-        s: n for summ in expr.atoms(sympy.Sum) for *_, upper in summ.limits for s in upper.free_symbols
-    }
+    uppers = {upper for total in expr.atoms(sympy.Sum) for *_, upper in total.limits}
+    sizes = {s: n for upper in uppers for s in upper.free_symbols}
     return expr.xreplace(sizes).replace(sympy.Sum, _unrolled)
 
 
@@ -312,7 +339,9 @@ def real_value(expr: sympy.Expr, point: dict[sympy.Basic, float]) -> float | Non
         value = _real(expr, dict(point))
     except (ArithmeticError, ValueError, TypeError, StopIteration):
         return None
-    return value if math.isfinite(value) and abs(value) < 1e12 else None
+    if isinstance(value, complex) or not math.isfinite(value) or abs(value) >= 1e12:
+        return None
+    return value
 
 
 def _real(expr: sympy.Basic, memo: dict[sympy.Basic, float]) -> float:
@@ -320,8 +349,8 @@ def _real(expr: sympy.Basic, memo: dict[sympy.Basic, float]) -> float:
         return memo[expr]
     if expr.is_Number or expr.is_NumberSymbol:
         value = float(expr)
-    elif expr is sympy.I:  # only a product that is real in the end counts
-        return 1j
+    elif expr is sympy.I:
+        value = 1j
     elif isinstance(expr, sympy.Piecewise):
         value = next(_real(e, memo) for e, cond in expr.args if _holds(cond, memo))
     elif not (expr.is_Add or expr.is_Mul or expr.is_Pow or expr.is_Function):
@@ -329,7 +358,7 @@ def _real(expr: sympy.Basic, memo: dict[sympy.Basic, float]) -> float:
     else:
         args = [_real(a, memo) for a in expr.args]
         if expr.is_Add:
-            value = math.fsum(args)
+            value = sum(args) if complex in map(type, args) else math.fsum(args)
         elif expr.is_Mul:
             value = math.prod(args)
         elif expr.is_Pow:
@@ -338,10 +367,10 @@ def _real(expr: sympy.Basic, memo: dict[sympy.Basic, float]) -> float:
             value = _REAL_FUNCTIONS[expr.func](*args)
         else:  # any other SymPy function, evaluated by SymPy
             value = complex(expr.func(*map(sympy.Float, args)).evalf())
-    if isinstance(value, complex):
-        if value.imag:
-            raise ValueError("not real")
+    if isinstance(value, complex) and not value.imag:
         value = value.real
+    elif isinstance(value, complex) and not expr.is_number:  # complex constants may cancel
+        raise ValueError("not real")
     memo[expr] = value
     return value
 

@@ -1,0 +1,84 @@
+"""Time to derive and render every loss of the catalogue, beside a bare ``sympy.diff``.
+
+Run: ``python benchmarks/bench_losses.py``. Every row is measured in this one run. For each loss:
+
+* ``derive`` -- :meth:`Loss.derive`: the step trees of ``∂J/∂θ`` for every parameter, tidied, with
+  every step checked against ``sympy.diff``;
+* ``render`` -- the derivation as text, LaTeX, Markdown and JSON;
+* ``sympy.diff`` -- a bare ``sympy.diff`` of the same ``J`` by each parameter (for a vector ``w``,
+  of ``J`` with ``w·x`` written out for 3 components, by ``w₂``), no steps, no checks;
+* ``ratio`` -- (derive + render) / sympy.diff.
+
+``first`` is the whole catalogue once in a fresh process (SymPy's caches cold), the figure a
+learner waits for; the per-loss columns are medians of repeated runs on fresh Loss objects.
+Goal: the whole catalogue, derived and rendered, under 2 s.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import sympy
+
+from calculus_ml import losses
+from calculus_ml.functions import dot
+
+VARIANTS = [(name, {}) for name in losses.names()] + [
+    ("logistic", {"vector": True}), ("ridge", {"vector": True})]
+
+
+def label(name: str, options: dict) -> str:
+    return name + "".join(f" {k}={v}" for k, v in options.items())
+
+
+def render(derivation) -> None:
+    derivation.to_text(), derivation.to_latex(), derivation.to_markdown(), derivation.to_json()
+
+
+def bare_diff(loss) -> None:
+    """``sympy.diff`` of ``J`` by each parameter, inner products written out for d = 3."""
+    def written(a, b):
+        return sympy.Add(*(sympy.Indexed(a.base, k) * sympy.Indexed(b.base, *b.indices, k)
+                           if isinstance(a, sympy.IndexedBase) else a * b for k in (1, 2, 3)))
+
+    J = loss.objective.replace(dot, written)
+    for var in loss.variables:
+        sympy.diff(J, var.base[2] if isinstance(var, sympy.Indexed) else var)
+
+
+def median_seconds(func, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    start = time.perf_counter()
+    for name, options in VARIANTS:
+        render(losses.get(name, **options).derive())
+    first = time.perf_counter() - start
+
+    print(f"{'loss':24} {'derive':>9} {'render':>9} {'total':>9} {'sympy.diff':>11} {'ratio':>7}")
+    totals = [0.0, 0.0, 0.0]
+    for name, options in VARIANTS:
+        t_derive = median_seconds(lambda: losses.get(name, **options).derive())
+        derivation = losses.get(name, **options).derive()
+        t_render = median_seconds(lambda: render(derivation))
+        t_diff = median_seconds(lambda: bare_diff(losses.get(name, **options)))
+        t = t_derive + t_render
+        totals = [totals[0] + t_derive, totals[1] + t_render, totals[2] + t_diff]
+        print(f"{label(name, options):24} {t_derive * 1e3:6.0f} ms {t_render * 1e3:6.0f} ms "
+              f"{t * 1e3:6.0f} ms {t_diff * 1e3:8.1f} ms {t / t_diff:6.0f}x")
+    t_all = totals[0] + totals[1]
+    print(f"{'whole catalogue':24} {totals[0] * 1e3:6.0f} ms {totals[1] * 1e3:6.0f} ms "
+          f"{t_all * 1e3:6.0f} ms {totals[2] * 1e3:8.1f} ms {t_all / totals[2]:6.0f}x")
+    status = "ok" if first < 2 else "SLOW"
+    print(f"\nfirst run of the whole catalogue (cold): {first:.2f} s  goal < 2 s  {status}")
+
+
+if __name__ == "__main__":
+    main()

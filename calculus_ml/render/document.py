@@ -1,0 +1,319 @@
+"""Handout documents: a small block model and one writer per format (Markdown, LaTeX, HTML).
+
+:mod:`calculus_ml.handout` assembles a :class:`Document` of blocks — headings, prose, the steps
+of a derivation, equations, tables, figures — with every number already computed and every piece
+of maths a SymPy object. A writer walks the blocks, dispatching on the block's class name
+(``_Heading``, ``_Steps``, ...) the way SymPy's printers do, and prints the maths only through
+the format's SymPy printer (``sympy.latex`` via :mod:`.latex`, MathML via :mod:`.html`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import sympy
+
+from ..errors import CalculusMLError
+from . import html as h
+from .latex import escape_text, latex
+
+__all__ = ["Document", "Heading", "Prose", "Steps", "Solution", "Equations", "Table", "Figure",
+           "Math", "write_markdown", "write_latex", "write_html", "FIGURE_FORMAT"]
+
+FIGURE_FORMAT = {"markdown": "png", "latex": "png", "html": "svg"}
+"""Which of a figure's files each format links to."""
+
+
+@dataclass(frozen=True)
+class Math:
+    """Inline maths in running text (a :class:`~calculus_ml.handout_spec.Run` is the words)."""
+
+    expr: sympy.Basic
+    style: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: tuple
+
+
+@dataclass(frozen=True)
+class Prose:
+    """Paragraphs ``("p", inline)`` and bullet lists ``("ul", (inline, ...))``."""
+
+    blocks: tuple
+
+
+@dataclass(frozen=True)
+class Steps:
+    derivation: object
+
+
+@dataclass(frozen=True)
+class Solution:
+    closed_form: object
+
+
+@dataclass(frozen=True)
+class Equations:
+    """Display equations, each a chain ``a = b = ...`` of SymPy objects."""
+
+    rows: tuple
+
+
+@dataclass(frozen=True)
+class Table:
+    """Header and body cells, each cell an inline sequence."""
+
+    header: tuple
+    rows: tuple
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure's file stem (beside the document), its number and its caption (inline)."""
+
+    stem: str
+    number: int
+    caption: tuple
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    blocks: tuple
+
+
+class _Writer:
+    def write(self, doc: Document) -> str:
+        return self.page(doc, "\n\n".join(self.block(b) for b in doc.blocks))
+
+    def block(self, block) -> str:
+        return getattr(self, f"_{type(block).__name__}")(block)
+
+    def inline(self, tokens) -> str:
+        return "".join(self.math(t.expr) if isinstance(t, Math) else self.styled(t.text, t.style)
+                       for t in tokens)
+
+
+# -- Markdown ------------------------------------------------------------------------------------
+
+
+class _Markdown(_Writer):
+    def page(self, doc, body):
+        return f"# {doc.title}\n\n{body}\n"
+
+    def math(self, expr):
+        return f"${latex(expr)}$"
+
+    def styled(self, text, style):
+        for flag, mark in (("code", "`"), ("italic", "*"), ("bold", "**")):
+            if flag in style:
+                text = f"{mark}{text}{mark}"
+        return text
+
+    def _Heading(self, b):
+        return "#" * b.level + " " + self.inline(b.text)
+
+    def _Prose(self, b):
+        return "\n\n".join(self.inline(body) if kind == "p" else
+                           "\n".join(f"- {self.inline(item)}" for item in body)
+                           for kind, body in b.blocks)
+
+    def _Steps(self, b):
+        from .markdown import render
+
+        return render(b.derivation).strip()
+
+    def _Solution(self, b):
+        return b.closed_form.to_markdown().strip()
+
+    def _Equations(self, b):
+        return "\n\n".join("$$" + " = ".join(latex(p) for p in row) + "$$" for row in b.rows)
+
+    def _Table(self, b):
+        lines = ["| " + " | ".join(self.inline(c) for c in b.header) + " |",
+                 "|" + "---:|" * len(b.header)]
+        lines += ["| " + " | ".join(self.inline(c) for c in row) + " |" for row in b.rows]
+        return "\n".join(lines)
+
+    def _Figure(self, b):
+        alt = plain(b.caption).replace("]", ")").replace("[", "(")
+        return (f"![{alt}]({b.stem}.{FIGURE_FORMAT['markdown']})\n\n"
+                f"*Figure {b.number}.* {self.inline(b.caption)}")
+
+
+# -- LaTeX ---------------------------------------------------------------------------------------
+
+_GREEK_UPPER = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi",
+                "Omega"}
+_UNICODE = {
+    "−": "-", "·": r"\cdot", "×": r"\times", "±": r"\pm", "≈": r"\approx", "≤": r"\leq",
+    "≥": r"\geq", "≠": r"\neq", "←": r"\leftarrow", "→": r"\rightarrow", "∂": r"\partial",
+    "∇": r"\nabla", "∑": r"\sum", "‖": r"\|", "ℓ": r"\ell", "½": r"\tfrac{1}{2}",
+    "𝟙": r"\mathbf{1}", "ᵀ": r"^{\mathsf{T}}", "′": r"'", "″": r"''", "∞": r"\infty",
+    "ᵢ": "_i", "ⱼ": "_j", "ₖ": "_k", "ₐ": "_a", "ᵤ": "_u", "²": "^2", "³": "^3", "ⁿ": "^n",
+    "ū": r"\bar{u}", "ȳ": r"\bar{y}", "\u0304": r"\bar{}", "ŷ": r"\hat{y}",
+    "∈": r"\in", "√": r"\surd", "⋅": r"\cdot", "∀": r"\forall", "ε": r"\varepsilon",
+}
+_UNICODE.update({chr(0x2080 + d): f"_{d}" for d in range(10)})
+_TEXT_OK = set("“”‘’–—…°") | {chr(c) for c in range(0xC0, 0x100) if c not in (0xD7, 0xF7)}
+
+
+def _unicode_macro(ch: str) -> str | None:
+    if ch in _UNICODE:
+        return _UNICODE[ch]
+    name = unicodedata.name(ch, "")
+    if name.startswith("GREEK ") and " LETTER " in name:
+        letter = name.rsplit(" ", 1)[-1].capitalize().replace("Lamda", "Lambda")
+        if "SMALL" in name:
+            return "o" if letter == "Omicron" else "\\" + letter.lower()
+        return "\\" + letter if letter in _GREEK_UPPER else None
+    return None
+
+
+def unicode_declarations(text: str) -> str:
+    r"""``\DeclareUnicodeCharacter`` lines for the non-ASCII characters of ``text``.
+
+    Raises
+    ------
+    CalculusMLError
+        For a character pdflatex cannot typeset and that has no declaration here.
+    """
+    lines = []
+    for ch in sorted(set(text)):
+        if ord(ch) < 128 or ch in _TEXT_OK:
+            continue
+        macro = _unicode_macro(ch)
+        if macro is None:
+            raise CalculusMLError(f"the character {ch!r} (U+{ord(ch):04X}) cannot be typeset by "
+                                  "pdflatex: write it with {math:...} in the spec")
+        lines.append(rf"\DeclareUnicodeCharacter{{{ord(ch):04X}}}{{\ensuremath{{{macro}}}}}")
+    return "\n".join(lines)
+
+
+class _Latex(_Writer):
+    def page(self, doc, body):
+        declarations = unicode_declarations(doc.title + body)
+        return (r"\documentclass[11pt]{article}" "\n"
+                r"\usepackage[utf8]{inputenc}" "\n"
+                r"\usepackage{amsmath,amssymb}" "\n"
+                r"\usepackage{graphicx}" "\n"
+                r"\usepackage[margin=2.5cm]{geometry}" "\n"
+                r"\setlength{\parindent}{0pt}\setlength{\parskip}{0.6em}" "\n"
+                + (declarations + "\n" if declarations else "")
+                + rf"\title{{{escape_text(doc.title)}}}" "\n" r"\date{}" "\n"
+                r"\begin{document}" "\n" r"\maketitle" "\n\n"
+                + body + "\n\n" r"\end{document}" "\n")
+
+    def math(self, expr):
+        return f"${latex(expr)}$"
+
+    def styled(self, text, style):
+        text = escape_text(text)
+        for flag, command in (("code", "texttt"), ("italic", "emph"), ("bold", "textbf")):
+            if flag in style:
+                text = rf"\{command}{{{text}}}"
+        return text
+
+    def _Heading(self, b):
+        command = {2: "section", 3: "subsection"}.get(b.level, "subsubsection")
+        return rf"\{command}*{{{self.inline(b.text)}}}"
+
+    def _Prose(self, b):
+        return "\n\n".join(
+            self.inline(body) if kind == "p" else
+            "\\begin{itemize}\n" + "\n".join(rf"  \item {self.inline(i)}" for i in body)
+            + "\n\\end{itemize}" for kind, body in b.blocks)
+
+    def _Steps(self, b):
+        from .latex import render
+
+        return render(b.derivation).strip()
+
+    def _Solution(self, b):
+        return b.closed_form.to_latex().strip()
+
+    def _Equations(self, b):
+        return "\n".join(r"\[ " + " = ".join(latex(p) for p in row) + r" \]" for row in b.rows)
+
+    def _Table(self, b):
+        cells = [" & ".join(self.inline(c) for c in row) + r" \\" for row in b.rows]
+        return ("\\begin{center}\n\\begin{tabular}{" + "r" * len(b.header) + "}\n\\hline\n"
+                + " & ".join(self.inline(c) for c in b.header) + " \\\\\n\\hline\n"
+                + "\n".join(cells) + "\n\\hline\n\\end{tabular}\n\\end{center}")
+
+    def _Figure(self, b):
+        return ("\\begin{center}\n"
+                rf"\includegraphics[width=0.8\linewidth]{{{b.stem}.{FIGURE_FORMAT['latex']}}}"
+                "\\\\\n" rf"{{\small \textbf{{Figure {b.number}.}} {self.inline(b.caption)}}}"
+                "\n\\end{center}")
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+
+class _Html(_Writer):
+    def page(self, doc, body):
+        return h.page(doc.title, f"<h1>{h.escape(doc.title)}</h1>\n{body}\n")
+
+    def math(self, expr):
+        return h.mathml(expr)
+
+    def styled(self, text, style):
+        text = h.escape(text)
+        for flag, tag in (("code", "code"), ("italic", "em"), ("bold", "strong")):
+            if flag in style:
+                text = f"<{tag}>{text}</{tag}>"
+        return text
+
+    def _Heading(self, b):
+        return f"<h{b.level}>{self.inline(b.text)}</h{b.level}>"
+
+    def _Prose(self, b):
+        return "\n".join(f"<p>{self.inline(body)}</p>" if kind == "p" else
+                         "<ul>\n" + "\n".join(f"<li>{self.inline(i)}</li>" for i in body)
+                         + "\n</ul>" for kind, body in b.blocks)
+
+    def _Steps(self, b):
+        return h.render(b.derivation, level=3).strip()
+
+    def _Solution(self, b):
+        return h.render_solution(b.closed_form, level=3).strip()
+
+    def _Equations(self, b):
+        return "\n".join(h.equation(tuple(row)) for row in b.rows)
+
+    def _Table(self, b):
+        head = "".join(f"<th>{self.inline(c)}</th>" for c in b.header)
+        rows = "\n".join("<tr>" + "".join(f"<td>{self.inline(c)}</td>" for c in row) + "</tr>"
+                         for row in b.rows)
+        return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
+
+    def _Figure(self, b):
+        src = h.escape(f"{b.stem}.{FIGURE_FORMAT['html']}")
+        return (f'<figure>\n<img src="{src}" alt="{h.escape(plain(b.caption))}">\n'
+                f"<figcaption><strong>Figure {b.number}.</strong> {self.inline(b.caption)}"
+                "</figcaption>\n</figure>")
+
+
+def plain(tokens) -> str:
+    """Inline tokens as plain text (for alt text): maths in SymPy's string form."""
+    return "".join(sympy.sstr(t.expr) if isinstance(t, Math) else t.text for t in tokens)
+
+
+def write_markdown(doc: Document) -> str:
+    """The document as Markdown with ``$$`` display maths and figure links."""
+    return _Markdown().write(doc)
+
+
+def write_latex(doc: Document) -> str:
+    """The document as a standalone LaTeX article (amsmath, graphicx) for ``pdflatex``."""
+    return _Latex().write(doc)
+
+
+def write_html(doc: Document) -> str:
+    """The document as a standalone HTML page with MathML: no script, no network."""
+    return _Html().write(doc)

@@ -1,0 +1,238 @@
+"""HTML output: MathML (Core) for the maths, escaped text for the words, no scripts.
+
+The maths is printed by SymPy's presentation MathML printer (what ``sympy.mathml(expr,
+printer="presentation")`` uses), extended the way the LaTeX renderer extends its printer:
+derivatives bracketed, ``xᵢ`` for indexed data, ``σ`` for the sigmoid, ``w·x`` for inner products,
+cases for piecewise functions. The printer's DOM is then serialised here, element by element:
+
+* every text node and attribute goes through :func:`html.escape` (SymPy's printer writes raw
+  entity strings; they are decoded first, so ``&InvisibleTimes;`` becomes U+2062);
+* elements outside MathML Core, which Chromium does not render, are rewritten: ``<mfenced>``
+  becomes an ``<mrow>`` of ``<mo>`` brackets and ``<menclose notation="top">`` an ``<mover>``.
+
+The output needs no script, stylesheet or font from the network.
+"""
+
+from __future__ import annotations
+
+import html
+from xml.dom import Node
+from xml.dom.minidom import Element
+
+import sympy
+from sympy.printing.conventions import requires_partial
+from sympy.printing.mathml import MathMLPresentationPrinter
+
+from .base import StepView, keep_order, views
+
+__all__ = ["mathml", "equation", "render", "render_view", "render_solution", "escape"]
+
+CSS = """\
+body { font-family: Georgia, "DejaVu Serif", serif; max-width: 52rem; margin: 2rem auto;
+       padding: 0 1rem; line-height: 1.5; color: #1b1b1b; }
+math { font-family: "STIX Two Math", "Latin Modern Math", "DejaVu Math TeX Gyre", math; }
+math[display="block"] { display: block math; margin: 0.6em 0; overflow-x: auto;
+                        overflow-y: hidden; padding: 0.1em 0; }
+.step { border-left: 2px solid #d6d6d6; padding-left: 0.8em; margin: 0.4em 0; }
+.step p { margin: 0.2em 0; }
+.result { background: #f4f7fb; padding: 0.2em 0.8em; border-radius: 4px; }
+figure { margin: 1.2em 0; text-align: center; }
+figure img { max-width: 100%; height: auto; }
+figcaption { font-size: 0.92em; color: #444; }
+table { border-collapse: collapse; margin: 0.8em 0; }
+th, td { border-bottom: 1px solid #ccc; padding: 0.25em 0.8em; text-align: right; }
+code { background: #f2f2f2; padding: 0 0.2em; border-radius: 3px; }
+"""
+"""The stylesheet of a standalone page (inline: nothing is fetched)."""
+
+
+def escape(text: str) -> str:
+    """``text`` escaped for HTML element content and attribute values."""
+    return html.escape(text, quote=True)
+
+
+class _Printer(MathMLPresentationPrinter):
+    """SymPy's presentation MathML printer with the package's notation."""
+
+    def _print_Add(self, expr, order=None):
+        return super()._print_Add(expr, order=keep_order(expr, order))
+
+    def _el(self, tag: str, *children, text: str | None = None) -> Element:
+        node = self.dom.createElement(tag)
+        if text is not None:
+            node.appendChild(self.dom.createTextNode(text))
+        for child in children:
+            node.appendChild(child)
+        return node
+
+    def _fenced(self, inner: Element, open_: str, close: str) -> Element:
+        return self._el("mrow", self._el("mo", text=open_), inner, self._el("mo", text=close))
+
+    def _print_Derivative(self, expr):  # d/dx[f], as the LaTeX renderer writes it
+        d = "\N{PARTIAL DIFFERENTIAL}" if requires_partial(expr) else "d"
+        node = self._print(expr.expr)
+        for var, count in reversed(expr.variable_count):
+            top, bottom = self._el("mi", text=d), self._el("mi", text=d)
+            bottom = self._el("mrow", bottom, self._print(var))
+            if count != 1:
+                top = self._el("msup", top, self._print(count))
+                bottom = self._el("msup", bottom, self._print(count))
+            node = self._el("mrow", self._el("mfrac", top, bottom), self._fenced(node, "[", "]"))
+        return node
+
+    def _print_Indexed(self, expr):
+        row = self._el("mrow")
+        for k, index in enumerate(expr.indices):
+            if k:
+                row.appendChild(self._el("mo", text=","))
+            row.appendChild(self._print(index))
+        return self._el("msub", self._print(expr.base.label), row)
+
+    def _print_Float(self, expr):
+        return self._el("mn", text=sympy.sstr(expr, full_prec=False))
+
+    def _named_call(self, name: str, *args) -> Element:
+        inner = self._el("mrow")
+        for k, arg in enumerate(args):
+            if k:
+                inner.appendChild(self._el("mo", text=","))
+            inner.appendChild(self._print(arg))
+        return self._el("mrow", self._el("mi", text=name), self._fenced(inner, "(", ")"))
+
+    def _print_sigmoid(self, expr):
+        return self._named_call("\N{GREEK SMALL LETTER SIGMA}", *expr.args)
+
+    def _print_softplus(self, expr):
+        return self._named_call("softplus", *expr.args)
+
+    def _print_sign(self, expr):
+        return self._named_call("sign", *expr.args)
+
+    def _print_ElementwiseSigmoid(self, expr):
+        return self._named_call("\N{GREEK SMALL LETTER SIGMA}", expr.expr)
+
+    def _print_dot(self, expr):
+        a, b = (self._print(arg) for arg in expr.args)
+        return self._el("mrow", a, self._el("mo", text="\N{MIDDLE DOT}"), b)
+
+    def _print_OneMatrix(self, expr):
+        return self._el("mn", text="\N{MATHEMATICAL DOUBLE-STRUCK DIGIT ONE}")
+
+    def _print_Piecewise(self, expr):
+        table = self._el("mtable")
+        for value, cond in expr.args:
+            when = (self._el("mtext", text="otherwise") if cond == sympy.true else
+                    self._el("mrow", self._el("mtext", text="if\N{NO-BREAK SPACE}"),
+                             self._print(cond)))
+            table.appendChild(self._el("mtr", self._el("mtd", self._print(value)),
+                                       self._el("mtd", when)))
+        return self._el("mrow", self._el("mo", text="{"), table)
+
+
+# -- serialising the printer's DOM ----------------------------------------------------------------
+
+
+def _serialise(node, out: list[str]) -> None:
+    if node.nodeType == Node.TEXT_NODE:
+        out.append(html.escape(html.unescape(node.data), quote=False))
+        return
+    tag, children = node.tagName, list(node.childNodes)
+    if tag == "mfenced":  # not in MathML Core: brackets as operators
+        open_, close = node.getAttribute("open") or "(", node.getAttribute("close") or ")"
+        separator = node.getAttribute("separators") or ","
+        out.append(f"<mrow><mo>{escape(open_)}</mo>")
+        for k, child in enumerate(children):
+            if k:
+                out.append(f"<mo>{escape(separator[:1])}</mo>")
+            _serialise(child, out)
+        out.append(f"<mo>{escape(close)}</mo></mrow>")
+        return
+    if tag == "menclose":  # not in MathML Core: an overbar as an accent
+        out.append("<mover accent=\"true\"><mrow>")
+        for child in children:
+            _serialise(child, out)
+        out.append("</mrow><mo>\N{OVERLINE}</mo></mover>")
+        return
+    attrs = "".join(f' {escape(k)}="{escape(v)}"' for k, v in sorted(node.attributes.items()))
+    out.append(f"<{tag}{attrs}>")
+    for child in children:
+        _serialise(child, out)
+    out.append(f"</{tag}>")
+
+
+def _markup(node) -> str:
+    out: list[str] = []
+    _serialise(node, out)
+    return "".join(out)
+
+
+def _math(inner: str, display: bool) -> str:
+    mode = ' display="block"' if display else ""
+    return f"<math{mode}>{inner}</math>"
+
+
+def mathml(expr: sympy.Basic, *, display: bool = False) -> str:
+    """``expr`` as a ``<math>`` element (MathML Core, escaped), inline or ``display="block"``."""
+    return _math(_markup(_Printer()._print(expr)), display)
+
+
+def equation(parts: tuple[sympy.Basic, ...], *, display: bool = True) -> str:
+    """``a = b = c`` as one ``<math>`` element."""
+    printer = _Printer()
+    pieces = [_markup(printer._print(p)) for p in parts]
+    return _math("<mrow>" + "<mo>=</mo>".join(pieces) + "</mrow>", display)
+
+
+# -- derivations ---------------------------------------------------------------------------------
+
+
+def _sentence(text: str) -> str:
+    return escape(text[:1].upper() + text[1:])
+
+
+def render_view(view: StepView) -> str:
+    """One step: rule name, sentence and facts in a paragraph, then the equation."""
+    step = view.step
+    indent = f' style="margin-left: {1.5 * view.depth:g}em"' if view.depth else ""
+    if view.repeated:
+        head = f"<strong>{_sentence(step.title)}</strong> (derived above)"
+        body = equation((view.equation[0], step.result))
+    else:
+        facts = "".join(f" {_sentence(f.label)}: {mathml(f.math)}." for f in view.facts)
+        head = f"<strong>{_sentence(step.title)}.</strong> {escape(step.explanation)}{facts}"
+        body = equation(view.equation)
+    return f'<div class="step"{indent}>\n<p>{head}</p>\n{body}\n</div>'
+
+
+def render(derivation, *, level: int = 3) -> str:
+    """The whole derivation as an HTML fragment; ``level`` is the heading level per variable."""
+    parts = [f"<p>Differentiate</p>\n{mathml(derivation.expression, display=True)}"]
+    if derivation.term is not None:
+        parts.append(f"<p>where each data point contributes</p>\n"
+                     f"{mathml(derivation.term, display=True)}")
+    for var, root in derivation:
+        body = "\n".join(render_view(v) for v in views(root))
+        result = equation((sympy.Derivative(derivation.expression, var), root.result))
+        parts.append(f"<h{level}>Derivative with respect to {mathml(var)}</h{level}>\n{body}\n"
+                     f'<div class="result">\n<p><strong>Result:</strong></p>\n{result}\n</div>')
+    return '<section class="derivation">\n' + "\n".join(parts) + "\n</section>\n"
+
+
+def render_solution(solution, *, level: int = 3) -> str:
+    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as HTML."""
+    items = []
+    for step in solution.steps:
+        facts = "".join(f" {_sentence(f.label)}: {mathml(f.math)}." for f in step.facts)
+        maths = "\n".join(mathml(eq, display=True) for eq in step.equations)
+        items.append(f"<li><p><strong>{_sentence(step.title)}.</strong> "
+                     f"{escape(step.explanation)}{facts}</p>\n{maths}</li>")
+    return (f"<h{level}>Closed form for {escape(solution.loss.name)}</h{level}>\n<ol>\n"
+            + "\n".join(items) + "\n</ol>\n")
+
+
+def page(title: str, body: str, *, lang: str = "en") -> str:
+    """A standalone HTML5 page: UTF-8, the inline stylesheet, ``body`` (already HTML)."""
+    return (f'<!DOCTYPE html>\n<html lang="{escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{escape(title)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n"
+            f"{body}</body>\n</html>\n")
