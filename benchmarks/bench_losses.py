@@ -23,6 +23,7 @@ import sympy
 
 from calculus_ml import losses
 from calculus_ml.functions import dot
+from calculus_ml.steps.rules import component
 
 VARIANTS = [(name, {}) for name in losses.names()] + [
     ("logistic", {"vector": True}), ("ridge", {"vector": True})]
@@ -39,8 +40,7 @@ def render(derivation) -> None:
 def bare_diff(loss) -> None:
     """``sympy.diff`` of ``J`` by each parameter, inner products written out for d = 3."""
     def written(a, b):
-        return sympy.Add(*(sympy.Indexed(a.base, k) * sympy.Indexed(b.base, *b.indices, k)
-                           if isinstance(a, sympy.IndexedBase) else a * b for k in (1, 2, 3)))
+        return sympy.Add(*(component(a, k) * component(b, k) for k in (1, 2, 3)))
 
     J = loss.objective.replace(dot, written)
     for var in loss.variables:

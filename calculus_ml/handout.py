@@ -443,6 +443,9 @@ def write(handouts: Handout | Iterable[Handout], out: str | os.PathLike,
         raise HandoutError(f"cannot write to {out}: {error.strerror or error}") from None
     try:
         names_ = [name for h in handouts for name in _write_one(h, staging, formats)]
+        missing = [name for name in names_ if not (staging / name).is_file()]
+        if missing:  # a bug, never a half-moved output
+            raise HandoutError(f"internal error: {missing[0]} was not written; nothing changed")
         for name in names_:
             os.replace(staging / name, out / name)
         return [out / name for name in names_]
@@ -465,10 +468,13 @@ def _write_one(handout: Handout, folder: Path, formats: list[str]) -> list[str]:
     for fmt in formats:
         target = folder / f"{handout.name}{SUFFIX[fmt]}"
         text = writers["latex" if fmt == "pdf" else fmt](handout.document)
-        if fmt == "pdf":
-            tex = target.with_suffix(".tex")
+        if fmt == "pdf":  # compiled apart, beside the figures, so a .tex output is untouched
+            build_dir = folder / f".pdf-{handout.name}"
+            build_dir.mkdir()
+            tex = build_dir / f"{handout.name}.tex"
             tex.write_text(text, encoding="utf-8")
             _pdflatex(tex)
+            os.replace(tex.with_suffix(".pdf"), target)
         else:
             target.write_text(text, encoding="utf-8")
         written.append(target.name)
@@ -476,11 +482,11 @@ def _write_one(handout: Handout, folder: Path, formats: list[str]) -> list[str]:
 
 
 def _pdflatex(tex: Path) -> None:
-    """Compile ``tex`` in its folder; keep only the PDF."""
+    """Compile ``tex`` (in a folder beside its figures) into a PDF in the same folder."""
     command = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-               tex.name]
+               f"-output-directory={tex.parent.name}", f"{tex.parent.name}/{tex.name}"]
     try:
-        run = subprocess.run(command, cwd=tex.parent, capture_output=True, timeout=120,
+        run = subprocess.run(command, cwd=tex.parent.parent, capture_output=True, timeout=120,
                              stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise HandoutError(f"pdflatex failed on {tex.name}: {error}") from None
@@ -488,8 +494,6 @@ def _pdflatex(tex: Path) -> None:
         log = run.stdout.decode("utf-8", "replace").splitlines()
         first = next((line for line in log if line.startswith("!")), "see its log")
         raise HandoutError(f"pdflatex failed on {tex.name}: {first}")
-    for suffix in (".tex", ".aux", ".log", ".out"):
-        tex.with_suffix(suffix).unlink(missing_ok=True)
 
 
 # -- the demo ------------------------------------------------------------------------------------

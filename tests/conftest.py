@@ -3,8 +3,9 @@
 The numeric check here is independent of :mod:`calculus_ml.steps.verify`: it differentiates the
 step's expression with ``sympy.diff`` itself, writes sums over data out with SymPy's own
 ``Sum.doit`` (for a different number of points than the verifier uses), and evaluates both sides
-with NumPy at random points, counting only points where both are real and finite (so kinks,
-poles and complex branches are simply not sampled).
+with NumPy at random points, counting only points where both sides and every part of the
+step's expression are real and finite (so poles and complex branches are not sampled; kinks are
+missed with probability one).
 """
 
 from __future__ import annotations

@@ -36,6 +36,20 @@ class StepView:
     repeated: bool
 
 
+class PowerForm(sympy.Expr):
+    """``base**exponent`` that every printer writes as a power, never as a root: ``u^{1/2}``."""
+
+    def _print_as_power(self, printer):
+        saved = printer._settings.get("root_notation", True)
+        printer._settings["root_notation"] = False
+        try:
+            return printer._print(sympy.Pow(*self.args, evaluate=False))
+        finally:
+            printer._settings["root_notation"] = saved
+
+    _latex = _pretty = _mathml_presentation = _sympystr = _print_as_power
+
+
 def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Derivative:
     """The unevaluated ``d expr / d var``."""
     return sympy.Derivative(expr, var)
@@ -180,7 +194,10 @@ def _facts_ConstantMultipleRule(step):
 
 
 def _facts_RewriteRule(step):
-    return [Fact(step.identity, sympy.Eq(step.expr, step.rewritten, evaluate=False))]
+    rewritten = step.rewritten
+    if rewritten.is_Pow and rewritten.exp.is_Rational and not rewritten.exp.is_Integer:
+        rewritten = PowerForm(*rewritten.args)
+    return [Fact("that is", sympy.Eq(step.expr, rewritten, evaluate=False))]
 
 
 def _facts_GeneralPowerRule(step):
