@@ -99,6 +99,12 @@ class Derivation:
 
         return render(self)
 
+    def to_html(self) -> str:
+        """An HTML fragment with MathML: no script, stylesheet or font from the network."""
+        from .render.html import render
+
+        return render(self)
+
     def to_dict(self) -> dict:
         """The stable JSON structure as Python objects."""
         from .render.json import to_dict
@@ -131,6 +137,7 @@ class Derivation:
             "text/plain": repr(self),
             "text/latex": self._repr_latex_(),
             "text/markdown": self._repr_markdown_(),
+            "text/html": self.to_html(),
         }
 
 

@@ -575,7 +575,18 @@ def math_side(text: str) -> sympy.Expr:
         return name
 
     expr = parse_expression(_D.sub(derivative, text).strip())
-    return expr.xreplace({s: stash[s.name] for s in expr.free_symbols if s.name in stash})
+    expr = expr.xreplace({s: stash[s.name] for s in expr.free_symbols if s.name in stash})
+    return expr.xreplace(_decimals(text))
+
+
+def _decimals(text: str) -> dict[sympy.Rational, sympy.Float]:
+    """The decimals written in ``text``, to be shown as written (``0.05``, not ``1/20``)."""
+    out = {}
+    for literal in re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", text):
+        value = sympy.Rational(literal)
+        if not value.is_integer:
+            out[value] = sympy.Float(literal, max(15, len(literal)))
+    return out
 
 
 def _math_ref(arg: str, check: _Checker, key: str) -> None:

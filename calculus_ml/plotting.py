@@ -109,7 +109,7 @@ def _numpy(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> Callable[..., A
                         lambda e: e.rewrite(sympy.Piecewise))
     table = {"sigmoid": lambda z: np.exp(-np.logaddexp(0.0, -z)),
              "softplus": lambda z: np.logaddexp(0.0, z)}
-    return sympy.lambdify(dummies, expr, modules=[table, "numpy"])
+    return sympy.lambdify(dummies, expr, modules=[table, "numpy"], cse=True)
 
 
 def _curve(expr: sympy.Expr, x: sympy.Symbol, grid: np.ndarray) -> np.ndarray:
@@ -168,6 +168,15 @@ class _Cost:
         self.fixed = {n: float((fixed or {}).get(n, 0.0)) for n in self.names}
         self._term = _numpy(loss.term, self.params + tuple(loss.data) + hyper)
         self._penalty = _numpy(loss.penalty, self.params + hyper)
+        self._sums: list[tuple[tuple[int, ...], float]] | None = None
+        try:  # ℓ polynomial in θ: J = Σ_k mean(c_k(data))·θ^k, each mean computed once
+            terms = sympy.Poly(loss.term, *self.params).terms()
+        except sympy.PolynomialError:
+            return
+        scale = 1 if loss.reduce == "mean" else self.n
+        self._sums = [(powers, scale * float(np.mean(np.broadcast_to(_numpy(
+            c, tuple(loss.data) + hyper)(*self.arrays, *self.hyper), (self.n,)))))
+            for powers, c in terms]
 
     def symbol(self, name: str) -> sympy.Symbol:
         if name not in self.names:
@@ -181,14 +190,19 @@ class _Cost:
                                       for n in self.names))
         flat = [g.reshape(-1, 1) for g in grids]
         k = flat[0].shape[0]
-        total, rows = np.zeros(k), max(1, _CHUNK // max(1, k))
+        total = np.zeros(k)
         with np.errstate(all="ignore"):
-            for start in range(0, self.n, rows):  # grid × chunk of samples, one call each
-                block = [a[None, start:start + rows].astype(float) for a in self.arrays]
-                term = self._term(*flat, *block, *self.hyper)
-                total += np.broadcast_to(term, (k, block[0].shape[1])).sum(axis=1)
-            total = total / (self.n if self.loss.reduce == "mean" else 1)
-            total = total + np.ravel(self._penalty(*(f[:, 0] for f in flat), *self.hyper))
+            if self._sums is not None and k * self.n > 8 * _CHUNK:  # many samples: the sums
+                for powers, mean in self._sums:
+                    total += mean * np.prod([f[:, 0] ** e for f, e in zip(flat, powers)], axis=0)
+            else:
+                rows = max(1, _CHUNK // k)
+                for start in range(0, self.n, rows):  # grid × chunk of samples, one call each
+                    block = [a[None, start:start + rows].astype(float) for a in self.arrays]
+                    term = self._term(*flat, *block, *self.hyper)
+                    total += np.broadcast_to(term, (k, block[0].shape[1])).sum(axis=1)
+                total /= self.n if self.loss.reduce == "mean" else 1
+            total += np.ravel(self._penalty(*(f[:, 0] for f in flat), *self.hyper))
         return total.reshape(grids[0].shape)
 
     def center(self, names: Sequence[str]) -> np.ndarray:
@@ -230,7 +244,8 @@ class _Cost:
 
 
 def tangent(f: str | sympy.Expr, x0: float, *, var: str | sympy.Symbol | None = None,
-            xlim: tuple[float, float] | None = None, ax: Axes = None) -> Axes:
+            xlim: tuple[float, float] | None = None, ylim: tuple[float, float] | None = None,
+            ax: Axes = None) -> Axes:
     """A function of one variable and its tangent line at ``x0``, the slope annotated.
 
     Parameters
@@ -239,8 +254,8 @@ def tangent(f: str | sympy.Expr, x0: float, *, var: str | sympy.Symbol | None = 
         The function (text is parsed safely); ``var`` names its variable among several symbols.
     x0 : float
         Where the tangent touches; its slope is the verified derivative's value there.
-    xlim : (float, float), optional
-        The x range (default ``x0 ± max(3, |x0|)``).
+    xlim, ylim : (float, float), optional
+        The ranges (default ``x0 ± max(3, |x0|)``, and the function's range there).
     ax : matplotlib.axes.Axes, optional
         Draw here (default: in a new figure).
 
@@ -272,7 +287,7 @@ def tangent(f: str | sympy.Expr, x0: float, *, var: str | sympy.Symbol | None = 
                 xytext=(0.96 if right else 0.04, 0.06), textcoords="axes fraction",
                 ha="right" if right else "left", bbox=dict(boxstyle="round", fc="w", ec="0.7"),
                 arrowprops=dict(arrowstyle="->", color="0.4"))
-    ax.set(xlim=(lo, hi), ylim=_span(*_finite_range(y), 0.08))
+    ax.set(xlim=(lo, hi), ylim=ylim or _span(*_finite_range(y), 0.08))
     title = "The slope of the tangent is the derivative " + _math(
         f"f'({sympy.latex(x)}) = {sympy.latex(d.results[x])}")
     return _finish(ax, _math(x), _math(fx), title)
@@ -280,7 +295,8 @@ def tangent(f: str | sympy.Expr, x0: float, *, var: str | sympy.Symbol | None = 
 
 def cost_curve(loss: Any, param: str, *, data: Mapping[str, Any], fixed: Params = None,
                steps: Any = None, xlim: tuple[float, float] | None = None,
-               show_tangent: bool = False, ax: Axes = None) -> Axes:
+               ylim: tuple[float, float] | None = None, show_tangent: bool = False,
+               ax: Axes = None) -> Axes:
     """The cost J against one parameter (the others held fixed), with gradient-descent steps.
 
     Parameters
@@ -293,8 +309,8 @@ def cost_curve(loss: Any, param: str, *, data: Mapping[str, Any], fixed: Params 
         Data arrays by name, and hyperparameter values (``lam=0.1``).
     steps : sequence of float or GradientDescent, optional
         Successive values of ``param``: marked on the curve, with arrows from each to the next.
-    xlim : (float, float), optional
-        The parameter's range (default: around the steps, else reaching J's minimum).
+    xlim, ylim : (float, float), optional
+        The parameter's range (default: around the steps, else reaching J's minimum), J's.
     show_tangent : bool
         With ``steps``: the tangent at the first step (slope from the compiled gradient).
     ax : matplotlib.axes.Axes, optional
@@ -327,7 +343,17 @@ def cost_curve(loss: Any, param: str, *, data: Mapping[str, Any], fixed: Params 
                     label=f"tangent at the start, slope {partial} = {_fmt(slope)}")
             ax.set_ylim(*_span(*_finite_range(curve), 0.08))
     ax.set_xlim(lo, hi)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     return _finish(ax, _math(symbol), cost.label(param), cost.title(param))
+
+
+def _levels(J: np.ndarray, levels: int | Sequence[float]) -> Any:
+    """A count of levels spaced like t² (a bowl's rings evenly apart), or the levels given."""
+    if not isinstance(levels, (int, np.integer)):
+        return levels
+    lo, hi = _finite_range(J)
+    return lo + (hi - lo) * np.linspace(0, 1, int(levels) + 1)[1:] ** 2
 
 
 def _grid(cost: _Cost, params: Sequence[str], path: Any, xlim: Any, ylim: Any):
@@ -356,11 +382,8 @@ def contour(loss: Any, params: Sequence[str] = ("m", "b"), *, data: Mapping[str,
     """
     cost = _Cost(loss, data, fixed)
     p, P1, P2, J = _grid(cost, params, path, xlim, ylim)
-    if isinstance(levels, (int, np.integer)):
-        lo, hi = _finite_range(J)
-        levels = lo + (hi - lo) * np.linspace(0, 1, int(levels) + 1)[1:] ** 2
     ax = _axes(ax)
-    cs = ax.contour(P1, P2, J, levels=levels, cmap="viridis", linewidths=1)
+    cs = ax.contour(P1, P2, J, levels=_levels(J, levels), cmap="viridis", linewidths=1)
     if hasattr(cs, "set_gid"):  # an Artist since matplotlib 3.8
         cs.set_gid("cost")
     bar = ax.figure.colorbar(cs, ax=ax, label=cost.label(*params), spacing="proportional")
@@ -394,12 +417,14 @@ def surface(loss: Any, params: Sequence[str] = ("m", "b"), *, data: Mapping[str,
     ax.plot_surface(P1, P2, J, cmap="viridis", alpha=0.75, linewidth=0, rstride=2, cstride=2,
                     gid="cost")
     lo, hi = _finite_range(J)
-    ax.contour(P1, P2, J, levels=levels, zdir="z", offset=lo, cmap="viridis", linewidths=0.6)
+    ax.contour(P1, P2, J, levels=_levels(J, levels), zdir="z", offset=lo, cmap="viridis",
+               linewidths=0.6)
     if p is not None:
         z = cost(**{params[0]: p[:, 0], params[1]: p[:, 1]})
         ax.plot(p[:, 0], p[:, 1], z, ".-", color="C3", lw=1.5, ms=4, gid="path",
                 label="descent path", zorder=10)
-    ax.set(zlim=(lo, hi), zlabel=cost.label(*params))
+    ax.set_zlim(lo, hi)
+    ax.set_zlabel(cost.label(*params), labelpad=12)
     x, y = (_math(cost.symbol(n)) for n in params)
     return _finish(ax, x, y, cost.title(*params), legend=p is not None)
 
@@ -477,8 +502,11 @@ def fitted_line(x: Sequence[float], y: Sequence[float], *, slope: float | None =
         predict = lambda t: slope * t + b  # noqa: E731
         label = _math(rf"\hat{{y}} = {_fmt(slope)}\,x {'-' if b < 0 else '+'} {_fmt(abs(b))}")
     elif hasattr(model, "predict") and hasattr(model, "params_"):
-        loss = model.loss
-        (feature,) = [s.name for s in loss.data if s in loss.prediction.free_symbols]
+        used = getattr(model.loss.prediction, "free_symbols", set())
+        features = [s.name for s in model.loss.data if s in used]
+        if len(features) != 1:
+            raise ValueError("model= must be fitted on a loss that predicts from one feature")
+        feature = features[0]
         predict = lambda t: model.predict(**{feature: t})  # noqa: E731
         label = "fitted: " + ", ".join(f"{_math(sympy.Symbol(k))} = {_fmt(v)}"
                                        for k, v in model.params_.items())
@@ -569,6 +597,7 @@ def save(fig_or_ax: Any, path: str | os.PathLike, *,
     CalculusMLError
         When a file cannot be written (its temporary file is removed).
     """
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
     figure = fig_or_ax if hasattr(fig_or_ax, "savefig") else fig_or_ax.figure
     figure = getattr(figure, "figure", None) or figure  # a subfigure's root figure
     supported = figure.canvas.get_supported_filetypes()

@@ -121,9 +121,8 @@ def test_catalogue_has_the_required_losses():
 
 
 def test_predictions_where_there_is_one():
-    assert losses.get("mse").prediction == sympy.sympify("m*x + b", locals={
-        "m": sympy.Symbol("m", real=True), "x": sympy.Symbol("x", real=True),
-        "b": sympy.Symbol("b", real=True)})
+    m, x, b = sympy.symbols("m x b", real=True)
+    assert losses.get("mse").prediction == m * x + b
     assert losses.get("logistic", vector=True).prediction.has(dot)
     assert losses.get("softmax").prediction is None
 

@@ -295,11 +295,12 @@ def test_generated_source_is_printer_output_only():
 
 
 def test_one_compile_call_in_numeric():
-    import inspect
+    from pathlib import Path
 
     import calculus_ml.numeric as numeric
 
-    text = inspect.getsource(numeric)
+    text = "".join(path.read_text(encoding="utf-8")  # every module of the package
+                   for path in sorted(Path(numeric.__file__).parent.glob("*.py")))
     assert text.count("compile(source") == 1 and text.count("exec(") == 1
     assert not re.search(r"\b(sympify|parse_expr|eval)\(", text)
 

@@ -26,7 +26,7 @@ from matplotlib.quiver import Quiver  # noqa: E402
 
 from calculus_ml import GradientDescent, plotting  # noqa: E402
 from calculus_ml.errors import CalculusMLError, DataError, ExpressionError  # noqa: E402
-from calculus_ml.losses import Loss, get  # noqa: E402
+from calculus_ml.losses import get  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # the lesson's five films: budget x (in $100k) and box office y
@@ -71,11 +71,23 @@ def test_import_calculus_ml_does_not_import_matplotlib():
     assert _python(code) == "False"
 
 
-def test_backend_is_agg_headless_and_a_chosen_backend_is_kept():
-    show = "import calculus_ml.plotting, matplotlib; print(matplotlib.get_backend().lower())"
-    assert _python(show) == "agg"
-    assert _python(show, MPLBACKEND="svg") == "svg"
-    assert _python("import matplotlib; matplotlib.use('pdf'); " + show) == "pdf"
+def test_backend_is_agg_headless_and_a_chosen_backend_is_kept(monkeypatch):
+    show = ("import sys, calculus_ml.plotting, matplotlib; "
+            "print(matplotlib.get_backend().lower(), 'matplotlib.pyplot' in sys.modules)")
+    assert _python(show) == "agg False"  # headless; and pyplot only once a figure is made
+    chosen = []
+    monkeypatch.setattr(matplotlib, "use", chosen.append)
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot")
+    for env, backend in [({}, "qtagg"), ({"MPLBACKEND": "pdf"}, None),
+                         ({"DISPLAY": ":0"}, None), ({}, None)]:
+        for name in ("MPLBACKEND", "DISPLAY", "WAYLAND_DISPLAY"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(matplotlib.rcParams, "_get_backend_or_none", lambda: backend,
+                            raising=False)
+        plotting._choose_backend()
+    assert chosen == (["Agg"] if sys.platform.startswith("linux") else [])  # the last case only
 
 
 # --------------------------------------------------------------------------- tangent
@@ -100,10 +112,10 @@ def test_tangent_line_is_f_x0_plus_slope_times_x_minus_x0():
 
 def test_tangent_takes_a_sympy_expression_a_variable_and_limits():
     t, a = sympy.symbols("t a")
-    ax = plotting.tangent(sympy.exp(t) * 2, 0.0, var="t", xlim=(-1, 2))
+    ax = plotting.tangent(sympy.exp(t) * 2, 0.0, var="t", xlim=(-1, 2), ylim=(0, 5))
     line = by_gid(ax, "tangent")
     np.testing.assert_allclose(line.get_ydata(), 2 + 2 * np.asarray(line.get_xdata()))
-    assert ax.get_xlim() == (-1, 2)
+    assert ax.get_xlim() == (-1, 2) and ax.get_ylim() == (0, 5)
     with pytest.raises(ExpressionError, match="var="):
         plotting.tangent(a * t, 1.0)
     with pytest.raises(ExpressionError, match="no real value"):
@@ -142,6 +154,7 @@ def test_cost_curve_on_the_five_films_with_steps_and_tangent():
 
 def test_cost_curve_default_window_reaches_the_minimum():
     ax = plotting.cost_curve("mse", "m", data=FILMS)  # b held at 0
+    assert plotting.cost_curve("mse", "m", data=FILMS, ylim=(0, 1e5)).get_ylim() == (0, 1e5)
     curve = by_gid(ax, "cost")
     m, J = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
     best = (FILMS["x"] @ FILMS["y"]) / (FILMS["x"] @ FILMS["x"])  # argmin of J(m, 0)
@@ -209,6 +222,22 @@ def test_contour_default_window_holds_the_least_squares_minimum():
     m, b = np.polyfit(FILMS["x"], FILMS["y"], 1)
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     assert x0 < m < x1 and y0 < b < y1
+
+
+def test_contour_of_many_samples_from_the_sums_matches_J():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 4, 4000)
+    y = 3 + 50 * x + rng.normal(0, 3, x.size)
+    ax = plotting.contour("mse", data={"x": x, "y": y}, levels=[1e2, 1e3],
+                          xlim=(40, 60), ylim=(-10, 10))  # 10⁴ grid points × 4000 samples
+    cs = by_gid(ax, "cost")
+    M, B = np.meshgrid(np.linspace(40, 60, 100), np.linspace(-10, 10, 100))
+    J = np.array([mse(M[r], B[r], x, y) for r in range(100)])  # row by row: 4000 × 100 each
+    assert cs.zmin == pytest.approx(J.min(), rel=1e-9)
+    assert cs.zmax == pytest.approx(J.max(), rel=1e-9)
+    for level, contour_path in zip(cs.levels, cs.get_paths()):
+        v = contour_path.vertices
+        np.testing.assert_allclose(mse(v[:, 0], v[:, 1], x, y), level, rtol=5e-3)
 
 
 def test_surface_lifts_the_path_onto_J():

@@ -104,7 +104,7 @@ def test_repeated_subderivation_is_shown_once():
 def test_jupyter_protocol():
     d = cm.derive("(0.5*x + 3)^2", "x")
     bundle = d._repr_mimebundle_()
-    assert set(bundle) == {"text/plain", "text/latex", "text/markdown"}
+    assert set(bundle) == {"text/plain", "text/latex", "text/markdown", "text/html"}
     assert bundle["text/latex"].startswith("$$\\begin{aligned}")
     assert bundle["text/latex"].endswith("\\end{aligned}$$")
     assert "\n" not in repr(d) and len(repr(d)) < 200

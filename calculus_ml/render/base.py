@@ -10,6 +10,8 @@ unevaluated ``Derivative`` objects.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy
@@ -50,9 +52,40 @@ class PowerForm(sympy.Expr):
     _latex = _pretty = _mathml_presentation = _sympystr = _print_as_power
 
 
+def memoized_printer(print_expr: Callable[[sympy.Basic], str]) -> Callable[[sympy.Basic], str]:
+    """Cache a printing function: one derivation prints the same expressions many times over.
+
+    Unhashable objects (mutable matrices) are printed without the cache.
+    """
+    cached = functools.lru_cache(maxsize=4096)(print_expr)
+
+    @functools.wraps(print_expr)
+    def printer(expr: sympy.Basic) -> str:
+        try:
+            return cached(expr)
+        except TypeError:
+            return print_expr(expr)
+
+    return printer
+
+
+@functools.lru_cache(maxsize=4096)
+def is_partial(expr: sympy.Basic) -> bool:
+    """Whether ``d/dx[expr]`` is written with ∂: more than one real quantity in ``expr``.
+
+    SymPy's own test asks for the free symbols of every sum, which dominates printing time.
+    """
+    return sum(1 for s in expr.atoms(sympy.Symbol) if not s.is_integer) > 1
+
+
+@functools.lru_cache(maxsize=4096)
 def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Derivative:
-    """The unevaluated ``d expr / d var``."""
-    return sympy.Derivative(expr, var)
+    """The unevaluated ``d expr / d var``, for display.
+
+    Built without ``Derivative``'s validation, which asks every sum for its free symbols and
+    would otherwise dominate rendering time; the pair is a step's own ``expr`` and ``var``.
+    """
+    return sympy.Basic.__new__(sympy.Derivative, expr, sympy.Tuple(var, sympy.Integer(1)))
 
 
 def views(root: r.Step) -> list[StepView]:
@@ -79,6 +112,7 @@ def views(root: r.Step) -> list[StepView]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def equation_of(step: r.Step) -> tuple[sympy.Basic, ...]:
     """The chain ``d/dx[expr], form, result`` with consecutive duplicates removed."""
     chain = [derivative(step.expr, step.var), _dispatch("_form_", step), step.result]

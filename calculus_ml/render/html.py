@@ -20,10 +20,9 @@ from xml.dom import Node
 from xml.dom.minidom import Element
 
 import sympy
-from sympy.printing.conventions import requires_partial
 from sympy.printing.mathml import MathMLPresentationPrinter
 
-from .base import StepView, keep_order, views
+from .base import StepView, is_partial, keep_order, views
 
 __all__ = ["mathml", "equation", "render", "render_view", "render_solution", "escape"]
 
@@ -69,7 +68,7 @@ class _Printer(MathMLPresentationPrinter):
         return self._el("mrow", self._el("mo", text=open_), inner, self._el("mo", text=close))
 
     def _print_Derivative(self, expr):  # d/dx[f], as the LaTeX renderer writes it
-        d = "\N{PARTIAL DIFFERENTIAL}" if requires_partial(expr) else "d"
+        d = "\N{PARTIAL DIFFERENTIAL}" if is_partial(expr.expr) else "d"
         node = self._print(expr.expr)
         for var, count in reversed(expr.variable_count):
             top, bottom = self._el("mi", text=d), self._el("mi", text=d)

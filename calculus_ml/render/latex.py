@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import sympy
-from sympy.printing.conventions import requires_partial
 from sympy.printing.latex import LatexPrinter
 
-from .base import StepView, keep_order, views
+from .base import StepView, is_partial, keep_order, memoized_printer, views
 
 _TEXT_ESCAPES = {
     "\\": r"\textbackslash{}",
@@ -44,7 +43,7 @@ class _Printer(LatexPrinter):
         return super()._print_Add(expr, order=keep_order(expr, order))
 
     def _print_Derivative(self, expr):
-        d = r"\partial" if requires_partial(expr) else "d"
+        d = r"\partial" if is_partial(expr.expr) else "d"
         tex = self._print(expr.expr)
         for var, count in reversed(expr.variable_count):
             power = "" if count == 1 else f"^{{{count}}}"
@@ -52,6 +51,7 @@ class _Printer(LatexPrinter):
         return tex
 
 
+@memoized_printer
 def latex(expr: sympy.Basic) -> str:
     """LaTeX of ``expr`` through SymPy's printer (derivatives bracketed)."""
     return _Printer().doprint(expr)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sympy
 from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from .base import StepView, keep_order, views
+from .base import StepView, is_partial, keep_order, memoized_printer, views
 
 
 class _Printer(PrettyPrinter):
@@ -15,11 +16,27 @@ class _Printer(PrettyPrinter):
     def _print_Add(self, expr, order=None):
         return super()._print_Add(expr, order=keep_order(expr, order))
 
+    def _print_Derivative(self, deriv):
+        d = "∂" if is_partial(deriv.expr) else "d"
+        below = None
+        for var, count in reversed(deriv.variable_count):
+            part = prettyForm(*self._print(var).left(d))
+            if count != 1:
+                part = part ** prettyForm(str(count))
+            below = part if below is None else prettyForm(*below.right(" ", part))
+        order = sum(count for _, count in deriv.variable_count)
+        top = prettyForm(d) if order == 1 else prettyForm(d) ** prettyForm(str(order))
+        form = prettyForm(*top.below(stringPict.LINE, below))
+        form.baseline += 1
+        body = prettyForm(*self._print(deriv.expr).parens(), binding=prettyForm.FUNC)
+        return prettyForm(*stringPict.next(form, body), binding=prettyForm.MUL)
+
     def _print_Indexed(self, expr):
         indices = "".join(str(i) for i in expr.indices)  # x[i, j] as x_ij
         return self._print(sympy.Symbol(f"{expr.base.label}_{indices}"))
 
 
+@memoized_printer
 def pretty(expr: sympy.Basic) -> str:
     """Multi-line Unicode rendering of ``expr``, never wrapped."""
     return _Printer({"use_unicode": True, "wrap_line": False}).doprint(expr)

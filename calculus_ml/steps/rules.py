@@ -71,10 +71,13 @@ class Step:
 
 
 def _quantities(expr: sympy.Expr) -> set[sympy.Basic]:
-    """The symbols and indexed data of ``expr``, without summation indices or array labels."""
+    """The real symbols and indexed data of ``expr``: no indices, counts or array labels.
+
+    Built from ``atoms`` rather than ``free_symbols``, which is slow on sums over data.
+    """
     indexed = expr.atoms(sympy.Indexed)
-    hidden = {ix.base.label for ix in indexed} | {i for ix in indexed for i in ix.indices}
-    return (expr.free_symbols - hidden) | indexed
+    labels = {ix.base.label for ix in indexed}
+    return {s for s in expr.atoms(sympy.Symbol) if not s.is_integer} - labels | indexed
 
 
 def component(vector: sympy.Basic, j: sympy.Expr) -> sympy.Expr:

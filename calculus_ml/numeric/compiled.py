@@ -1,0 +1,311 @@
+"""The public objects: :func:`compile_gradient` and what it returns.
+
+:func:`compile_gradient` lowers a loss (:mod:`.model`), prints its functions (:mod:`.kernels`)
+and compiles them (:func:`.codegen._compile_source`) into a :class:`CompiledGradient`, which
+takes parameters by name and data as keyword arguments. :meth:`CompiledGradient.prepare`
+validates the data once (:mod:`.validation`) and returns a :class:`PreparedGradient`: calls on
+flat parameter arrays with nothing checked or converted per call, which is what optimizers use.
+:func:`compiled_for` remembers the last few compiled losses.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
+
+from ..errors import DataError
+from .codegen import CompileError, _compile_source
+from .kernels import _describe, _program
+from .model import _Layout, _Model
+from .validation import _flatten, _validate
+
+def compile_gradient(loss: Any, backend: str = "numpy",
+                     sufficient_statistics: bool | str = "auto") -> CompiledGradient:
+    """Compile ``loss`` into fast NumPy functions of its value and gradient.
+
+    Parameters
+    ----------
+    loss : calculus_ml.losses.Loss
+        The loss to compile.
+    backend : {"numpy"}
+        The array library of the generated code (NumPy only, for now).
+    sufficient_statistics : {"auto", True, False}
+        Use the sums over the data (Σx, Σxy, XᵀX, ...) instead of the data themselves when ℓ is a
+        polynomial in the parameters: ``"auto"`` when possible, ``True`` to require it (a
+        :class:`CompileError` otherwise), ``False`` never.
+
+    Returns
+    -------
+    CompiledGradient
+        ``grad(params, **data)``, ``value``, ``value_and_grad``, ``prepare``, ``source``.
+
+    Raises
+    ------
+    CompileError
+        For a loss whose form or functions the code generator does not handle.
+    """
+    if backend != "numpy":
+        raise ValueError(f"backend must be 'numpy', not {backend!r}")
+    if sufficient_statistics not in ("auto", True, False):
+        raise ValueError("sufficient_statistics must be 'auto', True or False, "
+                         f"not {sufficient_statistics!r}")
+    try:
+        return _compile(loss, sufficient_statistics)
+    except PrintMethodNotImplementedError as error:  # a node _check_printable let through
+        raise CompileError(f"cannot compile: {str(error).splitlines()[0]}") from None
+
+
+def _compile(loss: Any, sufficient_statistics: bool | str) -> CompiledGradient:
+    """:func:`compile_gradient` once its arguments are checked."""
+    model = _Model(loss)
+    layout = _Layout(model)
+    poly = model.polynomial() if sufficient_statistics is not False else None
+    if sufficient_statistics is True and poly is None:
+        raise CompileError(f"{getattr(loss, 'name', 'the loss')} is not a polynomial in its "
+                           "parameters: no sufficient statistics")
+    source, buffers, stats = _program(model, layout, poly, getattr(loss, "prediction", None))
+    return CompiledGradient(loss, model, layout, source, _compile_source(source), buffers, stats)
+
+
+_RECENT: OrderedDict[tuple[int, Any], tuple[Any, CompiledGradient]] = OrderedDict()
+
+
+def compiled_for(loss: Any, sufficient_statistics: bool | str = "auto") -> CompiledGradient:
+    """:func:`compile_gradient`, remembered for the last few losses (compiling takes SymPy time)."""
+    key = (id(loss), sufficient_statistics)
+    hit = _RECENT.get(key)
+    if hit is not None and hit[0] is loss:
+        _RECENT.move_to_end(key)
+        return hit[1]
+    compiled = compile_gradient(loss, sufficient_statistics=sufficient_statistics)
+    _RECENT[key] = (loss, compiled)  # holding the loss keeps its id from being reused
+    while len(_RECENT) > 16:
+        _RECENT.popitem(last=False)
+    return compiled
+
+
+# --------------------------------------------------------------------------- the public objects
+
+
+class CompiledGradient:
+    """A loss compiled to NumPy: ``grad(params, **data)``, ``value``, ``value_and_grad``.
+
+    ``params`` is a dict ``{name: value}`` or a flat array in :attr:`param_names` order (a vector
+    parameter contributes ``d`` entries, ``d`` read from the data). Data are arrays: ``(n,)`` per
+    scalar name, ``(n, d)`` for a vector name (``(n,)`` is taken as ``d = 1``). Hyperparameters are
+    keyword arguments beside the data: ``grad(params, x=x, y=y, lam=0.1)``.
+
+    Validated data (and, on the sufficient-statistics path, their sums) are cached for the last
+    set of array objects seen; changing an array in place between calls is not detected — call
+    :meth:`prepare` again, or pass a new array.
+
+    On the sufficient-statistics path J itself is a difference of large sums (Σy² − 2mΣxy + ...),
+    so when J is tiny next to Σy²/n its last digits are lost to cancellation (the gradient is
+    not affected that way); :meth:`PreparedGradient.general_value` sums the data instead.
+
+    Attributes
+    ----------
+    source : str
+        The generated Python source (printer output), for reading.
+    param_names, data_names, hyperparameter_names : tuple of str
+        The names, in the order used by flat parameter vectors and the data.
+    sufficient_statistics : bool
+        Whether evaluations use sums of the data (``statistics`` names them) or the data.
+    """
+
+    def __init__(self, loss, model, layout, source, namespace, buffers, stats):
+        self.loss = loss
+        self._model, self._layout, self._ns, self._buffers = model, layout, namespace, buffers
+        self.source: str = source
+        self.param_names: tuple[str, ...] = layout.names
+        self.data_names: tuple[str, ...] = tuple(s.name for s in model.data)
+        self.hyperparameter_names: tuple[str, ...] = tuple(h.name for h in model.hyper)
+        self.vector_names: frozenset[str] = frozenset(
+            s.name for s in model.vector_params + model.vector_data)
+        self.sufficient_statistics: bool = stats is not None
+        self.statistics: tuple[str, ...] = tuple(_describe(s) for s in stats or ())
+        self._cache: tuple | None = None
+
+    def __repr__(self) -> str:
+        name = getattr(self.loss, "name", "loss")
+        path = (f"sufficient statistics {', '.join(self.statistics)}"
+                if self.sufficient_statistics else "chunked NumPy")
+        return (f"<CompiledGradient of {name}: params ({', '.join(self.param_names)}), "
+                f"data ({', '.join(self.data_names)}); {path}>")
+
+    def prepare(self, **data: Any) -> PreparedGradient:
+        """Validate ``data`` (and hyperparameters) once, compute any statistics: a fast gradient.
+
+        Raises
+        ------
+        DataError
+            For missing or unknown names, mismatched lengths, empty, non-finite or wrongly shaped
+            arrays, or a hyperparameter that is not a finite number.
+        """
+        arrays, hyper, d = _validate(self._model, data)
+        return PreparedGradient(self, arrays, hyper, d, use_statistics=self.sufficient_statistics)
+
+    def grad(self, params: Any, **data: Any) -> np.ndarray:
+        """The gradient ∇J at ``params``, flat, in :attr:`param_names` order."""
+        prepared = self._prepared(data)
+        return prepared.grad(prepared.flatten(params))
+
+    __call__ = grad
+
+    def value(self, params: Any, **data: Any) -> float:
+        """The loss J at ``params``."""
+        prepared = self._prepared(data)
+        return prepared.value(prepared.flatten(params))
+
+    loss_function = value
+
+    def value_and_grad(self, params: Any, **data: Any) -> tuple[float, np.ndarray]:
+        """``(J, ∇J)`` at ``params``, sharing the work between them."""
+        prepared = self._prepared(data)
+        return prepared.value_and_grad(prepared.flatten(params))
+
+    def validate(self, **data: Any) -> dict[str, Any]:
+        """``data`` checked and converted to float arrays (vectors ``(n, d)``), as a dict.
+
+        Raises
+        ------
+        DataError
+            As :meth:`prepare` does.
+        """
+        arrays, hyper, _ = _validate(self._model, data)
+        out = {s.name: a for s, a in zip(self._model.data, arrays)}
+        out.update((h.name, v) for h, v in zip(self._model.hyper, hyper))
+        return out
+
+    def predict(self, params: Any, **features: Any) -> np.ndarray:
+        """The loss's prediction for each row of ``features`` (needs ``loss.prediction``).
+
+        Raises
+        ------
+        CompileError
+            When the loss has no prediction.
+        DataError
+            For missing or malformed features.
+        """
+        if "_predict" not in self._ns:
+            raise CompileError(f"{getattr(self.loss, 'name', 'this loss')} has no prediction")
+        needed = frozenset(self.loss.prediction.free_symbols)
+        arrays, hyper, d = _validate(self._model, features, only=needed)
+        theta = _flatten(self._layout, d, params)
+        if d is None and self._model.vector_params:  # no vector among the features: from θ
+            d = (theta.size - len(self.param_names) + len(self._model.vector_params)) // len(
+                self._model.vector_params)
+        n = next((a.shape[0] for a in arrays if a is not None), None)
+        out = self._ns["_predict"](theta, hyper, arrays, d or 0)
+        return np.broadcast_to(out, (n,)).copy() if n is not None else np.asarray(out)
+
+    def _prepared(self, data: Mapping[str, Any]) -> PreparedGradient:
+        hyper_names = set(self.hyperparameter_names)
+        if all(isinstance(v, np.ndarray) for k, v in data.items() if k not in hyper_names):
+            try:
+                key = tuple(sorted((k, float(v) if k in hyper_names else id(v))
+                                   for k, v in data.items()))
+            except (TypeError, ValueError):
+                key = None
+            cached = self._cache
+            if key is not None and cached is not None and cached[0] == key:
+                return cached[2]
+            prepared = self.prepare(**data)
+            if key is not None:  # keep the arrays alive, so their ids stay theirs
+                self._cache = (key, dict(data), prepared)
+            return prepared
+        return self.prepare(**data)
+
+
+class PreparedGradient:
+    """A :class:`CompiledGradient` bound to validated data: calls on flat parameter arrays.
+
+    This is what optimizers use: ``grad(theta)``, ``value(theta)``, ``value_and_grad(theta)``
+    with ``theta`` a flat float array, nothing validated or converted per call.
+    """
+
+    def __init__(self, compiled: CompiledGradient, arrays: tuple, hyper: tuple,
+                 d: int | None, use_statistics: bool):
+        self.compiled = compiled
+        self.arrays, self.hyper, self.d = arrays, hyper, d
+        self.n: int = arrays[0].shape[0]
+        ns = compiled._ns
+        width = sum(1 if a.ndim == 1 else a.shape[1] for a in arrays)
+        self._chunk = {name: _chunk_rows(width + b) for name, b in compiled._buffers.items()}
+        self._dd = d or 0
+        self.size: int = compiled._layout.size(d)
+        self.statistics = None
+        if use_statistics:
+            self.statistics = ns["_stats"](arrays, self._dd, self._chunk["_stats"])
+            stat_eval, stats = ns["_stat_eval"], self.statistics
+            # evaluation from the sums only: these replace the methods of the general path
+            self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)
+            self.grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)[1]
+            self.value = lambda theta: float(stat_eval(theta, hyper, stats, self._dd)[0])
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return self.compiled.param_names
+
+    def _run(self, kernel: str, theta: np.ndarray, arrays: tuple | None = None):
+        """Call the chunked function ``kernel`` on all the data, or on ``arrays``."""
+        data = self.arrays if arrays is None else arrays
+        return self.compiled._ns[kernel](theta, self.hyper, data, self._dd, self._chunk[kernel])
+
+    def value(self, theta: np.ndarray) -> float:
+        """J at the flat parameters ``theta``."""
+        return float(self._run("_value", theta))
+
+    def grad(self, theta: np.ndarray) -> np.ndarray:
+        """∇J at the flat parameters ``theta``."""
+        return self._run("_grad", theta)
+
+    def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(J, ∇J)`` at the flat parameters ``theta``."""
+        return self._run("_value_and_grad", theta)
+
+    def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """∇ of the loss over rows ``start:stop`` only (a mini-batch), on the general path."""
+        return self._run("_grad", theta, tuple(a[start:stop] for a in self.arrays))
+
+    def general_value(self, theta: np.ndarray) -> float:
+        """J from the data themselves, even when statistics are used (no cancellation)."""
+        return float(self._run("_value", theta))
+
+    def subset(self, rows: slice | np.ndarray) -> PreparedGradient:
+        """The same loss on some rows of the data (a mini-batch), on the general path."""
+        arrays = tuple(np.ascontiguousarray(a[rows]) for a in self.arrays)
+        if arrays[0].shape[0] == 0:
+            raise DataError("a batch of the data is empty")
+        return PreparedGradient(self.compiled, arrays, self.hyper, self.d, use_statistics=False)
+
+    def flatten(self, params: Any) -> np.ndarray:
+        """A dict ``{name: value}`` or an array as the flat float parameter vector."""
+        return _flatten(self.compiled._layout, self.d, params)
+
+    def spans(self) -> dict[str, slice]:
+        """Where each parameter sits in the flat vector: ``{name: slice}``."""
+        return self.compiled._layout.spans(self._dd)
+
+    def unflatten(self, theta: np.ndarray) -> dict[str, float | np.ndarray]:
+        """The flat vector ``theta`` as ``{name: float or (d,) array}``."""
+        vectors = dict(zip(self.compiled._layout.names, self.compiled._layout.is_vector))
+        return {name: np.array(theta[span], dtype=float) if vectors[name] else float(
+            theta[span.start]) for name, span in self.spans().items()}
+
+
+def _chunk_rows(columns: int) -> int:
+    """Rows per chunk for a pass reading and writing ``columns`` floats per row.
+
+    As many rows as fit in :data:`~calculus_ml.numeric.CHUNK_BYTES`, at least 64 and at most
+    :data:`~calculus_ml.numeric.MAX_CHUNK_ROWS`. Both limits are read from the package when data
+    are prepared, so setting ``calculus_ml.numeric.CHUNK_BYTES`` takes effect from the next
+    :meth:`CompiledGradient.prepare`.
+    """
+    package = sys.modules[__package__]
+    return min(package.MAX_CHUNK_ROWS, max(64, package.CHUNK_BYTES // (8 * columns)))

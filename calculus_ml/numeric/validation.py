@@ -1,0 +1,118 @@
+"""Checks of what users pass in: data, hyperparameters and parameters.
+
+Every problem is a :class:`~calculus_ml.errors.DataError` naming the culprit: a missing or unknown
+name, arrays of different lengths, an empty, non-finite, non-numeric or wrongly shaped array, a
+hyperparameter that is not a finite number, parameters of the wrong number or shape. The
+caller's arrays are never modified; converted copies are made only when needed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from .model import _Layout, _Model
+
+
+def _validate(model: _Model, data: Mapping[str, Any], only: frozenset | None = None
+              ) -> tuple[tuple, tuple, int | None]:
+    """Check and convert the data and hyperparameters; never modifies the caller's arrays.
+
+    With ``only`` (a set of symbols), just those names are required and converted; the others
+    come back as ``None``.
+    """
+    needed = [s for s in model.data if only is None or s in only]
+    names = [s.name for s in needed]
+    hyper_names = [h.name for h in model.hyper if only is None or h in only]
+    unknown = sorted(set(data) - {s.name for s in model.data} - {h.name for h in model.hyper})
+    if unknown:
+        expected = f"data {', '.join(names)}" + (
+            f" and hyperparameters {', '.join(hyper_names)}" if hyper_names else "")
+        raise DataError(f"unknown name {unknown[0]!r}: the loss takes {expected}")
+    for name in names:
+        if name not in data:
+            raise DataError(f"missing data {name!r}: the loss needs {', '.join(names)}")
+    for name in hyper_names:
+        if name not in data:
+            raise DataError(f"missing hyperparameter {name!r}: pass it beside the data, "
+                            f"e.g. {name}=0.1")
+    arrays, n, d = [], None, None
+    first = None
+    for sym in model.data:
+        if sym not in needed:
+            arrays.append(None)
+            continue
+        name, vector = sym.name, sym in model.vector_data
+        try:
+            raw = np.asarray(data[name])
+            if raw.dtype.kind not in "biuf":
+                raise TypeError(raw.dtype)
+            arr = np.ascontiguousarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{name} must be an array of real numbers") from None
+        if vector and arr.ndim == 1:
+            arr = arr.reshape(-1, 1)
+        want = 2 if vector else 1
+        if arr.ndim != want:
+            shape = "(n, d)" if vector else "(n,)"
+            raise DataError(f"{name} must be a {want}-D array of shape {shape}, "
+                            f"not shape {arr.shape}")
+        if arr.shape[0] == 0 or arr.size == 0:
+            raise DataError(f"{name} is empty: there is nothing to fit")
+        if n is None:
+            n, first = arr.shape[0], name
+        elif arr.shape[0] != n:
+            raise DataError(f"{name} has {arr.shape[0]} rows but {first} has {n}")
+        if vector:
+            if d is None:
+                d = arr.shape[1]
+            elif arr.shape[1] != d:
+                raise DataError(f"{name} has {arr.shape[1]} columns; other vectors have {d}")
+        finite = np.isfinite(arr)
+        if not finite.all():
+            row = int(np.argmin(finite.reshape(arr.shape[0], -1).all(axis=1)))
+            raise DataError(f"{name} contains NaN or infinite values (first at row {row})")
+        arrays.append(arr)
+    hyper = []
+    for name in (h.name for h in model.hyper):
+        if name not in hyper_names:
+            hyper.append(None)
+            continue
+        try:
+            value = float(data[name])
+        except (TypeError, ValueError):
+            raise DataError(f"hyperparameter {name} must be a number") from None
+        if not math.isfinite(value):
+            raise DataError(f"hyperparameter {name} must be finite, not {value}")
+        hyper.append(value)
+    return tuple(arrays), tuple(hyper), d
+
+
+def _flatten(layout: _Layout, d: int | None, params: Any) -> np.ndarray:
+    """``params`` (a dict by name, or an array) as a flat float array in layout order."""
+    if not isinstance(params, Mapping):
+        theta = np.array(params, dtype=float).ravel()
+        if d is not None and theta.shape != (layout.size(d),):
+            labels = [f"{n}[{d}]" if v else n for n, v in zip(layout.names, layout.is_vector)]
+            raise DataError(f"params must be {layout.size(d)} numbers ({', '.join(labels)}), "
+                            f"not {theta.size}")
+        return theta
+    named = {getattr(k, "name", k): v for k, v in params.items()}
+    unknown = sorted(set(named) - set(layout.names))
+    missing = [n for n in layout.names if n not in named]
+    if unknown or missing:
+        raise DataError(f"params must name exactly {', '.join(layout.names)}"
+                        + (f"; missing {', '.join(missing)}" if missing else "")
+                        + (f"; unknown {', '.join(unknown)}" if unknown else ""))
+    pieces = []
+    for name, vector in zip(layout.names, layout.is_vector):
+        value = np.asarray(named[name], dtype=float)
+        want = ((d if d is not None else value.size),) if vector else ()
+        if value.shape != want:
+            raise DataError(f"parameter {name} must have shape {want}, not {value.shape}")
+        pieces.append(value.ravel())
+    return np.concatenate(pieces)
