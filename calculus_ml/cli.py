@@ -376,7 +376,11 @@ def _run_demo(args: argparse.Namespace) -> str:
     )
     from .handout import demo
 
-    return _render(derivation, args.format).rstrip("\n") + "\n\n" + demo(args.out)
+    steps, report = _render(derivation, args.format), demo(args.out)
+    if args.format != "text":  # keep stdout one clean document; the report goes beside it
+        print(report, file=sys.stderr)
+        return steps
+    return steps.rstrip("\n") + "\n\n" + report
 
 
 def _run_fit(args: argparse.Namespace) -> str:

@@ -152,7 +152,11 @@ class _Context:
         """The function (``var`` None) or its partial derivative at ``point``."""
         if self.s.loss is None:
             expr = self.s.expression if var is None else self.derivation.results[self._symbol(var)]
-            return expr.xreplace({self._symbol(k): v for k, v in point.items()})
+            value = expr.xreplace({self._symbol(k): v for k, v in point.items()})
+            if not (value.is_real and value.is_finite):
+                what = "f" if var is None else f"the derivative in {var}"
+                raise self.fail("", f"{what} has no real value at {point}")
+            return value
         params = {k: float(v) for k, v in point.items()}
         value, grad = self.compiled.value_and_grad(params, **self.data)
         return value if var is None else grad[self.s.names.index(var)]
@@ -342,7 +346,7 @@ def build(spec_or_name: str | os.PathLike | Spec) -> Handout:
             stem = f"{spec.name}-fig{number_}"
             try:
                 handout.figures.append((stem, _draw(plot, ctx)))
-            except (CalculusMLError, ValueError) as error:
+            except (CalculusMLError, ValueError, TypeError, KeyError) as error:
                 raise ctx.fail(f".{plot.key}", error) from None
             caption = _prose(plot.caption, ctx)
             blocks.append(doc.Figure(stem, number_, caption[0][1] if caption else ()))

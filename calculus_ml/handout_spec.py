@@ -503,6 +503,32 @@ def _walk(table: Any, s: Section, key: str, check: _Checker) -> dict[str, Any]:
             "learning_rate": rate}
 
 
+_OPTION_TYPES = {"at": "number", "xlim": "pair", "ylim": "pair", "range": "pair",
+                 "values": "numbers", "fixed": "numbers", "walk": "bool", "tangent": "bool",
+                 "path": "bool", "param": "name", "params": "names", "along": "name",
+                 "hold": "name", "source": "name"}
+
+
+def _option(value: Any, kind: str, key: str, check: _Checker) -> None:
+    """A plot option of the right type: number, pair (low, high), numbers, bool or name(s)."""
+    if kind == "number":
+        check.number(value, key)
+    elif kind == "bool":
+        check.kind(value, bool, key, "true or false")
+    elif kind == "name":
+        check.kind(value, str, key, "a name")
+    elif kind == "names":
+        check.names(value, key)
+    else:
+        items = list(value.values()) if isinstance(value, dict) and kind == "numbers" else value
+        check.kind(items, list, key, "a table of numbers" if isinstance(value, dict) else
+                   "a list of numbers")
+        for k, v in enumerate(items, 1):
+            check.number(v, f"{key}[{k}]")
+        if kind == "pair" and (len(items) != 2 or items[0] >= items[1]):
+            check.fail(key, f"must be [low, high], not {value!r}")
+
+
 def _plot(table: Any, s: Section, key: str, check: _Checker) -> Plot:
     check.kind(table, dict, key, "a table")
     kind = table.get("kind")
@@ -510,6 +536,8 @@ def _plot(table: Any, s: Section, key: str, check: _Checker) -> Plot:
         check.fail(f"{key}.kind", f"must be one of {', '.join(PLOT_KINDS)}, not {kind!r}")
     check.keys(table, PLOT_KINDS[kind] | {"kind", "caption"}, key)
     options = {k: v for k, v in table.items() if k not in ("kind", "caption")}
+    for name, value in options.items():
+        _option(value, _OPTION_TYPES[name], f"{key}.{name}", check)
     one_loss = kind not in ("tangent", "slices")
     if one_loss and s.loss is None:
         check.fail(f"{key}.kind", f"a {kind} plot needs a loss")
@@ -600,14 +628,18 @@ def _math_ref(arg: str, check: _Checker, key: str) -> None:
             check.fail(key, f"bad expression in {{math:{arg}}}: {str(error).splitlines()[0]}")
 
 
+def _only(names: tuple[str, ...]) -> str:
+    """The one variable, when there is exactly one."""
+    return names[0] if len(names) == 1 else ""
+
+
 def _check_ref(ref: Ref, s: Section, key: str, check: _Checker) -> None:
     where = f"{{{ref.kind}{':' if ref.arg else ''}{ref.arg}}}"
     if ref.kind == "math":
         return _math_ref(ref.arg, check, key)
     if ref.kind in ("expr", "result", "value", "slope") and s.expression is None and s.loss is None:
         check.fail(key, f"{where} needs an expression or a loss in the section")
-    if ref.kind == "result" and (ref.arg or s.names[0]) not in s.names or \
-            ref.kind == "result" and not ref.arg and len(s.names) != 1:
+    if ref.kind == "result" and (ref.arg or _only(s.names)) not in s.names:
         check.fail(key, f"{where}: name one of {', '.join(s.names)}")
     if ref.kind in ("value", "slope"):
         var, at, point = ref.arg.rpartition("@")
@@ -616,7 +648,7 @@ def _check_ref(ref: Ref, s: Section, key: str, check: _Checker) -> None:
         except ValueError as error:
             check.fail(key, f"{where}: {error}")
         _covers(point, s, key, check)
-        if ref.kind == "slope" and (var or (s.names[0] if len(s.names) == 1 else "")) not in s.names:
+        if ref.kind == "slope" and (var or _only(s.names)) not in s.names:
             check.fail(key, f"{where}: write {{slope:VAR@POINT}} with VAR one of "
                             f"{', '.join(s.names)}")
     if ref.kind in ("fit", "solve", "bound", "walk", "n") and s.loss is None:

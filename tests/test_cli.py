@@ -47,7 +47,8 @@ def test_formats(capsys, fmt, marker):
     assert code == 0 and marker in out
 
 
-def test_demo_derives_the_mse(capsys):
+def test_demo_derives_the_mse(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "demo")
     assert code == 0
     assert "sum over the data" in out and "Derivative with respect to m" in out

@@ -208,6 +208,10 @@ text = "Best slope {solve:m}."
      "give fit"),
     ('loss = "mse"', 'loss = "mse"\nfit = { learnin_rate = 0.1 }', "section[1].fit.learnin_rate",
      "unknown key"),
+    ("{solve:m}.\"", '{solve:m}."\n[[section.plot]]\nkind = "cost_curve"\nxlim = [5, 1]',
+     "section[1].plot[1].xlim", "must be [low, high]"),
+    ("{solve:m}.\"", '{solve:m}."\n[[section.plot]]\nkind = "tangent"\nat = 1',
+     "section[1].plot[1].kind", "needs an expression"),
     ("x = [1, 2, 3]\ny = [2, 4, 7]", 'csv = "../secret.csv"', "data.csv", "inside the spec's folder"),
     ("x = [1, 2, 3]\ny = [2, 4, 7]", 'csv = "nothere.csv"', "data.csv", "cannot read"),
     ('loss = "mse"', 'loss = "ridge"', "section[1].set", "give a value for lam"),
@@ -230,6 +234,14 @@ def test_invalid_toml_and_failing_fit(tmp_path):
     spec.write_text(GOOD.replace('text = "Best slope {solve:m}."',
                                  "fit = { learning_rate = 10.0, max_iter = 50 }"))
     with pytest.raises(SpecError, match=r"bad.toml: section\[1\]\.fit: .*diverged"):
+        handout.build(spec)
+
+
+def test_a_value_that_is_not_real(tmp_path):
+    spec = tmp_path / "root.toml"
+    spec.write_text('title = "T"\n[[section]]\nheading = "H"\nexpression = "sqrt(x)"\n'
+                    'text = "{value:x=-1}"\n')
+    with pytest.raises(SpecError, match=r"root.toml: section\[1\]: f has no real value"):
         handout.build(spec)
 
 

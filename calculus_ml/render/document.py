@@ -301,7 +301,13 @@ class _Html(_Writer):
 
 def plain(tokens) -> str:
     """Inline tokens as plain text (for alt text): maths in SymPy's string form."""
-    return "".join(sympy.sstr(t.expr) if isinstance(t, Math) else t.text for t in tokens)
+
+    def text(expr):
+        if isinstance(expr, sympy.Eq):
+            return " = ".join(sympy.sstr(side, full_prec=False) for side in expr.args)
+        return sympy.sstr(expr, full_prec=False)
+
+    return "".join(text(t.expr) if isinstance(t, Math) else t.text for t in tokens)
 
 
 def write_markdown(doc: Document) -> str:
