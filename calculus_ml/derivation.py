@@ -259,9 +259,9 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
     """Targeted simplification, never changing the value.
 
     Sums over data get their constants pulled out (each summand in its shortest form, expanded
-    or not, with a leading minus sign outside), and a sum of a constant becomes ``n`` times it. Other expressions get their numeric content or
-    common factors collected if that is shorter (a tie keeps the rule's shape, e.g. the chain
-    rule's ``3 (3x² + 10x)² (6x + 10)``).
+    or not, with a leading minus sign outside), and a sum of a constant becomes ``n`` times it.
+    Other expressions get their numeric content or common factors collected if that is shorter
+    (a tie keeps the rule's shape, e.g. the chain rule's ``3 (3x² + 10x)² (6x + 10)``).
     """
     if expr.has(sympy.Sum):
         return expr.replace(sympy.Sum, _pull_constants_out)

@@ -24,6 +24,7 @@ from .kernels import _describe, _program
 from .model import _Layout, _Model
 from .validation import _flatten, _validate
 
+
 def compile_gradient(loss: Any, backend: str = "numpy",
                      sufficient_statistics: bool | str = "auto") -> CompiledGradient:
     """Compile ``loss`` into fast NumPy functions of its value and gradient.
