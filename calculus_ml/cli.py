@@ -7,6 +7,7 @@ end with one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -440,43 +441,21 @@ def _closed_form(loss, data) -> dict | None:
 
 def _save_fit_plot(fit, data: dict, path: str) -> None:
     """Loss per iteration (and data with the fitted line, for one feature), written atomically."""
-    import os
-    import tempfile
-
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from . import plotting
+
     target, *names = [k for k, v in data.items() if getattr(v, "ndim", 0) >= 1]
-    y, features = data[target], {k: data[k] for k in names}
-    one = len(features) == 1 and next(iter(features.values())).size == y.size
+    one = len(names) == 1 and data[names[0]].size == data[target].size
     figure = Figure(figsize=(10 if one else 5, 4), layout="constrained")
-    FigureCanvasAgg(figure)
     axes = figure.subplots(1, 2 if one else 1, squeeze=False)[0]
-    axes[0].plot(fit.loss_history_)
-    axes[0].set(xlabel="iteration", ylabel="loss J", title="Loss per iteration")
+    plotting.loss_history(fit, ax=axes[0])
     if one:
-        (name, x), = features.items()
-        x = x.ravel()
-        grid = np.linspace(x.min(), x.max(), 200)
-        line = fit.predict(**{name: grid.reshape(-1, 1) if data[name].ndim == 2 else grid})
-        axes[1].scatter(x, y, s=12, label="data")
-        axes[1].plot(grid, line, color="C1", label="fitted")
-        axes[1].set(xlabel=name, ylabel=target, title="Fitted model")
-        axes[1].legend()
+        plotting.fitted_line(data[names[0]].ravel(), data[target], model=fit, ax=axes[1])
     fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
-    temp = None
     try:
-        handle, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".part")
-        with os.fdopen(handle, "wb") as out:
-            figure.savefig(out, format=fmt)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp's 0600 would hide the figure from others
-        os.replace(temp, path)
-    except (OSError, ValueError) as error:
-        if temp is not None and os.path.exists(temp):
-            os.unlink(temp)
+        plotting.save(figure, path, formats=(fmt,))
+    except ValueError as error:
         raise CalculusMLError(f"cannot write {path}: {error}") from None
 
 

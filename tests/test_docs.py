@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.glob("*.md")) + [DOCS.parent / "README.md"]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -20,11 +20,12 @@ def _examples(page: Path) -> str:
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if _examples(p)], ids=lambda p: p.name)
-def test_page_examples(page):
+def test_page_examples(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples that write figures write them here
     test = doctest.DocTestParser().get_doctest(_examples(page), {}, page.name, str(page), 0)
     runner = doctest.DocTestRunner(optionflags=OPTIONS)
     runner.run(test)
-    assert runner.failures == 0, f"{runner.failures} of the examples in docs/{page.name} failed"
+    assert runner.failures == 0, f"{runner.failures} of the examples in {page.name} failed"
 
 
 def test_quickstart_is_included_from_the_readme():
