@@ -15,12 +15,15 @@ import json
 import sympy
 
 from ..steps.rules import Step
-from .base import equation_of
+from .base import equation_of, memoized_printer
 from .latex import latex
+
+_sstr = memoized_printer(sympy.sstr)
+_srepr = memoized_printer(sympy.srepr)
 
 
 def _expr(prefix: str, expr: sympy.Basic) -> dict[str, str]:
-    return {prefix: sympy.sstr(expr), f"{prefix}_srepr": sympy.srepr(expr)}
+    return {prefix: _sstr(expr), f"{prefix}_srepr": _srepr(expr)}
 
 
 def _fields(step: Step) -> dict[str, str]:
@@ -29,7 +32,7 @@ def _fields(step: Step) -> dict[str, str]:
         value = getattr(step, field.name)
         if field.name in ("expr", "var") or isinstance(value, (Step, tuple)):
             continue
-        out[field.name] = value if isinstance(value, str) else sympy.sstr(value)
+        out[field.name] = value if isinstance(value, str) else _sstr(value)
     return out
 
 
