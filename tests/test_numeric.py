@@ -19,6 +19,7 @@ from calculus_ml import losses as losses_module
 from calculus_ml.errors import CalculusMLError, DataError, ExpressionError
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import Loss
+from calculus_ml.numeric import codegen
 from calculus_ml.numeric import (
     CompileError,
     CompiledGradient,
@@ -187,6 +188,11 @@ def test_chunk_boundaries_do_not_matter(rng, monkeypatch):
     pieces = compiled.prepare(**data).value_and_grad(theta)
     assert pieces[0] == pytest.approx(whole[0], rel=1e-12)
     assert np.allclose(pieces[1], whole[1], rtol=1e-12, atol=1e-15)
+    monkeypatch.setattr(codegen, "_THREADS", 3)  # the chunks shared out between threads
+    monkeypatch.setattr(codegen, "MIN_CHUNKS_PER_THREAD", 1)
+    threaded = compiled.prepare(**data).value_and_grad(theta)
+    assert threaded[0] == pytest.approx(whole[0], rel=1e-12)
+    assert np.allclose(threaded[1], whole[1], rtol=1e-12, atol=1e-15)
 
 
 def test_params_as_dict_or_array(rng):
@@ -307,10 +313,26 @@ def test_one_compile_call_in_numeric():
 
 def test_general_path_reduces_with_dot_products():
     source = compile_gradient(LOSSES["logistic"]()).source
-    grad = source.split("def _grad(")[1].split("def ")[0]
+    grad = source.split("def _grad(")[1].split("\ndef ")[0]
     assert "numpy.dot(d_0, p_0, out=" in grad  # X @ w into a chunk buffer
     assert "numpy.dot(t_" in grad and ", d_0)" in grad  # r @ X, not mean(x*r)
-    assert "numpy.mean" not in grad and "for _lo in range(0, n, chunk)" in grad
+    assert "numpy.mean" not in grad and "for _lo in range(_start, _stop, chunk)" in grad
+    assert "= _split(_pass, n, chunk)" in grad  # the rows shared out between cores
+
+
+@pytest.mark.parametrize("n, chunk", [(1, 4), (31, 4), (64, 8), (1000, 7), (4096, 16)])
+def test_split_covers_every_row_once_on_chunk_boundaries(n, chunk, monkeypatch):
+    monkeypatch.setattr(codegen, "_THREADS", 3)
+    monkeypatch.setattr(codegen, "MIN_CHUNKS_PER_THREAD", 1)
+    seen = []
+
+    def one_pass(start, stop):
+        assert start % chunk == 0 and (stop % chunk == 0 or stop == n)
+        seen.extend(range(start, stop))
+        return (float(stop - start), np.arange(start, stop, dtype=float).sum())
+
+    count, total = codegen._split(one_pass, n, chunk)
+    assert sorted(seen) == list(range(n)) and count == n and total == n * (n - 1) / 2
 
 
 def test_repr_names_params_and_path():

@@ -6,7 +6,8 @@
   are simplified, common subexpressions are computed once (``sympy.cse``) and the result is
   printed by a subclass of SymPy's NumPy printer as in-place statements (``out=``) on chunks of
   :data:`CHUNK_BYTES`, so temporaries stay in cache; sums over samples are dot products
-  (``x @ r``, ``r @ X``), never ``mean(x*r)``.
+  (``x @ r``, ``r @ X``), never ``mean(x*r)``. The chunks are shared out between the cores
+  (NumPy releases the GIL), and the partial sums added in a fixed order.
 * **Sufficient statistics.** When ℓ is a polynomial in the parameters (mse, ridge, polynomial and
   multiple regression), J depends on the data only through a few sums (Σx, Σxy, XᵀX, Xᵀy, ...).
   They are found symbolically (ℓ expanded as a polynomial in the parameters: its coefficients are

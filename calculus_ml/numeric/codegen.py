@@ -20,7 +20,9 @@ import functools
 import itertools
 import linecache
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -328,6 +330,32 @@ def _sigmoid(z):
     return 0.5 * np.tanh(0.5 * z) + 0.5
 
 
+MIN_CHUNKS_PER_THREAD = 8
+"""A pass is split across threads only when every thread gets at least this many chunks."""
+_THREADS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+_pool: ThreadPoolExecutor | None = None
+
+
+def _split(one_pass: Callable[[int, int], tuple], n: int, chunk: int) -> tuple:
+    """Run ``one_pass(start, stop)`` over ``[0, n)`` on the machine's cores; add the results.
+
+    NumPy releases the GIL inside its loops and BLAS calls, so threads over disjoint row ranges
+    (boundaries on whole chunks) run in parallel; the sums are added in a fixed order.
+    """
+    global _pool
+    chunks = -(-n // chunk)
+    workers = min(_THREADS, chunks // MIN_CHUNKS_PER_THREAD)
+    if workers <= 1:
+        return one_pass(0, n)
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="calculus_ml")
+    bounds = [min(n, chunks * k // workers * chunk) for k in range(workers + 1)]
+    others = [_pool.submit(one_pass, a, b) for a, b in zip(bounds[1:-1], bounds[2:])]
+    parts = [one_pass(bounds[0], bounds[1])] + [future.result() for future in others]
+    return tuple(sum(values) for values in zip(*parts))
+
+
 # --------------------------------------------------------------------------- compiling
 
 
@@ -344,7 +372,7 @@ def _compile_source(source: str) -> dict[str, Any]:
     """
     filename = f"<calculus_ml-gradient-{next(_SOURCE_COUNTER)}>"
     namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math,
-                                 "_sigmoid": _sigmoid}
+                                 "_sigmoid": _sigmoid, "_split": _split}
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, namespace)  # noqa: S102 - printer output only, see the docstring

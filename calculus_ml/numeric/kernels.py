@@ -143,17 +143,21 @@ def _whole_data(model: _Model) -> list[str]:
     return [f"D_{k} = D[{k}]" for k in range(len(model.data))] + ["n = D_0.shape[0]"]
 
 
-def _buffers(printer: _Printer) -> str:
-    """The source line allocating the chunk buffers, once per call."""
-    return f"_T = numpy.empty(({max(printer.n_buffers, 1)}, min(chunk, n)))"
+def _buffers(printer: _Printer, rows: str = "n") -> str:
+    """The source line allocating the chunk buffers, once per pass over ``rows`` rows."""
+    return f"_T = numpy.empty(({max(printer.n_buffers, 1)}, min(chunk, {rows})))"
 
 
-def _chunk_loop(model: _Model, printer: _Printer, body: list[str]) -> list[str]:
-    """The loop over chunks: slice the data, take a view of each buffer ``t_b``, run ``body``."""
+def _chunk_loop(model: _Model, printer: _Printer, body: list[str], start: str = "0",
+                stop: str = "n") -> list[str]:
+    """The loop over chunks: slice the data, take a view of each buffer ``t_b``, run ``body``.
+
+    ``start`` is a multiple of ``chunk`` and ``stop`` one too, or ``n``: no slice crosses it.
+    """
     loop = [f"{model.ident[s]} = D_{k}[_lo:_lo + chunk]" for k, s in enumerate(model.data)]
     loop += [f"_m = {model.ident[model.data[0]]}.shape[0]"]
     loop += [f"t_{b} = _T[{b}, :_m]" for b in range(printer.n_buffers)]
-    return ["for _lo in range(0, n, chunk):"] + ["    " + line for line in loop + body]
+    return [f"for _lo in range({start}, {stop}, chunk):"] + ["    " + line for line in loop + body]
 
 
 def _bind_columns(model: _Model, printer: _Printer, used: set, body: list[str]) -> None:
@@ -244,7 +248,7 @@ def _scaled(printer: _Printer, coeff: sympy.Expr, piece: str) -> str:
 
 def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad: bool
                     ) -> tuple[str, int]:
-    """Source of ``name(theta, H, D, d, chunk)``: one chunked pass over the data.
+    """Source of ``name(theta, H, D, d, chunk)``: chunked passes over the data, one per core.
 
     Returns ``(source, n_buffers)``. The function returns ``J``, the flat gradient, or both.
     """
@@ -274,8 +278,13 @@ def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad
         epilogue_terms[acc] = f"{acc}*{model.ident[r.vector]}" if param_vector else acc
 
     penalty_value, penalty_grads = _penalty_parts(model, printer)
+    accs = [acc for acc, _ in outputs]
+    one_pass = [_buffers(printer, "_stop - _start")] + init
+    one_pass += _chunk_loop(model, printer, body, "_start", "_stop")
+    one_pass.append("return " + "".join(f"{acc}, " for acc in accs))
     inner = _unpack(model, layout) + _whole_data(model) + printer.prelude
-    inner += [_buffers(printer)] + init + _chunk_loop(model, printer, body)
+    inner += _function("_pass(_start, _stop)", one_pass).split("\n")
+    inner.append("".join(f"{acc}, " for acc in accs) + "= _split(_pass, n, chunk)")
     inner.append(_scale(model))
     if value:
         inner.append(f"J = _scale*a_v + {penalty_value}")
