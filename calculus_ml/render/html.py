@@ -101,6 +101,18 @@ class _Printer(MathMLPresentationPrinter):
     def _print_sigmoid(self, expr):
         return self._named_call("\N{GREEK SMALL LETTER SIGMA}", *expr.args)
 
+    def _print_AppliedUndef(self, expr):  # SymPy's own writes J(m, b) as j(m, b)
+        return self._named_call(expr.func.__name__, *expr.args)
+
+    def _print_Symbol(self, sym, style="plain"):  # yhat as ŷ and xbar as x̄, as the LaTeX does
+        for suffix, accent in (("hat", "^"), ("bar", "\N{MACRON}")):
+            if sym.name.endswith(suffix) and len(sym.name) > len(suffix):
+                base = self._print(sympy.Symbol(sym.name[: -len(suffix)]))
+                node = self._el("mover", base, self._el("mo", text=accent))
+                node.setAttribute("accent", "true")
+                return node
+        return super()._print_Symbol(sym, style=style)
+
     def _print_softplus(self, expr):
         return self._named_call("softplus", *expr.args)
 
