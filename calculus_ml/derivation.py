@@ -6,6 +6,7 @@ data when asked, builds one step tree per variable, tidies each result and check
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
@@ -274,7 +275,13 @@ def _primitive(expr: sympy.Expr) -> sympy.Expr:
     return sympy.Mul(*(c for c, _ in pairs), *(p for _, p in pairs))
 
 
+@functools.lru_cache(maxsize=1024)
 def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr:
+    """``Σ summand`` over ``limits`` with its constants pulled out (see :func:`tidy`).
+
+    A pure function of its arguments, remembered for the process: the trees of the catalogue's
+    losses share many summands (``-2 (y - m x - b) x`` for several regressions), and each
+    costs a ``factor_terms`` of it expanded and not."""
     index = limits[0][0]
     forms = (sympy.factor_terms(summand), sympy.factor_terms(sympy.expand(summand)))
     constant, rest = min(forms, key=sympy.count_ops).as_independent(index, as_Add=False)

@@ -52,19 +52,98 @@ class PowerForm(sympy.Expr):
     _latex = _pretty = _mathml_presentation = _sympystr = _print_as_power
 
 
+class SubexpressionCache:
+    """Printer mixin: print each sub-expression once, however many expressions it appears in.
+
+    A derivation prints the same pieces over and over: a step's ``d/dx[expr]`` is also a term
+    of its parent's form, a sub-result reappears in every larger result, and SymPy's printers
+    re-sort every sum each time. Each printer class that mixes this in keeps one table, shared
+    by all its instances, from ``(expression, keyword arguments, root_notation)`` to what
+    ``_print`` returned; the printers here have fixed settings apart from ``root_notation``
+    (which :class:`PowerForm` switches off for a moment), so the entry is the same as a fresh
+    print. SymPy prints a ``Float`` differently at the top level, so floats are not cached.
+    A second table keyed by ``id`` (holding the expression, so the id stays its own) answers
+    for an object seen before without comparing trees; equal copies go through the first.
+    Subclasses whose ``_print`` returns a mutable object override :meth:`_fresh`. Mix it only
+    into a printer that is always built with the same settings.
+    """
+
+    _LIMIT = 50_000  # entries, per printer class; the table starts over when full
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._printed = {}
+        cls._by_id = {}  # the same, by identity: a hit costs no deep comparison of equal trees
+
+    def _print(self, expr, **kwargs):
+        if not isinstance(expr, sympy.Basic) or isinstance(expr, sympy.Float):
+            return super()._print(expr, **kwargs)
+        options = (tuple(sorted(kwargs.items())), self._settings.get("root_notation"))
+        try:
+            seen = self._by_id.get((id(expr), *options))
+            if seen is not None and seen[0] is expr:
+                return self._fresh(seen[1])
+            key = (expr, *options)
+            printed = self._printed.get(key)
+        except TypeError:  # unhashable: a mutable matrix, or an unhashable keyword argument
+            return super()._print(expr, **kwargs)
+        if printed is None:
+            printed = super()._print(expr, **kwargs)
+            if len(self._printed) >= self._LIMIT:
+                self._printed.clear()
+            self._printed[key] = printed
+        if len(self._by_id) >= self._LIMIT:
+            self._by_id.clear()
+        self._by_id[(id(expr), *options)] = (expr, printed)
+        return self._fresh(printed)
+
+    @staticmethod
+    def _fresh(printed):
+        """What a cache hit returns: the entry itself, when (like a string) it is immutable."""
+        return printed
+
+    def _as_ordered_terms(self, expr, order=None):
+        """A sum's terms in printing order, sorted once for every format (see :func:`ordered_terms`)."""
+        order = order or self.order
+        if order in ("old", "none"):  # 'old' depends on the printer; 'none' costs nothing
+            return super()._as_ordered_terms(expr, order=order)
+        return list(ordered_terms(expr, order))
+
+
+@functools.lru_cache(maxsize=8192)
+def ordered_factors(expr: sympy.Mul) -> tuple[sympy.Expr, ...]:
+    """``expr.as_ordered_factors()``, remembered, as :func:`ordered_terms` for products."""
+    return tuple(expr.as_ordered_factors())
+
+
+@functools.lru_cache(maxsize=8192)
+def ordered_terms(expr: sympy.Expr, order: str | None) -> tuple[sympy.Expr, ...]:
+    """``expr.as_ordered_terms(order=order)``, remembered: sorting a sum's terms is the costliest
+    part of printing it, and text, LaTeX and JSON print the same sums."""
+    return tuple(expr.as_ordered_terms(order=order))
+
+
 def memoized_printer(print_expr: Callable[[sympy.Basic], str]) -> Callable[[sympy.Basic], str]:
     """Cache a printing function: one derivation prints the same expressions many times over.
 
     Unhashable objects (mutable matrices) are printed without the cache.
     """
     cached = functools.lru_cache(maxsize=4096)(print_expr)
+    by_id: dict[int, tuple[sympy.Basic, str]] = {}  # a hit here needs no deep ``==``
 
     @functools.wraps(print_expr)
     def printer(expr: sympy.Basic) -> str:
+        seen = by_id.get(id(expr))
+        if seen is not None and seen[0] is expr:
+            return seen[1]
         try:
-            return cached(expr)
+            printed = cached(expr)
         except TypeError:
             return print_expr(expr)
+        if len(by_id) >= 4096:
+            by_id.clear()
+        by_id[id(expr)] = (expr, printed)  # holding ``expr`` keeps its id from being reused
+        return printed
 
     return printer
 
@@ -90,6 +169,13 @@ def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Derivative:
 
 def views(root: r.Step) -> list[StepView]:
     """The steps of one tree in reading order; a repeated sub-derivation appears once in full."""
+    return list(_views(root))
+
+
+@functools.lru_cache(maxsize=256)
+def _views(root: r.Step) -> tuple[StepView, ...]:
+    """:func:`views`, worked out once per tree (steps are immutable and hash by identity) for
+    all the formats that show it."""
     out: list[StepView] = []
     seen: set[int] = set()
 
@@ -109,7 +195,7 @@ def views(root: r.Step) -> list[StepView]:
                 visit(sub, depth + 1)
 
     visit(root, 0)
-    return out
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -130,9 +216,13 @@ def facts_of(step: r.Step) -> tuple[Fact, ...]:
 
 def keep_order(expr: sympy.Add, order: str | None) -> str | None:
     """Printing order for a sum: as built, when it is a rule's sum of derivatives."""
-    if any(arg.has(sympy.Derivative) for arg in expr.args):
-        return "none"
-    return order
+    return "none" if _has_derivative(expr) else order
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_derivative(expr: sympy.Basic) -> bool:
+    """``expr.has(Derivative)``, remembered: every format asks it of the same sums."""
+    return expr.has(sympy.Derivative)
 
 
 def _dispatch(prefix: str, step: r.Step):

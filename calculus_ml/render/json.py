@@ -13,13 +13,32 @@ import dataclasses
 import json
 
 import sympy
+from sympy.printing.repr import ReprPrinter
+from sympy.printing.str import StrPrinter
 
 from ..steps.rules import Step
-from .base import equation_of, memoized_printer
+from .base import SubexpressionCache, equation_of, memoized_printer
 from .latex import latex
 
-_sstr = memoized_printer(sympy.sstr)
-_srepr = memoized_printer(sympy.srepr)
+
+class _StrPrinter(SubexpressionCache, StrPrinter):
+    """``sympy.sstr``'s printer, printing each sub-expression once."""
+
+
+class _ReprPrinter(SubexpressionCache, ReprPrinter):
+    """``sympy.srepr``'s printer, printing each sub-expression once."""
+
+
+@memoized_printer
+def _sstr(expr: sympy.Basic) -> str:
+    """``sympy.sstr(expr)``."""
+    return _StrPrinter().doprint(expr)
+
+
+@memoized_printer
+def _srepr(expr: sympy.Basic) -> str:
+    """``sympy.srepr(expr)``."""
+    return _ReprPrinter().doprint(expr)
 
 
 def _expr(prefix: str, expr: sympy.Basic) -> dict[str, str]:

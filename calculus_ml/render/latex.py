@@ -7,7 +7,7 @@ import re
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from .base import StepView, is_partial, keep_order, memoized_printer, views
+from .base import StepView, SubexpressionCache, is_partial, keep_order, memoized_printer, views
 
 _TEXT_ESCAPES = {
     "\\": r"\textbackslash{}",
@@ -32,7 +32,7 @@ def escape_text(text: str) -> str:
     return _ESCAPE_RE.sub(lambda m: _TEXT_ESCAPES[m.group()], text)
 
 
-class _Printer(LatexPrinter):
+class _Printer(SubexpressionCache, LatexPrinter):
     """SymPy's LaTeX printer, writing every derivative with brackets: ``d/dx[f]``.
 
     Without them ``\\frac{d}{dm} m x_i`` could be read as the derivative of ``m x_i``. A rule's

@@ -2,19 +2,83 @@
 
 from __future__ import annotations
 
+import copy
+import sys
+
 import sympy
+from sympy import Pow, Rational, S
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from .base import StepView, is_partial, keep_order, memoized_printer, views
+from .base import (
+    StepView,
+    SubexpressionCache,
+    is_partial,
+    keep_order,
+    memoized_printer,
+    ordered_factors,
+    views,
+)
 
 
-class _Printer(PrettyPrinter):
+class _Printer(SubexpressionCache, PrettyPrinter):
     """SymPy's pretty printer, writing indexed data ``x[i]`` as ``xᵢ`` and keeping the term
     order of a rule's sum of derivatives."""
 
+    @staticmethod
+    def _fresh(printed):
+        # SymPy's pretty printer adjusts the baseline and binding of forms it got back from
+        # ``_print`` in place; a shallow copy is enough, as it never edits a picture's lines.
+        return copy.copy(printed)
+
     def _print_Add(self, expr, order=None):
         return super()._print_Add(expr, order=keep_order(expr, order))
+
+    def _print_Mul(self, product):
+        """SymPy's ``_print_Mul`` (1.14), without importing ``sympy.physics.units`` when no
+        unit can be about.
+
+        SymPy's method imports the units package, a fifth of a second on a cold start, only to
+        move quantities to the back of a product; no ``Quantity`` can exist before that
+        package is imported, and a stable sort on an all-false key keeps the order.
+        """
+        if "sympy.physics.units" in sys.modules:
+            return super()._print_Mul(product)
+        args = product.args
+        if args[0] is S.One or any(arg.is_Number for arg in args[1:]):
+            # An unevaluated product: every factor shown, in order. ``prettyForm.__mul__``
+            # would absorb a leading -1, so it is put back by hand.
+            forms = [self._print(arg) for arg in args]
+            negone = forms[0] == "-1"
+            if negone:
+                forms[0] = prettyForm("1", 0, 0)
+            form = prettyForm.__mul__(*forms)
+            if negone:
+                form = prettyForm("-" + form.s, form.baseline, form.binding)
+            return form
+        args = list(ordered_factors(product)) if self.order not in ("old", "none") else list(args)
+        a = []  # items in the numerator
+        b = []  # items in the denominator (if any)
+        for item in args:
+            if item.is_commutative and item.is_Pow and item.exp.is_Rational and item.exp.is_negative:
+                if item.exp != -1:
+                    b.append(Pow(item.base, -item.exp, evaluate=False))
+                else:
+                    b.append(Pow(item.base, -item.exp))
+            elif item.is_Rational and item is not S.Infinity:
+                if item.p != 1:
+                    a.append(Rational(item.p))
+                if item.q != 1:
+                    b.append(Rational(item.q))
+            else:
+                a.append(item)
+        a = [self._print(ai) for ai in a]  # parentheses are added by ``__mul__``
+        b = [self._print(bi) for bi in b]
+        if not b:
+            return prettyForm.__mul__(*a)
+        if not a:
+            a.append(self._print(S.One))
+        return prettyForm.__mul__(*a) / prettyForm.__mul__(*b)
 
     def _print_Derivative(self, deriv):
         d = "∂" if is_partial(deriv.expr) else "d"
@@ -96,8 +160,9 @@ def render(derivation) -> str:
         parts.append(f"where each data point contributes:\n{_indent(pretty(derivation.term), '  ')}")
     for var, root in derivation:
         title = f"Derivative with respect to {var}"
-        body = "\n".join(render_view(v) for v in views(root))
-        result = equation((views(root)[0].equation[0], root.result))
+        steps = views(root)
+        body = "\n".join(render_view(v) for v in steps)
+        result = equation((steps[0].equation[0], root.result))
         parts.append(f"{title}\n{'─' * len(title)}\n{body}\n\nResult:\n{_indent(result, '  ')}")
     return "\n\n".join(parts) + "\n"
 

@@ -18,10 +18,16 @@ on the kink, where no derivative exists; random points miss the kink with probab
 A step with inner products ``dot(a, b)`` (a derivative by a vector component ``w_j``) is checked
 with each product written out, ``Σₖ a_k b_k`` for ``k = 1..CONCRETE_D``, and ``j = CONCRETE_J``:
 SymPy differentiates the written-out sum itself.
+
+The oracle of an ``(expression, variable)`` pair, an expression's elementary form and whether a
+difference vanishes are pure functions of SymPy expressions; they are remembered for the whole
+process (bounded LRU caches), so a sub-expression shared by several steps, trees or losses is
+differentiated by ``sympy.diff`` once. Every step is still compared with that oracle.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import random
@@ -34,6 +40,9 @@ from ..functions import ML_FUNCTIONS, dot, to_elementary
 from .rules import SimplifyRule, Step, component
 
 Proof = Literal["symbolic", "numeric"]
+
+_CACHE_SIZE = 4096
+"""Entries kept by each process-wide cache below (oracles, elementary forms, vanishing tests)."""
 
 N_POINTS = 5
 """Random points at which two expressions must agree numerically."""
@@ -52,7 +61,7 @@ def expected_derivative(step: Step) -> sympy.Expr:
     """``sympy.diff`` of the step's expression, the oracle every step is held to (inner
     products written out, see :func:`written_out`)."""
     expr, var, _ = written_out(step)
-    return _diff(_elementary(expr), var, {})
+    return _diff(_elementary(expr), var)
 
 
 def written_out(step: Step) -> tuple[sympy.Expr, sympy.Basic, sympy.Expr]:
@@ -63,7 +72,10 @@ def written_out(step: Step) -> tuple[sympy.Expr, sympy.Basic, sympy.Expr]:
     index = {j: CONCRETE_J for j in getattr(step.var, "indices", ())}
 
     def out(expr: sympy.Expr) -> sympy.Expr:
-        return expr.replace(dot, _inner_product).xreplace(index)
+        # an inner product's arguments hold none, so one xreplace writes them all out (and is
+        # much cheaper than ``replace``)
+        products = {p: _inner_product(*p.args) for p in expr.atoms(dot)}
+        return (expr.xreplace(products) if products else expr).xreplace(index)
 
     return out(step.expr), step.var.xreplace(index), out(step.result)
 
@@ -72,30 +84,28 @@ def _inner_product(a: sympy.Basic, b: sympy.Basic) -> sympy.Expr:
     return sympy.Add(*(component(a, k) * component(b, k) for k in range(1, CONCRETE_D + 1)))
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _elementary(expr: sympy.Expr) -> sympy.Expr:
     """:func:`~calculus_ml.functions.to_elementary`, applied to the ML function calls only."""
     calls = expr.atoms(*ML_FUNCTIONS)
     return expr.xreplace({c: to_elementary(c) for c in calls}) if calls else expr
 
 
-def _diff(
-    expr: sympy.Expr, var: sympy.Symbol, memo: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr]
-) -> sympy.Expr:
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _diff(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
     """``sympy.diff(expr, var)``, with each sum over data differentiated term by term the way
     SymPy does it, but with the sum standing in for a variable of its own (chain rule) elsewhere:
-    SymPy's assumption queries on whole sums would cost more than everything else. ``memo``
-    keeps the derivatives already taken (a summand is often a step of its own)."""
-    key = (expr, var)
-    if key not in memo:
-        sums = {s: sympy.Dummy(real=True) for s in expr.atoms(sympy.Sum)}
-        flat = expr.xreplace(sums)
-        terms = (
-            sympy.diff(flat, d) * sympy.Sum(_diff(s.function, var, memo), *s.limits)
-            for s, d in sums.items()
-        )
-        total = sympy.diff(flat, var) + sympy.Add(*terms)
-        memo[key] = total.xreplace({d: s for s, d in sums.items()}) if sums else total
-    return memo[key]
+    SymPy's assumption queries on whole sums would cost more than everything else. Remembered
+    for the process: a summand is often a step of its own, and the trees of one loss (and of
+    related losses) share sub-expressions."""
+    sums = {s: sympy.Dummy(real=True) for s in expr.atoms(sympy.Sum)}
+    flat = expr.xreplace(sums)
+    terms = (
+        sympy.diff(flat, d) * sympy.Sum(_diff(s.function, var), *s.limits)
+        for s, d in sums.items()
+    )
+    total = sympy.diff(flat, var) + sympy.Add(*terms)
+    return total.xreplace({d: s for s, d in sums.items()}) if sums else total
 
 
 def check_step(step: Step, *, symbolic: bool = False) -> Proof:
@@ -140,15 +150,13 @@ def _bottom_up(step: Step, seen: set[int]) -> Iterator[Step]:
 
 
 class _Checker:
-    """Checks steps, remembering the oracles and proofs that steps of one tree share: a simplify
-    step has the expression of the step it tidies (and is true if its result equals that step's,
-    once that step is checked), and a sum over data, its multiple and its summand all reduce to
-    the same per-sample difference."""
+    """Checks steps, remembering the proofs of the steps of one tree: a simplify step has the
+    expression of the step it tidies, and is true if its result equals that step's, once that
+    step is checked. (Oracles and vanishing tests are remembered process-wide: a sum over data,
+    its multiple and its summand all reduce to the same per-sample difference.)"""
 
     def __init__(self, symbolic: bool):
         self.symbolic = symbolic
-        self.oracles: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
-        self.vanishing: dict[sympy.Expr, bool] = {}
         self.proofs: dict[int, Proof] = {}
 
     def check(self, step: Step) -> Proof:
@@ -161,7 +169,7 @@ class _Checker:
             if self.equal_symbolically(step.result, step.substep.result, thorough=False):
                 return self.proofs[id(step.substep)]
         expr, var, result = written_out(step)
-        expected = _diff(_elementary(expr), var, self.oracles)
+        expected = _diff(_elementary(expr), var)
         got = _elementary(result)
         kinked = _kinked(got, expected)
         if self.equal_symbolically(got, expected, thorough=self.symbolic and not kinked):
@@ -186,15 +194,121 @@ class _Checker:
             return True
         return thorough and all(sympy.simplify(p) == 0 for p in pieces)
 
-    def vanishes(self, expr: sympy.Expr) -> bool:
+    @staticmethod
+    def vanishes(expr: sympy.Expr) -> bool:
         """Whether ``expr`` is 0 as a rational function of its atoms, ``exp(c·a)`` read as
         ``E_a**c``."""
-        if expr == 0:
-            return True
-        if expr not in self.vanishing:
-            numerator, _ = _exp_as_powers(expr).as_numer_denom()
-            self.vanishing[expr] = sympy.expand(numerator) == 0
-        return self.vanishing[expr]
+        return expr == 0 or _vanishes(expr)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _vanishes(expr: sympy.Expr) -> bool:
+    """:meth:`_Checker.vanishes` for a nonzero ``expr``, remembered for the process.
+
+    The fast test :func:`_zero_as_fraction` is tried first; when it proves nothing, SymPy's own
+    ``as_numer_denom`` and ``expand`` decide, as they always have."""
+    if _zero_as_fraction(expr):
+        return True
+    numerator, _ = _exp_as_powers(expr).as_numer_denom()
+    return sympy.expand(numerator) == 0
+
+
+_MAX_TERMS = 2000
+"""Size (terms of a numerator or denominator) beyond which :func:`_zero_as_fraction` gives up."""
+
+
+class _GiveUp(Exception):
+    """Raised inside :func:`_zero_as_fraction` for a part it does not read as a fraction."""
+
+
+def _zero_as_fraction(expr: sympy.Expr) -> bool:
+    """True if ``expr`` is proved 0 as a fraction of polynomials (exact rational coefficients)
+    in independent indeterminates; False if that proves nothing.
+
+    The same proof as ``expand`` of the numerator, done in SymPy's sparse polynomial arithmetic
+    instead of on expression trees (far cheaper, with no assumption queries). Indeterminates are
+    ``E_a`` for ``exp(c·a)`` with an integer ``c`` (read as ``E_a**c``, as
+    :func:`_exp_as_powers` does), ``R_bq`` for ``b**(p/q)`` (read as ``R_bq**p``) and every other
+    part that is not a sum, product, integer power or rational number. Treating parts as
+    independent is sound: a fraction that is identically 0 is 0 for any values of its
+    indeterminates, wherever its denominators (nonzero polynomials) do not vanish.
+    """
+    table: dict[tuple, int] = {}
+    try:
+        _collect(expr, table)
+        ring, *gens = sympy.polys.rings.ring([f"g{k}" for k in range(len(table))], sympy.QQ)
+        numerator, _ = _fraction(expr, table, ring, gens, {})
+    except _GiveUp:
+        return False
+    return not numerator
+
+
+def _indeterminate(expr: sympy.Expr) -> tuple[tuple, sympy.Integer] | None:
+    """``(key, power)`` when ``expr`` is read as an indeterminate to an integer power, else
+    None (a sum, product, integer power or number, read by its parts)."""
+    if expr.is_Add or expr.is_Mul or expr.is_Rational:
+        return None
+    if expr.is_Number or expr in (sympy.nan, sympy.zoo):
+        raise _GiveUp  # a float, an infinity or nan
+    if expr.is_Pow and expr.exp.is_Integer:
+        return None
+    if expr.is_Pow and expr.exp.is_Rational:
+        return ("root", expr.base, expr.exp.q), expr.exp.p
+    if isinstance(expr, sympy.exp):
+        c, a = expr.args[0].as_content_primitive()
+        if a.could_extract_minus_sign():
+            c, a = -c, -a
+        if not c.is_Integer:
+            raise _GiveUp
+        return ("exp", a), int(c)
+    return ("atom", expr), 1
+
+
+def _collect(expr: sympy.Expr, table: dict[tuple, int]) -> None:
+    """Number the indeterminates of ``expr`` in ``table``."""
+    read = _indeterminate(expr)
+    if read is not None:
+        table.setdefault(read[0], len(table))
+    elif not expr.is_Rational:
+        for arg in expr.args:
+            _collect(arg, table)
+
+
+def _fraction(expr, table, ring, gens, memo):
+    """``(numerator, denominator)`` of ``expr`` as polynomials of ``ring``."""
+    if expr in memo:
+        return memo[expr]
+    read = _indeterminate(expr)
+    if read is not None:
+        key, power = read
+        result = _power((gens[table[key]], ring.one), power)
+    elif expr.is_Rational:
+        result = (ring.ground_new(sympy.QQ.from_sympy(expr)), ring.one)
+    elif expr.is_Pow:
+        result = _power(_fraction(expr.base, table, ring, gens, memo), int(expr.exp))
+    else:
+        parts = [_fraction(arg, table, ring, gens, memo) for arg in expr.args]
+        result = parts[0]
+        for n, d in parts[1:]:
+            if expr.is_Mul:
+                result = (result[0] * n, result[1] * d)
+            elif result[1] == d:
+                result = (result[0] + n, d)
+            else:
+                result = (result[0] * d + n * result[1], result[1] * d)
+            if max(len(result[0]), len(result[1])) > _MAX_TERMS:
+                raise _GiveUp
+    memo[expr] = result
+    return result
+
+
+def _power(fraction, k: int):
+    numerator, denominator = fraction
+    if k < 0:
+        if not numerator:
+            raise _GiveUp  # 1/0
+        numerator, denominator, k = denominator, numerator, -k
+    return numerator**k, denominator**k
 
 
 def _message(step: Step, expected: sympy.Expr, what: str) -> str:
