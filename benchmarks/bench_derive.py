@@ -1,8 +1,10 @@
 """Time to derive and render the examples a learner meets first, and ``import calculus_ml``.
 
-Run: ``python benchmarks/bench_derive.py``. Every row is measured in this one run; the ratio column
-compares calculus_ml (derivation with every step verified, plus text rendering) with a bare
-``sympy.diff`` of the same expression. Goals: each derivation under 50 ms, import under 0.5 s.
+Run: ``python benchmarks/bench_derive.py``. Every row is measured in this one run: ``first`` is the
+first derivation (every step verified) and text rendering of the example in this process, before
+any cache knows it; ``median`` repeats it (the package caches its SymPy oracle and printing); the
+ratio compares the median with a bare ``sympy.diff`` of the same expression. Goals (the issue's):
+median time of each derivation under 50 ms, import under 0.5 s.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ EXAMPLES = [
 
 GOAL_50MS = {label for label, *_ in EXAMPLES[:-1]}
 """The issue's learner examples, each with the 50 ms goal; the log-loss is shown for scale."""
+
+
+def once_seconds(func) -> float:
+    """Wall time of one call of ``func()``."""
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
 
 
 def median_seconds(func, repeat: int = 15) -> float:
@@ -77,8 +86,11 @@ def first_use_seconds(repeat: int = 7) -> float:
 
 
 def main() -> None:
-    print(f"{'example':24} {'derive+render':>14} {'sympy.diff':>11} {'ratio':>7}  goal < 50 ms")
+    cm.derive("x**2", "x").to_text()  # SymPy's one-time start-up, not any example's
+    print(f"{'example':24} {'first':>9} {'median':>9} {'sympy.diff':>11} {'ratio':>7}  "
+          "goal: median < 50 ms")
     for label, text, wrt, options in EXAMPLES:
+        t_first = once_seconds(lambda: cm.derive(text, wrt, **options).to_text())
         expression = cm.derive(text, wrt, **options).expression
 
         def ours():
@@ -91,7 +103,7 @@ def main() -> None:
         t_ours, t_diff = median_seconds(ours), median_seconds(oracle)
         status = ("ok" if t_ours < 0.05 else "SLOW") if label in GOAL_50MS else "(no goal)"
         print(
-            f"{label:24} {t_ours * 1e3:11.1f} ms {t_diff * 1e3:8.2f} ms "
+            f"{label:24} {t_first * 1e3:6.1f} ms {t_ours * 1e3:6.1f} ms {t_diff * 1e3:8.2f} ms "
             f"{t_ours / t_diff:6.0f}x  {status}"
         )
     t_import, t_sympy = import_seconds("calculus_ml"), import_seconds("sympy")
