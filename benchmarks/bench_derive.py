@@ -12,11 +12,11 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-import time
 
 import sympy
 
 import calculus_ml as cm
+from timing import median_seconds, once_seconds
 
 EXAMPLES = [
     ("4x + 15", "4*x + 15", ["x"], {}),
@@ -37,24 +37,6 @@ EXAMPLES = [
 
 GOAL_50MS = {label for label, *_ in EXAMPLES[:-1]}
 """The issue's learner examples, each with the 50 ms goal; the log-loss is shown for scale."""
-
-
-def once_seconds(func) -> float:
-    """Wall time of one call of ``func()``."""
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
-
-
-def median_seconds(func, repeat: int = 15) -> float:
-    """Median wall time of ``func()`` over ``repeat`` runs, after one warm-up."""
-    func()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def import_seconds(module: str, repeat: int = 7) -> float:

@@ -16,7 +16,6 @@ Goal: the whole catalogue, derived and rendered, under 2 s.
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import sympy
@@ -24,6 +23,9 @@ import sympy
 from calculus_ml import losses
 from calculus_ml.functions import dot
 from calculus_ml.steps.rules import component
+from timing import median_seconds
+
+ONCE_EACH = {"repeat": 5, "warm_up": False}
 
 VARIANTS = [(name, {}) for name in losses.names()] + [
     ("logistic", {"vector": True}), ("ridge", {"vector": True})]
@@ -47,15 +49,6 @@ def bare_diff(loss) -> None:
         sympy.diff(J, var.base[2] if isinstance(var, sympy.Indexed) else var)
 
 
-def median_seconds(func, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     start = time.perf_counter()
     for name, options in VARIANTS:
@@ -65,10 +58,10 @@ def main() -> None:
     print(f"{'loss':24} {'derive':>9} {'render':>9} {'total':>9} {'sympy.diff':>11} {'ratio':>7}")
     totals = [0.0, 0.0, 0.0]
     for name, options in VARIANTS:
-        t_derive = median_seconds(lambda: losses.get(name, **options).derive())
+        t_derive = median_seconds(lambda: losses.get(name, **options).derive(), **ONCE_EACH)
         derivation = losses.get(name, **options).derive()
-        t_render = median_seconds(lambda: render(derivation))
-        t_diff = median_seconds(lambda: bare_diff(losses.get(name, **options)))
+        t_render = median_seconds(lambda: render(derivation), **ONCE_EACH)
+        t_diff = median_seconds(lambda: bare_diff(losses.get(name, **options)), **ONCE_EACH)
         t = t_derive + t_render
         totals = [totals[0] + t_derive, totals[1] + t_render, totals[2] + t_diff]
         print(f"{label(name, options):24} {t_derive * 1e3:6.0f} ms {t_render * 1e3:6.0f} ms "
