@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import sympy
@@ -52,9 +52,10 @@ class Loss:
         The model's prediction for one sample (``"m*x + b"``), when it has one.
     notes : sequence of str, optional
         Caveats shown with the derivation, e.g. where a derivative does not exist.
-    matrix_gradient : dict, optional
+    matrix_gradient : dict or callable, optional
         ``{parameter name: matrix expression}``: the gradient in matrix form (``X`` the ``n × d``
-        data matrix), for losses with vector parameters.
+        data matrix), for losses with vector parameters; or a function returning it, called
+        when the form is first asked for.
 
     Raises
     ------
@@ -76,7 +77,9 @@ class Loss:
         prediction: str | sympy.Expr | None = None,
         *,
         notes: Iterable[str] = (),
-        matrix_gradient: Mapping[str, sympy.Basic] | None = None,
+        matrix_gradient: (
+            Mapping[str, sympy.Basic] | Callable[[], Mapping[str, sympy.Basic]] | None
+        ) = None,
     ):
         if reduce not in ("mean", "sum"):
             raise ExpressionError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
@@ -88,7 +91,7 @@ class Loss:
         self.name = name or "custom"
         self.title = title or f"J = {self.reduce} of {sympy.sstr(self.term)}"
         self.notes = tuple(notes)
-        self.matrix_gradient = dict(matrix_gradient) if matrix_gradient else None
+        self._matrix_gradient = matrix_gradient
         known = {s.name: s for s in self.term.free_symbols | self.penalty.free_symbols}
         self.params = _symbols(params, known, "parameter")
         self.data = _symbols(data, {s.name: s for s in self.term.free_symbols}, "data name")
@@ -110,6 +113,13 @@ class Loss:
             names = ", ".join(sorted(s.name for s in misused))
             raise ExpressionError(
                 f"{names} is a vector (an argument of dot) and appears outside dot")
+
+    @cached_property
+    def matrix_gradient(self) -> dict[str, sympy.Basic] | None:
+        """The gradient in matrix form, ``{parameter name: matrix expression}``, if given."""
+        form = self._matrix_gradient
+        form = form() if callable(form) else form
+        return dict(form) if form else None
 
     @property
     def vectors(self) -> frozenset[sympy.Symbol]:
@@ -398,7 +408,8 @@ def _ridge(vector: bool) -> Loss:
     linear = _linear(vector, "m")
     return Loss(f"(y - ({linear}))**2", ["w" if vector else "m", "b"], ["x", "y"],
                 regularization=penalty, title=describe("ridge").description, prediction=linear,
-                matrix_gradient=_least_squares_matrix_gradient(ridge=True) if vector else None)
+                matrix_gradient=partial(_least_squares_matrix_gradient, ridge=True)
+                if vector else None)
 
 
 @_entry("lasso", "squared error of the line y = m x + b plus the lasso penalty λ|m|")
@@ -424,7 +435,7 @@ def _polynomial(degree: int) -> Loss:
 def _multiple_regression() -> Loss:
     return Loss("(y - (dot(w, x) + b))**2", ["w", "b"], ["x", "y"],
                 title=describe("multiple-regression").description, prediction="dot(w, x) + b",
-                matrix_gradient=_least_squares_matrix_gradient(ridge=False))
+                matrix_gradient=partial(_least_squares_matrix_gradient, ridge=False))
 
 
 @_entry("logistic", "log-loss of the probability p = σ(w x + b) (σ(w·x + b) with vector=True)",
@@ -433,7 +444,7 @@ def _logistic(vector: bool) -> Loss:
     z = _linear(vector)
     return Loss(f"-y*log(sigmoid({z})) - (1 - y)*log(1 - sigmoid({z}))", ["w", "b"], ["x", "y"],
                 title=describe("logistic").description, prediction=f"sigmoid({z})",
-                matrix_gradient=_logistic_matrix_gradient() if vector else None)
+                matrix_gradient=_logistic_matrix_gradient if vector else None)
 
 
 @_entry("softmax", "cross-entropy of k classes, logits z_c = w_c x + b_c, one-hot y_c", k=3)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from calculus_ml.derivation import derive
-from calculus_ml.functions import sigmoid, softplus
+from calculus_ml.functions import sigmoid, softplus, to_elementary
 from calculus_ml.steps.verify import check_step
 from conftest import distinct_steps, numeric_agreement
 
@@ -44,7 +44,9 @@ expressions = st.recursive(leaves, _grow, max_leaves=7)
 @given(expr=expressions, prefer_y=st.booleans())
 def test_every_step_of_a_random_expression_is_true(expr, prefer_y):
     var = y if prefer_y and expr.has(y) or not expr.has(x) else x
-    assume(expr.has(var) and not expr.has(sympy.nan, sympy.zoo, sympy.oo, sympy.AccumBounds))
+    infinite = (sympy.nan, sympy.zoo, sympy.oo, sympy.AccumBounds)
+    # sigmoid(I*pi) stays a call, but its exp/log form is 1/0
+    assume(expr.has(var) and not expr.has(*infinite) and not to_elementary(expr).has(*infinite))
     expected = sympy.diff(expr, var)
     assume(not expected.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.Derivative))
     derivation = derive(expr, var.name, verify=False)

@@ -22,7 +22,7 @@ from xml.dom.minidom import Element
 import sympy
 from sympy.printing.mathml import MathMLPresentationPrinter
 
-from .base import StepView, is_partial, keep_order, views
+from .base import StepView, derivative, is_partial, keep_order, views
 
 __all__ = ["mathml", "equation", "render", "render_view", "render_solution", "escape"]
 
@@ -223,7 +223,7 @@ def render(derivation, *, level: int = 3) -> str:
                      f"{mathml(derivation.term, display=True)}")
     for var, root in derivation:
         body = "\n".join(render_view(v) for v in views(root))
-        result = equation((sympy.Derivative(derivation.expression, var), root.result))
+        result = equation((derivative(derivation.expression, var), root.result))
         parts.append(f"<h{level}>Derivative with respect to {mathml(var)}</h{level}>\n{body}\n"
                      f'<div class="result">\n<p><strong>Result:</strong></p>\n{result}\n</div>')
     return '<section class="derivation">\n' + "\n".join(parts) + "\n</section>\n"

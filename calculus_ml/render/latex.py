@@ -7,7 +7,15 @@ import re
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from .base import StepView, SubexpressionCache, is_partial, keep_order, memoized_printer, views
+from .base import (
+    StepView,
+    SubexpressionCache,
+    derivative,
+    is_partial,
+    keep_order,
+    memoized_printer,
+    views,
+)
 
 _TEXT_ESCAPES = {
     "\\": r"\textbackslash{}",
@@ -93,7 +101,7 @@ def render(derivation) -> str:
     for var, root in derivation:
         parts.append(rf"\paragraph{{Derivative with respect to ${latex(var)}$.}}")
         parts.append(_environment(root, "align*", document=True))
-        parts.append(rf"\[ {latex(sympy.Derivative(derivation.expression, var))} = {latex(root.result)} \]")
+        parts.append(rf"\[ {latex(derivative(derivation.expression, var))} = {latex(root.result)} \]")
     return "\n\n".join(parts) + "\n"
 
 

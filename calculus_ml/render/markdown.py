@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy
 
-from .base import StepView, views
+from .base import StepView, derivative, views
 from .latex import latex
 
 
@@ -37,7 +37,7 @@ def render(derivation) -> str:
         parts.append(f"where each data point contributes\n\n$${latex(derivation.term)}$$")
     for var, root in derivation:
         body = "\n".join(render_view(v) for v in views(root))
-        result = _math((sympy.Derivative(derivation.expression, var), root.result))
+        result = _math((derivative(derivation.expression, var), root.result))
         parts.append(f"### Derivative with respect to ${latex(var)}$\n\n{body}\n\n**Result:** {result}")
     return "\n\n".join(parts) + "\n"
 

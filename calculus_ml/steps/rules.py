@@ -39,7 +39,7 @@ class Step:
     def _result(self) -> sympy.Expr:
         raise NotImplementedError
 
-    @property
+    @cached_property
     def explanation(self) -> str:
         """One plain sentence saying why the step holds."""
         return self._explanation()

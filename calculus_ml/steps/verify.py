@@ -69,17 +69,20 @@ def written_out(step: Step) -> tuple[sympy.Expr, sympy.Basic, sympy.Expr]:
     ``k = 1..CONCRETE_D`` and a component index set to ``CONCRETE_J``."""
     if not isinstance(step.var, sympy.Indexed) and not step.expr.has(dot):
         return step.expr, step.var, step.result
-    index = {j: CONCRETE_J for j in getattr(step.var, "indices", ())}
-
-    def out(expr: sympy.Expr) -> sympy.Expr:
-        # an inner product's arguments hold none, so one xreplace writes them all out (and is
-        # much cheaper than ``replace``)
-        products = {p: _inner_product(*p.args) for p in expr.atoms(dot)}
-        return (expr.xreplace(products) if products else expr).xreplace(index)
-
-    return out(step.expr), step.var.xreplace(index), out(step.result)
+    index = tuple((j, CONCRETE_J) for j in getattr(step.var, "indices", ()))
+    return _out(step.expr, index), step.var.xreplace(dict(index)), _out(step.result, index)
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _out(expr: sympy.Expr, index: tuple[tuple[sympy.Symbol, int], ...]) -> sympy.Expr:
+    """``expr`` with its inner products written out and the component indices set."""
+    # an inner product's arguments hold no index, so one xreplace writes them all out (and is
+    # much cheaper than ``replace``)
+    products = {p: _inner_product(*p.args) for p in expr.atoms(dot)}
+    return (expr.xreplace(products) if products else expr).xreplace(dict(index))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _inner_product(a: sympy.Basic, b: sympy.Basic) -> sympy.Expr:
     return sympy.Add(*(component(a, k) * component(b, k) for k in range(1, CONCRETE_D + 1)))
 
@@ -88,7 +91,10 @@ def _inner_product(a: sympy.Basic, b: sympy.Basic) -> sympy.Expr:
 def _elementary(expr: sympy.Expr) -> sympy.Expr:
     """:func:`~calculus_ml.functions.to_elementary`, applied to the ML function calls only."""
     calls = expr.atoms(*ML_FUNCTIONS)
-    return expr.xreplace({c: to_elementary(c) for c in calls}) if calls else expr
+    return expr.xreplace({c: _elementary_call(c) for c in calls}) if calls else expr
+
+
+_elementary_call = functools.lru_cache(maxsize=_CACHE_SIZE)(to_elementary)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -171,10 +177,10 @@ class _Checker:
         expr, var, result = written_out(step)
         expected = _diff(_elementary(expr), var)
         got = _elementary(result)
-        kinked = _kinked(got, expected)
-        if self.equal_symbolically(got, expected, thorough=self.symbolic and not kinked):
+        thorough = self.symbolic and not _kinked(got, expected)
+        if self.equal_symbolically(got, expected, thorough=thorough):
             return "symbolic"
-        if self.symbolic and not kinked:
+        if thorough:
             raise VerificationError(_message(step, expected, "could not be proved equal"))
         verdict = _numeric_verdict(got, expected)
         if verdict:
