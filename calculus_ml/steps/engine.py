@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 import sympy
+from sympy.core.mul import _unevaluated_Mul
 
 from ..errors import ExpressionError
 from . import rules as r
@@ -66,7 +67,7 @@ class _Builder:
         return r.SumRule(expr, var, terms=tuple(self.step(t, var) for t in terms))
 
     def _Mul(self, expr, var):
-        constant, rest = expr.as_independent(_marker(var), as_Add=False)
+        constant, rest = _split_constant(expr, _marker(var))
         if constant != 1:
             return r.ConstantMultipleRule(
                 expr, var, constant=constant, other=rest, substep=self.step(rest, var)
@@ -185,6 +186,20 @@ def _marker(var: sympy.Basic) -> sympy.Basic:
     """What an expression must contain to depend on ``var``: for a vector component ``w[j]``,
     the vector ``w`` (inner products hold the whole vector)."""
     return var.base if isinstance(var, sympy.Indexed) else var
+
+
+def _split_constant(product: sympy.Mul, marker: sympy.Basic) -> tuple[sympy.Expr, sympy.Expr]:
+    """``product.as_independent(marker, as_Add=False)``, by structure alone.
+
+    SymPy's version asks each factor for its free symbols, which is slow on sums over data; the
+    marker (a parameter) is never a bound index, so containing it is depending on it.
+    """
+    if not product.is_commutative:
+        return product.as_independent(marker, as_Add=False)
+    constant, rest = [], []
+    for factor in product.args:
+        (rest if factor.has(marker) else constant).append(factor)
+    return sympy.Mul(*constant), _unevaluated_Mul(*rest)
 
 
 def _symbol_names(expr: sympy.Basic) -> set[str]:

@@ -21,8 +21,10 @@ SymPy differentiates the written-out sum itself.
 
 The oracle of an ``(expression, variable)`` pair, an expression's elementary form and whether a
 difference vanishes are pure functions of SymPy expressions; they are remembered for the whole
-process (bounded LRU caches), so a sub-expression shared by several steps, trees or losses is
-differentiated by ``sympy.diff`` once. Every step is still compared with that oracle.
+process (bounded caches), so a sub-expression shared by several steps, trees or losses is
+differentiated by ``sympy.diff`` once. So is the verdict on a claim ``d/dx[expr] = result``:
+every step is compared with its oracle, and a step making a claim already proved (the same
+expression, variable and result) shares that proof.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def _diff(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
     SymPy's assumption queries on whole sums would cost more than everything else. Remembered
     for the process: a summand is often a step of its own, and the trees of one loss (and of
     related losses) share sub-expressions."""
-    sums = {s: sympy.Dummy(real=True) for s in expr.atoms(sympy.Sum)}
+    sums = {s: _stand_in(s) for s in expr.atoms(sympy.Sum)}
     flat = expr.xreplace(sums)
     terms = (
         sympy.diff(flat, d) * sympy.Sum(_diff(s.function, var), *s.limits)
@@ -112,6 +114,13 @@ def _diff(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
     )
     total = sympy.diff(flat, var) + sympy.Add(*terms)
     return total.xreplace({d: s for s, d in sums.items()}) if sums else total
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _stand_in(total: sympy.Sum) -> sympy.Dummy:
+    """The real variable that stands in for a sum over data in :func:`_diff` (the same one each
+    time, so expressions built around it are SymPy's cache hits)."""
+    return sympy.Dummy(real=True)
 
 
 def check_step(step: Step, *, symbolic: bool = False) -> Proof:
@@ -155,6 +164,12 @@ def _bottom_up(step: Step, seen: set[int]) -> Iterator[Step]:
     yield step
 
 
+_PROVED: dict[tuple, Proof] = {}
+"""How each claim ``(expr, var, result, symbolic)`` was proved, for the process: the trees of
+a loss's parameters, and related losses, repeat steps (``d/du[u²] = 2u`` in every squared
+error)."""
+
+
 class _Checker:
     """Checks steps, remembering the proofs of the steps of one tree: a simplify step has the
     expression of the step it tidies, and is true if its result equals that step's, once that
@@ -166,8 +181,15 @@ class _Checker:
         self.proofs: dict[int, Proof] = {}
 
     def check(self, step: Step) -> Proof:
-        self.proofs[id(step)] = self._proof(step)
-        return self.proofs[id(step)]
+        claim = (step.expr, step.var, step.result, self.symbolic)
+        proof = _PROVED.get(claim)
+        if proof is None:
+            proof = self._proof(step)
+            if len(_PROVED) >= _CACHE_SIZE:
+                _PROVED.clear()
+            _PROVED[claim] = proof
+        self.proofs[id(step)] = proof
+        return proof
 
     def _proof(self, step: Step) -> Proof:
         if isinstance(step, SimplifyRule) and id(step.substep) in self.proofs:
