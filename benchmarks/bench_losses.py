@@ -9,13 +9,18 @@ Run: ``python benchmarks/bench_losses.py``. Every row is measured in this one ru
   of ``J`` with ``w·x`` written out for 3 components, by ``w₂``), no steps, no checks;
 * ``ratio`` -- (derive + render) / sympy.diff.
 
-``first`` is the whole catalogue once in a fresh process (SymPy's caches cold), the figure a
-learner waits for; the per-loss columns are medians of repeated runs on fresh Loss objects.
-Goal: the whole catalogue, derived and rendered, under 2 s.
+The goal's figure is the *cold* one: the whole catalogue derived and rendered once in a fresh
+interpreter (SymPy imported, nothing derived or printed yet, every cache empty), the wait of a
+learner who runs it first. It is measured in ``COLD_RUNS`` fresh interpreters, one after another,
+and must be under 2 s in every one. The per-loss columns are medians of repeated runs on fresh
+Loss objects, after the package's caches know the expressions.
 """
 
 from __future__ import annotations
 
+import statistics
+import subprocess
+import sys
 import time
 
 import sympy
@@ -26,6 +31,8 @@ from calculus_ml.steps.rules import component
 from timing import median_seconds
 
 ONCE_EACH = {"repeat": 5, "warm_up": False}
+COLD_RUNS = 7
+GOAL_SECONDS = 2.0
 
 VARIANTS = [(name, {}) for name in losses.names()] + [
     ("logistic", {"vector": True}), ("ridge", {"vector": True})]
@@ -49,12 +56,23 @@ def bare_diff(loss) -> None:
         sympy.diff(J, var.base[2] if isinstance(var, sympy.Indexed) else var)
 
 
-def main() -> None:
+def catalogue_once() -> float:
+    """Seconds to derive and render every loss of the catalogue once."""
     start = time.perf_counter()
     for name, options in VARIANTS:
         render(losses.get(name, **options).derive())
-    first = time.perf_counter() - start
+    return time.perf_counter() - start
 
+
+def cold_seconds(runs: int = COLD_RUNS) -> list[float]:
+    """:func:`catalogue_once` in each of ``runs`` fresh interpreters."""
+    command = [sys.executable, __file__, "--once"]
+    return [float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+            for _ in range(runs)]
+
+
+def main() -> None:
+    cold = cold_seconds()
     print(f"{'loss':24} {'derive':>9} {'render':>9} {'total':>9} {'sympy.diff':>11} {'ratio':>7}")
     totals = [0.0, 0.0, 0.0]
     for name, options in VARIANTS:
@@ -69,9 +87,15 @@ def main() -> None:
     t_all = totals[0] + totals[1]
     print(f"{'whole catalogue':24} {totals[0] * 1e3:6.0f} ms {totals[1] * 1e3:6.0f} ms "
           f"{t_all * 1e3:6.0f} ms {totals[2] * 1e3:8.1f} ms {t_all / totals[2]:6.0f}x")
-    status = "ok" if first < 2 else "SLOW"
-    print(f"\nfirst run of the whole catalogue (cold): {first:.2f} s  goal < 2 s  {status}")
+    slow = sum(t >= GOAL_SECONDS for t in cold)
+    status = "ok" if not slow else f"SLOW in {slow} of {len(cold)}"
+    print(f"\nwhole catalogue, cold, in {len(cold)} fresh interpreters: "
+          f"median {statistics.median(cold):.2f} s, min {min(cold):.2f} s, max {max(cold):.2f} s"
+          f"  goal < {GOAL_SECONDS:g} s in every one  {status}")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--once"]:
+        print(catalogue_once())
+    else:
+        main()
