@@ -208,6 +208,15 @@ def test_check_step_catches_a_wrong_rule():
         check_step(wrong, symbolic=True)
 
 
+def test_a_proved_claim_does_not_vouch_for_another_result():
+    right = r.PowerRule(x**3, x, exponent=sympy.Integer(3))
+    assert check_step(right) == "symbolic"
+    assert check_step(r.PowerRule(x**3, x, exponent=sympy.Integer(3))) == "symbolic"
+    wrong = r.PowerRule(x**3, x, exponent=sympy.Integer(2))  # the same expression and variable
+    with pytest.raises(VerificationError, match="power step"):
+        check_step(wrong)
+
+
 def test_check_step_catches_a_wrong_kinked_step():
     right = r.AbsRule(sympy.Abs(x), x)
     assert check_step(right) == "symbolic"
