@@ -106,7 +106,7 @@ def _diff(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
     SymPy's assumption queries on whole sums would cost more than everything else. Remembered
     for the process: a summand is often a step of its own, and the trees of one loss (and of
     related losses) share sub-expressions."""
-    sums = {s: _stand_in(s) for s in expr.atoms(sympy.Sum)}
+    sums = {s: sympy.Dummy(real=True) for s in expr.atoms(sympy.Sum)}
     flat = expr.xreplace(sums)
     terms = (
         sympy.diff(flat, d) * sympy.Sum(_diff(s.function, var), *s.limits)
@@ -114,13 +114,6 @@ def _diff(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
     )
     total = sympy.diff(flat, var) + sympy.Add(*terms)
     return total.xreplace({d: s for s, d in sums.items()}) if sums else total
-
-
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _stand_in(total: sympy.Sum) -> sympy.Dummy:
-    """The real variable that stands in for a sum over data in :func:`_diff` (the same one each
-    time, so expressions built around it are SymPy's cache hits)."""
-    return sympy.Dummy(real=True)
 
 
 def check_step(step: Step, *, symbolic: bool = False) -> Proof:
