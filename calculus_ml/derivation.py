@@ -13,6 +13,7 @@ from typing import Literal
 import sympy
 
 from .errors import ExpressionError
+from .functions import multiplied_out
 from .parsing import parse_expression
 from .steps.engine import build_steps
 from .steps.rules import SimplifyRule, Step
@@ -283,7 +284,7 @@ def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr
     losses share many summands (``-2 (y - m x - b) x`` for several regressions), and each
     costs a ``factor_terms`` of it expanded and not."""
     index = limits[0][0]
-    expanded = _multiplied_out(summand)
+    expanded = multiplied_out(summand)
     forms = [sympy.factor_terms(summand)]
     if expanded != summand:
         forms.append(sympy.factor_terms(expanded))
@@ -295,12 +296,6 @@ def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr
         factors.append(factor)
     total = sympy.Sum(sympy.Mul(*factors), *limits)
     return constant * (total.doit() if not rest.has(index) else total)  # Σᵢ 1 = n
-
-
-def _multiplied_out(expr: sympy.Expr) -> sympy.Expr:
-    """``expr`` with products of sums multiplied out, and nothing else expanded (``exp(a + b)``
-    stays whole)."""
-    return sympy.expand(expr, power_exp=False, power_base=False, log=False)
 
 
 def _real_symbols(expr: sympy.Expr) -> sympy.Expr:

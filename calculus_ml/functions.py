@@ -2,6 +2,7 @@
 
 Both are real SymPy functions with their textbook derivatives, so the engine can name a rule
 for them; :func:`to_elementary` rewrites them into ``exp``/``log`` for independent checks.
+The inner product ``dot`` and :func:`multiplied_out` (expansion of products only) live here too.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ class softplus(sympy.Function):
 
 
 ML_FUNCTIONS = (sigmoid, softplus)
+
+
+def multiplied_out(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with products of sums multiplied out and nothing else expanded: ``exp(a + b)``,
+    ``(x y)**k`` and ``log(x y)`` stay whole."""
+    return sympy.expand(expr, power_exp=False, power_base=False, log=False)
 
 
 def to_elementary(expr: sympy.Expr) -> sympy.Expr:

@@ -23,7 +23,7 @@ from typing import Any
 
 import sympy
 
-from ..functions import dot, sigmoid, softplus
+from ..functions import dot, multiplied_out, sigmoid, softplus
 from .codegen import CompileError, _check_printable
 
 _MAX_POLY_TERMS = 400  # beyond this many monomials the general path is cheaper to generate
@@ -168,8 +168,7 @@ class _Model:
                     node.exp.is_Integer and node.exp >= 0)):
                 if node.free_symbols & gens:
                     return None
-        expanded = sympy.expand(self.term, deep=True, log=False, power_exp=False,
-                                power_base=False, multinomial=True, mul=True)
+        expanded = multiplied_out(self.term)
         terms = sympy.Add.make_args(expanded)
         if len(terms) > _MAX_POLY_TERMS:
             return None
@@ -218,7 +217,7 @@ def _stable_logs(expr: sympy.Expr) -> sympy.Expr:
 @functools.lru_cache(maxsize=512)
 def _cheapest(expr: sympy.Expr) -> sympy.Expr:
     """The cheapest of ``expr``, its expansion and the expansion's factored terms (by op count)."""
-    expanded = sympy.expand(expr, deep=True, log=False, power_exp=False, power_base=False)
+    expanded = multiplied_out(expr)
     candidates = [expr, expanded, sympy.factor_terms(expanded)]
     return min(candidates, key=lambda e: sympy.count_ops(e))
 
