@@ -30,7 +30,7 @@ from .derivation import tidy
 from .errors import DataError, ExpressionError, VerificationError
 from .functions import dot, to_elementary
 from .losses import Loss, differentiate
-from .render.base import Fact
+from .steps.rules import Fact
 from .steps.verify import concretize_sums, real_value
 
 __all__ = ["hessian", "convexity", "learning_rate_bound", "closed_form", "solve", "Convexity",

@@ -17,14 +17,8 @@ from dataclasses import dataclass
 import sympy
 
 from ..steps import rules as r
+from ..steps.rules import Fact
 
-
-@dataclass(frozen=True)
-class Fact:
-    """A labelled piece of maths shown under a step, e.g. ``("where", Eq(u, 3x + 1))``."""
-
-    label: str
-    math: sympy.Basic
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,14 @@ import sympy
 from ..functions import sigmoid, softplus
 
 
+@dataclass(frozen=True)
+class Fact:
+    """A labelled piece of maths shown under a step, e.g. ``("where", Eq(u, 3x + 1))``."""
+
+    label: str
+    math: sympy.Basic
+
+
 @dataclass(frozen=True, eq=False)
 class Step:
     """One node of a derivation: ``d/d(var)[expr] = result``, with the rule that justifies it."""
