@@ -284,7 +284,7 @@ def _loss_report(loss, args: argparse.Namespace, data: dict | None) -> str:
     import numpy as np
     import sympy
 
-    from .second_order import is_quadratic
+    from .analysis import is_quadratic
 
     J = sympy.Symbol("J")
     sections: list[tuple[str, object]] = []  # (heading, [text or (label, maths)] or ClosedForm)

@@ -6,20 +6,18 @@ data when asked, builds one step tree per variable, tidies each result and check
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator
-from typing import Literal
 
 import sympy
 
-from .errors import ExpressionError
-from .functions import multiplied_out
+from .errors import CalculusMLError, ExpressionError
 from .parsing import parse_expression
 from .steps.engine import build_steps
-from .steps.rules import SimplifyRule, Step
+from .steps.rules import SimplifyRule, Step, SumOverDataRule, SumRule
 from .steps.verify import verify_tree
+from .symbolic import Reduce, over_data, tidy
 
-Reduce = Literal["mean", "sum"]
+__all__ = ["Derivation", "derive", "derivation_of", "tidied", "Reduce"]
 
 
 class Derivation:
@@ -72,6 +70,31 @@ class Derivation:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def parts(self, var: str | sympy.Basic) -> tuple[sympy.Expr, sympy.Expr]:
+        """``(per-sample derivative, derivative of the rest)`` read from the verified tree.
+
+        For ``J = c Σᵢ ℓ(xᵢ) + rest`` the first is the ``sum_over_data`` step's substep result
+        ``∂ℓ(xᵢ)/∂var`` (in the indexed data; 0 without a sum over data), the second the sum of
+        the results of the terms outside the sum (a penalty's derivative; without a sum over
+        data, the whole derivative).
+        """
+        step = self[var]
+        while isinstance(step, SimplifyRule):
+            step = step.substep
+        terms = step.terms if isinstance(step, SumRule) else (step,)
+        sample, rest = [], []
+        for term in terms:
+            if not term.expr.has(sympy.Sum):
+                rest.append(term.result)
+                continue
+            sums = [s for s in term.walk() if isinstance(s, SumOverDataRule)]
+            if not sums and term.result == 0:  # the sum does not involve var
+                continue
+            if len(sums) != 1:
+                raise CalculusMLError(f"the derivative by {var} has no single sum over the data")
+            sample.append(sums[0].substep.result)
+        return sympy.Add(*sample), sympy.Add(*rest)
 
     def verify(self, *, symbolic: bool = False) -> dict[str, int]:
         """Check every step of every tree against ``sympy.diff``; return counts by proof kind."""
@@ -213,7 +236,7 @@ def derivation_of(
     Parameters
     ----------
     expression : sympy.Expr
-        The expression, e.g. a loss built with :func:`over_data`.
+        The expression, e.g. a loss built with :func:`~calculus_ml.symbolic.over_data`.
     variables : iterable of sympy.Symbol
         The variables, in the order the derivation lists them.
     term : sympy.Expr, optional
@@ -232,70 +255,12 @@ def derivation_of(
     return derivation
 
 
-def over_data(
-    term: sympy.Expr, data: Iterable[sympy.Symbol], reduce: Reduce = "mean"
-) -> sympy.Expr:
-    """Sum (or average) a per-sample term over ``n`` data points indexed by ``i``.
-
-    Each data symbol ``x`` becomes the indexed ``xᵢ``; the number of points is the symbol ``n``.
-    """
-    if reduce not in ("mean", "sum"):
-        raise ExpressionError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
-    taken = {s.name for s in term.free_symbols}
-    i = sympy.Symbol(_free_name(("i", "j", "k"), taken), integer=True, positive=True)
-    n = sympy.Symbol(_free_name(("n", "N", "m"), taken), integer=True, positive=True)
-    indexed = {s: sympy.IndexedBase(s.name, real=True)[i] for s in data}
-    total = sympy.Sum(term.xreplace(indexed), (i, 1, n))
-    return total / n if reduce == "mean" else total
-
-
 def tidied(step: Step) -> Step:
     """Wrap ``step`` in a simplify step when a tidier form of its result exists."""
     simpler = tidy(step.result)
     if simpler == step.result:
         return step
     return SimplifyRule(step.expr, step.var, simplified=simpler, substep=step)
-
-
-def tidy(expr: sympy.Expr) -> sympy.Expr:
-    """Targeted simplification, never changing the value.
-
-    Sums over data get their constants pulled out (each summand in its shortest form, expanded
-    or not, with a leading minus sign outside), and a sum of a constant becomes ``n`` times it.
-    Other expressions get their numeric content or common factors collected if that is shorter
-    (a tie keeps the rule's shape, e.g. the chain rule's ``3 (3x² + 10x)² (6x + 10)``).
-    """
-    if expr.has(sympy.Sum):
-        return expr.replace(sympy.Sum, _pull_constants_out)
-    return min((expr, _primitive(expr), sympy.factor_terms(expr)), key=sympy.count_ops)
-
-
-def _primitive(expr: sympy.Expr) -> sympy.Expr:
-    """Numeric content pulled out of every factor: ``sqrt(1 - x²/4)`` becomes ``sqrt(4 - x²)/2``."""
-    pairs = [factor.as_content_primitive() for factor in sympy.Mul.make_args(expr)]
-    return sympy.Mul(*(c for c, _ in pairs), *(p for _, p in pairs))
-
-
-@functools.lru_cache(maxsize=1024)
-def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr:
-    """``Σ summand`` over ``limits`` with its constants pulled out (see :func:`tidy`).
-
-    A pure function of its arguments, remembered for the process: the trees of the catalogue's
-    losses share many summands (``-2 (y - m x - b) x`` for several regressions), and each
-    costs a ``factor_terms`` of it expanded and not."""
-    index = limits[0][0]
-    expanded = multiplied_out(summand)
-    forms = [sympy.factor_terms(summand)]
-    if expanded != summand:
-        forms.append(sympy.factor_terms(expanded))
-    constant, rest = min(forms, key=sympy.count_ops).as_independent(index, as_Add=False)
-    factors = []
-    for factor in sympy.Mul.make_args(rest):
-        if factor.is_Add and factor.could_extract_minus_sign():
-            constant, factor = -constant, -factor
-        factors.append(factor)
-    total = sympy.Sum(sympy.Mul(*factors), *limits)
-    return constant * (total.doit() if not rest.has(index) else total)  # Σᵢ 1 = n
 
 
 def _real_symbols(expr: sympy.Expr) -> sympy.Expr:
@@ -306,16 +271,6 @@ def _real_symbols(expr: sympy.Expr) -> sympy.Expr:
         if isinstance(s, sympy.Symbol) and s.is_real is None
     }
     return expr.xreplace(plain) if plain else expr
-
-
-def _free_name(candidates: tuple[str, ...], taken: set[str]) -> str:
-    for name in candidates:
-        if name not in taken:
-            return name
-    k = 1
-    while f"{candidates[0]}{k}" in taken:
-        k += 1
-    return f"{candidates[0]}{k}"
 
 
 def _resolve(

@@ -7,7 +7,8 @@ import time
 import pytest
 import sympy
 
-from calculus_ml.derivation import Derivation, derivation_of, derive, over_data, tidy
+from calculus_ml.derivation import Derivation, derivation_of, derive
+from calculus_ml.symbolic import over_data, tidy
 from calculus_ml.errors import ExpressionError, VerificationError
 from calculus_ml.functions import sigmoid
 from calculus_ml.steps import rules as r

@@ -154,7 +154,7 @@ def test_options_shape_the_loss():
 @pytest.mark.parametrize("name, options", VARIANTS, ids=IDS)
 def test_every_step_of_every_catalogue_loss_is_true(name, options):
     loss = variant(name, options)
-    derivation = loss._derivation
+    derivation = loss.derivation
     assert [str(v) for v in derivation.variables] == [str(v) for v in loss.variables]
     checked = 0
     for _, root in derivation:
@@ -196,8 +196,8 @@ def test_vector_derivation_is_in_index_notation():
     assert isinstance(w_j, sympy.Indexed) and w_j.indices == (j,)
     grad = loss.gradient()[w_j]
     assert grad.has(x[i, j]) and grad.has(dot(sympy.IndexedBase("w", real=True), x[i]))
-    assert "dot" in [s.rule for s in loss._derivation[w_j].walk()]
-    text = loss._derivation.to_text()
+    assert "dot" in [s.rule for s in loss.derivation[w_j].walk()]
+    text = loss.derivation.to_text()
     assert "w⋅xᵢ" in text.replace(" ", "") or "w⋅x_i" in text
 
 
@@ -364,3 +364,28 @@ def test_cli_loss_errors_are_one_line(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""
     assert err.startswith("calculus-ml: error: ") and err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize("name, options", [("mse", {}), ("logistic", {}), ("ridge", {"vector": True})])
+def test_the_compiled_gradient_is_the_verified_derivation(name, options):
+    """Corrupting the per-sample result of the shown tree changes the compiled gradient by
+    exactly the corruption: the compiler reads the verified steps, not a derivative of its own."""
+    from calculus_ml import compile_gradient
+    from calculus_ml.steps.rules import SumOverDataRule
+
+    rng = np.random.default_rng(0)
+    loss = losses.get(name, **options)
+    data = {"x": rng.normal(size=(40, 3)) if loss.vectors else rng.normal(size=40),
+            "y": (rng.random(40) < 0.5).astype(float)}
+    hyper = {h.name: 0.3 for h in loss.hyperparameters}
+    theta = rng.normal(size=compile_gradient(loss).prepare(**data, **hyper).size)
+    honest = compile_gradient(loss, sufficient_statistics=False).grad(theta, **data, **hyper)
+
+    b = sympy.Symbol("b", real=True)
+    (summed,) = [s for s in loss.derivation[b].walk() if isinstance(s, SumOverDataRule)]
+    object.__setattr__(summed.substep, "result", summed.substep.result + 1)  # a wrong step
+    corrupted = compile_gradient(loss, sufficient_statistics=False).grad(theta, **data, **hyper)
+
+    shift = np.zeros_like(honest)
+    shift[-1] = 1.0  # b is the last parameter; J is a mean, so +1 per sample is +1
+    np.testing.assert_allclose(corrupted, honest + shift, rtol=1e-12, atol=1e-12)

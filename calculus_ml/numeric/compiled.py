@@ -11,16 +11,17 @@ flat parameter arrays with nothing checked or converted per call, which is what 
 from __future__ import annotations
 
 import sys
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
+from ..caching import BoundedMemo
 from ..errors import DataError
 from .codegen import CompileError, _compile_source
-from .kernels import _describe, _program
+from .kernels import _program
+from .statistics import _describe
 from .model import _Layout, _Model
 from .validation import _flatten, _validate
 
@@ -73,7 +74,7 @@ def _compile(loss: Any, sufficient_statistics: bool | str) -> CompiledGradient:
     return CompiledGradient(loss, model, layout, source, _compile_source(source), buffers, stats)
 
 
-_RECENT: OrderedDict[tuple[int, Any], tuple[Any, CompiledGradient]] = OrderedDict()
+_RECENT: BoundedMemo[tuple[Any, CompiledGradient]] = BoundedMemo(16)
 
 
 def compiled_for(loss: Any, sufficient_statistics: bool | str = "auto") -> CompiledGradient:
@@ -81,12 +82,9 @@ def compiled_for(loss: Any, sufficient_statistics: bool | str = "auto") -> Compi
     key = (id(loss), sufficient_statistics)
     hit = _RECENT.get(key)
     if hit is not None and hit[0] is loss:
-        _RECENT.move_to_end(key)
         return hit[1]
     compiled = compile_gradient(loss, sufficient_statistics=sufficient_statistics)
-    _RECENT[key] = (loss, compiled)  # holding the loss keeps its id from being reused
-    while len(_RECENT) > 16:
-        _RECENT.popitem(last=False)
+    _RECENT.put(key, (loss, compiled))  # holding the loss keeps its id from being reused
     return compiled
 
 

@@ -17,13 +17,14 @@ vectors, or a scalar product of two parameter vectors), and takes the loss apart
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 import sympy
 
+from ..caching import remembered
 from ..functions import dot, multiplied_out, sigmoid, softplus
+from ..symbolic import smallest
 from .codegen import CompileError, _check_printable
 
 _MAX_POLY_TERMS = 400  # beyond this many monomials the general path is cheaper to generate
@@ -146,7 +147,7 @@ class _Model:
                 raise CompileError(f"cannot compile ∂/∂{theta}: not linear in the vector {v}")
             parts.append(_Reduction(_cheapest(self.lower(coef, per_sample)), v))
             rest -= coef * v
-        if sympy.expand(rest) != 0:
+        if sympy.expand(sympy.piecewise_fold(rest)) != 0:
             raise CompileError(f"cannot compile ∂/∂{theta}: a scalar where a vector belongs")
         return parts
 
@@ -214,12 +215,11 @@ def _stable_logs(expr: sympy.Expr) -> sympy.Expr:
     return _cheapest(expr.replace(sympy.log, stable)) if expr.has(sympy.log) else expr
 
 
-@functools.lru_cache(maxsize=512)
+@remembered(maxsize=512)
 def _cheapest(expr: sympy.Expr) -> sympy.Expr:
     """The cheapest of ``expr``, its expansion and the expansion's factored terms (by op count)."""
     expanded = multiplied_out(expr)
-    candidates = [expr, expanded, sympy.factor_terms(expanded)]
-    return min(candidates, key=lambda e: sympy.count_ops(e))
+    return smallest(expr, expanded, sympy.factor_terms(expanded))
 
 
 # --------------------------------------------------------------------------- the flat vector

@@ -14,6 +14,7 @@ from typing import ClassVar, Iterator
 import sympy
 
 from ..functions import sigmoid, softplus
+from ..symbolic import component
 
 
 @dataclass(frozen=True)
@@ -86,15 +87,6 @@ def _quantities(expr: sympy.Expr) -> set[sympy.Basic]:
     indexed = expr.atoms(sympy.Indexed)
     labels = {ix.base.label for ix in indexed}
     return {s for s in expr.atoms(sympy.Symbol) if not s.is_integer} - labels | indexed
-
-
-def component(vector: sympy.Basic, j: sympy.Expr) -> sympy.Expr:
-    """Component ``j`` of a vector: ``w[j]`` of ``w`` and ``x[i, j]`` of the data row ``x[i]``."""
-    if isinstance(vector, sympy.Indexed):
-        return sympy.Indexed(vector.base, *vector.indices, j)
-    if isinstance(vector, sympy.IndexedBase):
-        return vector[j]
-    return sympy.IndexedBase(str(vector), real=True)[j]
 
 
 def _plain_name(quantity: sympy.Basic) -> str:

@@ -1,4 +1,4 @@
-"""Hessian, convexity, learning-rate bound and closed form (calculus_ml.second_order).
+"""Hessian, convexity, learning-rate bound and closed form (calculus_ml.analysis).
 
 Oracles: ``sympy.diff`` twice, Hessians and eigenvalues computed with NumPy from hand-written
 losses (finite differences), ``numpy.polyfit`` and ``numpy.linalg.lstsq``, and gradient descent
@@ -352,7 +352,7 @@ def test_cli_hessian_and_convexity(capsys, fmt, marker):
     (["derive", "--loss", "mse", "--solve", "--csv", "missing.csv", "--x", "a", "--y", "b"],
      "cannot read"),
 ])
-def test_cli_second_order_errors(capsys, argv, message):
+def test_cli_analysis_errors(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and message in err

@@ -1,0 +1,197 @@
+"""The one owner of sums over data and inner products, and of the symbolic helpers around them.
+
+* :func:`over_data` writes a per-sample term as a sum (or mean) over ``n`` data points indexed by
+  ``i``; :func:`data_index` reads ``(i, n)`` back; :func:`indexed` and :func:`vector` build the
+  indexed data ``xᵢ`` and vector parameters ``w`` (components ``w_j``).
+* :func:`differentiate` is ``sympy.diff`` through those sums and inner products: each ``Sum`` and
+  each ``dot`` stands in as a variable of its own (chain rule), SymPy's assumption queries on
+  whole sums would cost more than everything else.
+* :func:`tidy` is the targeted simplification every result goes through; :func:`smallest` picks
+  the smallest of equivalent forms.
+* :func:`fresh_symbol` names an index or count that does not clash with the expression's names.
+* :data:`KINKED` lists the functions whose derivative does not exist everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import sympy
+
+from .caching import remembered
+from .errors import ExpressionError
+from .functions import dot, multiplied_out
+
+__all__ = ["Reduce", "KINKED", "over_data", "data_index", "indexed", "vector", "component",
+           "differentiate", "concretize_sums", "tidy", "smallest", "fresh_symbol", "is_kinked"]
+
+Reduce = Literal["mean", "sum"]
+
+KINKED = (
+    sympy.Piecewise, sympy.Heaviside, sympy.DiracDelta, sympy.sign, sympy.Abs, sympy.Max, sympy.Min
+)
+"""Functions with kinks or jumps: their derivatives agree with SymPy's only away from them."""
+
+
+def is_kinked(*exprs: sympy.Basic) -> bool:
+    """Whether any of ``exprs`` contains a function of :data:`KINKED`."""
+    return any(e.has(*KINKED) for e in exprs)
+
+
+# -- names, indices and data ---------------------------------------------------------------
+
+
+def fresh_symbol(candidates: tuple[str, ...], taken: Iterable[str], **assumptions) -> sympy.Symbol:
+    """The first of ``candidates`` not in ``taken`` (else ``candidates[0]`` numbered), as a
+    symbol with ``assumptions`` (e.g. ``integer=True, positive=True`` for an index)."""
+    taken = set(taken)
+    name = next((c for c in candidates if c not in taken), None)
+    k = 1
+    while name is None:
+        name = f"{candidates[0]}{k}" if f"{candidates[0]}{k}" not in taken else None
+        k += 1
+    return sympy.Symbol(name, **assumptions)
+
+
+def vector(symbol: sympy.Symbol) -> sympy.IndexedBase:
+    """The vector named like ``symbol``, whose components ``w[j]`` are real."""
+    return sympy.IndexedBase(symbol.name, real=True)
+
+
+def indexed(symbol: sympy.Symbol, index: sympy.Symbol) -> sympy.Indexed:
+    """``symbol`` written for data point ``index``: ``x`` becomes ``xᵢ``."""
+    return vector(symbol)[index]
+
+
+def component(v: sympy.Basic, j: sympy.Expr) -> sympy.Expr:
+    """Component ``j`` of a vector: ``w[j]`` of ``w`` and ``x[i, j]`` of the data row ``x[i]``."""
+    if isinstance(v, sympy.Indexed):
+        return sympy.Indexed(v.base, *v.indices, j)
+    if isinstance(v, sympy.IndexedBase):
+        return v[j]
+    return sympy.IndexedBase(str(v), real=True)[j]
+
+
+def over_data(
+    term: sympy.Expr, data: Iterable[sympy.Symbol], reduce: Reduce = "mean"
+) -> sympy.Expr:
+    """Sum (or average) a per-sample term over ``n`` data points indexed by ``i``.
+
+    Each data symbol ``x`` becomes the indexed ``xᵢ``; the number of points is the symbol ``n``.
+    """
+    if reduce not in ("mean", "sum"):
+        raise ExpressionError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
+    taken = {s.name for s in term.free_symbols}
+    i = fresh_symbol(("i", "j", "k"), taken, integer=True, positive=True)
+    n = fresh_symbol(("n", "N", "m"), taken, integer=True, positive=True)
+    total = sympy.Sum(term.xreplace({s: indexed(s, i) for s in data}), (i, 1, n))
+    return total / n if reduce == "mean" else total
+
+
+def data_index(objective: sympy.Expr) -> tuple[sympy.Symbol, sympy.Symbol]:
+    """``(i, n)``: the summation index and the number of data points of a sum over data."""
+    (total,) = objective.atoms(sympy.Sum)
+    index, _, n = total.limits[0]
+    return index, n
+
+
+# -- differentiation through sums and inner products -------------------------------------------
+
+
+@remembered()
+def differentiate(expr: sympy.Expr, var: sympy.Basic) -> sympy.Expr:
+    """``∂expr/∂var`` with ``sympy.diff``, inner products and sums over data handled.
+
+    ``var`` is a symbol, or a component ``w[j]`` of a vector parameter. Each ``dot(a, b)``
+    contributes ``∂f/∂(a·b)`` times ``b`` (``a`` is the symbol ``var``) or ``b_j`` (``a`` is the
+    vector ``w``); a sum over data is differentiated term by term. Remembered for the process:
+    a summand is often a step of its own, and the trees of related losses share it.
+    """
+    sums = {s: sympy.Dummy(real=True) for s in expr.atoms(sympy.Sum)}
+    flat = expr.xreplace(sums) if sums else expr
+    calls = {call: sympy.Dummy(real=True) for call in flat.atoms(dot)}
+    flat = flat.xreplace(calls) if calls else flat
+    total = sympy.diff(flat, var)
+    for call, z in calls.items():
+        total += sympy.diff(flat, z) * _dot_derivative(call, var)
+    for s, z in sums.items():
+        total += sympy.diff(flat, z) * sympy.Sum(differentiate(s.function, var), *s.limits)
+    if not (sums or calls):
+        return total
+    return total.xreplace({z: c for c, z in calls.items()} | {z: s for s, z in sums.items()})
+
+
+def _dot_derivative(call: dot, var: sympy.Basic) -> sympy.Expr:
+    """``∂(a·b)/∂var``: ``b`` for ``var = a`` a vector symbol, ``b_j`` for ``var = a_j``."""
+    a, b = call.args
+    if isinstance(var, sympy.Indexed):
+        (j,) = var.indices
+        return sympy.Add(*(component(o, j) for v, o in ((a, b), (b, a)) if v == var.base))
+    return sympy.Add(*(o for v, o in ((a, b), (b, a)) if v == var))
+
+
+def concretize_sums(expr: sympy.Expr, n: int = 3) -> sympy.Expr:
+    """Expand every ``Sum`` over data to ``n`` explicit terms."""
+    if not expr.has(sympy.Sum):
+        return expr
+    uppers = {upper for total in expr.atoms(sympy.Sum) for *_, upper in total.limits}
+    sizes = {s: n for upper in uppers for s in upper.free_symbols}
+    return expr.xreplace(sizes).replace(sympy.Sum, _unrolled)
+
+
+def _unrolled(function: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr:
+    for index, lower, upper in limits:
+        function = sympy.Add(
+            *(function.xreplace({index: k}) for k in range(int(lower), int(upper) + 1))
+        )
+    return function
+
+
+# -- tidying -------------------------------------------------------------------------------
+
+
+def smallest(*forms: sympy.Expr) -> sympy.Expr:
+    """The form with the fewest operations (``sympy.count_ops``); the first of a tie."""
+    return min(forms, key=sympy.count_ops)
+
+
+def tidy(expr: sympy.Expr) -> sympy.Expr:
+    """Targeted simplification, never changing the value.
+
+    Sums over data get their constants pulled out (each summand in its shortest form, expanded
+    or not, with a leading minus sign outside), and a sum of a constant becomes ``n`` times it.
+    Other expressions get their numeric content or common factors collected if that is shorter
+    (a tie keeps the rule's shape, e.g. the chain rule's ``3 (3x² + 10x)² (6x + 10)``).
+    """
+    if expr.has(sympy.Sum):
+        return expr.replace(sympy.Sum, _pull_constants_out)
+    return smallest(expr, _primitive(expr), sympy.factor_terms(expr))
+
+
+def _primitive(expr: sympy.Expr) -> sympy.Expr:
+    """Numeric content pulled out of every factor: ``sqrt(1 - x²/4)`` becomes ``sqrt(4 - x²)/2``."""
+    pairs = [factor.as_content_primitive() for factor in sympy.Mul.make_args(expr)]
+    return sympy.Mul(*(c for c, _ in pairs), *(p for _, p in pairs))
+
+
+@remembered(maxsize=1024)
+def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr:
+    """``Σ summand`` over ``limits`` with its constants pulled out (see :func:`tidy`).
+
+    A pure function of its arguments, remembered for the process: the trees of the catalogue's
+    losses share many summands (``-2 (y - m x - b) x`` for several regressions), and each
+    costs a ``factor_terms`` of it expanded and not."""
+    index = limits[0][0]
+    expanded = multiplied_out(summand)
+    forms = [sympy.factor_terms(summand)]
+    if expanded != summand:
+        forms.append(sympy.factor_terms(expanded))
+    constant, rest = smallest(*forms).as_independent(index, as_Add=False)
+    factors = []
+    for factor in sympy.Mul.make_args(rest):
+        if factor.is_Add and factor.could_extract_minus_sign():
+            constant, factor = -constant, -factor
+        factors.append(factor)
+    total = sympy.Sum(sympy.Mul(*factors), *limits)
+    return constant * (total.doit() if not rest.has(index) else total)  # Σᵢ 1 = n
