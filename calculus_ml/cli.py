@@ -419,10 +419,7 @@ def _run_fit(args: argparse.Namespace) -> str:
 def _fit_loss(name: str, n_features: int):
     """A catalogue loss (its ``vector=True`` form for several features), else the lesson's."""
     from . import losses
-    from .datasets import lesson_loss
 
-    if not hasattr(losses, "get"):
-        return lesson_loss(name)
     takes_vector = "vector" in losses.describe(name).options  # also rejects unknown names
     return losses.get(name, vector=True) if n_features > 1 and takes_vector else losses.get(name)
 

@@ -15,17 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, ExpressionError
+from .errors import DataError
 
-__all__ = ["read_csv", "lesson_data", "lesson_loss", "data_for_loss"]
-
-_LESSON_LOSSES = {  # the two losses the lesson fits, for when no loss catalogue is at hand
-    "mse": ("(y - (m*x + b))**2", ["m", "b"], "m*x + b",
-            "mean squared error of the line y = m x + b"),
-    "logistic": ("-y*log(sigmoid(w*x + b)) - (1 - y)*log(1 - sigmoid(w*x + b))", ["w", "b"],
-                 "sigmoid(w*x + b)", "logistic log-loss of p = σ(w x + b)"),
-}
-
+__all__ = ["read_csv", "lesson_data", "data_for_loss"]
 
 def read_csv(path: str | os.PathLike, columns: Sequence[str] | None = None
              ) -> dict[str, np.ndarray]:
@@ -97,22 +89,6 @@ def lesson_data(n: int = 30, seed: int = 225) -> dict[str, np.ndarray]:
     x = state.rand(n)
     y = 3 + 50 * x + state.normal(0, 3, n)
     return {"x": x, "y": y}
-
-
-def lesson_loss(name: str) -> Any:
-    """The lesson's ``"mse"`` or ``"logistic"`` loss of one feature ``x`` and a target ``y``.
-
-    Raises
-    ------
-    ExpressionError
-        For another name.
-    """
-    from .losses import Loss
-
-    if name not in _LESSON_LOSSES:
-        raise ExpressionError(f"unknown loss {name!r} (choose from {', '.join(_LESSON_LOSSES)})")
-    expression, params, prediction, title = _LESSON_LOSSES[name]
-    return Loss(expression, params, ["x", "y"], name=name, title=title, prediction=prediction)
 
 
 def data_for_loss(loss: Any, table: dict[str, np.ndarray], x_columns: Sequence[str],

@@ -247,11 +247,23 @@ def derivation_of(
     Returns
     -------
     Derivation
+
+    Raises
+    ------
+    ExpressionError
+        When SymPy itself cannot work with the expression (its evaluation of some nested
+        pieces never ends).
     """
-    steps = {var: tidied(build_steps(expression, var)) for var in variables}
-    derivation = Derivation(expression, steps, term=term)
-    if verify:
-        derivation.verify()
+    try:
+        steps = {var: tidied(build_steps(expression, var)) for var in variables}
+        derivation = Derivation(expression, steps, term=term)
+        if verify:
+            derivation.verify()
+    except RecursionError:
+        shown = sympy.sstr(expression)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ExpressionError(f"SymPy cannot differentiate {shown} step by step: its pieces "
+                              "(max, min, abs) nest too deeply; write them out") from None
     return derivation
 
 

@@ -44,6 +44,11 @@ class sigmoid(sympy.Function):
     def _sympystr(self, printer):
         return "sigmoid(%s)" % printer._print(self.args[0])
 
+    def _numpycode(self, printer):
+        # σ(z) = (1 + tanh(z/2))/2: no overflow for large |z|
+        tanh = printer._module_format("numpy.tanh")
+        return f"(0.5*{tanh}(0.5*({printer._print(self.args[0])})) + 0.5)"
+
 
 class softplus(sympy.Function):
     r"""Softplus :math:`\operatorname{softplus}(z) = \ln(1 + e^{z})`."""
@@ -67,6 +72,10 @@ class softplus(sympy.Function):
     def _latex(self, printer, exp=None):
         tex = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _numpycode(self, printer):
+        logaddexp = printer._module_format("numpy.logaddexp")
+        return f"{logaddexp}(0.0, {printer._print(self.args[0])})"
 
 
 ML_FUNCTIONS = (sigmoid, softplus)

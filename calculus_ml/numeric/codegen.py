@@ -97,12 +97,6 @@ class _Printer(NumPyPrinter):
     def _print_Float(self, expr):
         return repr(float(expr))
 
-    def _print_sigmoid(self, expr):
-        return f"_sigmoid({self._print(expr.args[0])})"
-
-    def _print_softplus(self, expr):
-        return f"numpy.logaddexp(0.0, {self._print(expr.args[0])})"
-
     def _print_Piecewise(self, expr):
         """Nested ``numpy.where`` (``numpy.select`` refuses a literal ``True`` condition)."""
         if expr.args[-1].cond != sympy.true:
@@ -325,11 +319,6 @@ def _heaviside_at_zero(expr: sympy.Heaviside) -> sympy.Expr:
     return expr.args[1] if len(expr.args) > 1 else sympy.Rational(1, 2)
 
 
-def _sigmoid(z):
-    """The logistic sigmoid for scalars and arrays, without overflow."""
-    return 0.5 * np.tanh(0.5 * z) + 0.5
-
-
 MIN_CHUNKS_PER_THREAD = 8
 """A pass is split across threads only when every thread gets at least this many chunks."""
 _THREADS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
@@ -367,12 +356,12 @@ def _compile_source(source: str) -> dict[str, Any]:
 
     This is the one place generated code is compiled. ``source`` is printer output only: every
     name in it is a generated identifier (``p_0``, ``d_1``, ``t_2``), every number was printed
-    from a SymPy number, and every function is ``numpy.*`` or :func:`_sigmoid`; no user text
+    from a SymPy number, and every function is ``numpy.*``; no user text
     reaches it. The source is registered with :mod:`linecache` so tracebacks show its lines.
     """
     filename = f"<calculus_ml-gradient-{next(_SOURCE_COUNTER)}>"
     namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math,
-                                 "_sigmoid": _sigmoid, "_split": _split}
+                                 "_split": _split}
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, namespace)  # noqa: S102 - printer output only, see the docstring
