@@ -42,15 +42,17 @@ def is_kinked(*exprs: sympy.Basic) -> bool:
 # -- names, indices and data ---------------------------------------------------------------
 
 
-def fresh_symbol(candidates: tuple[str, ...], taken: Iterable[str], **assumptions) -> sympy.Symbol:
-    """The first of ``candidates`` not in ``taken`` (else ``candidates[0]`` numbered), as a
-    symbol with ``assumptions`` (e.g. ``integer=True, positive=True`` for an index)."""
+def fresh_symbol(candidates: tuple[str, ...], taken: Iterable[str], *, numbered: str = "{}{}",
+                 **assumptions) -> sympy.Symbol:
+    """The first of ``candidates`` not in ``taken``, else the first free ``numbered`` form of
+    ``candidates[0]`` (``"{}{}"`` gives ``i1``, ``i2``, ...), as a symbol with ``assumptions``
+    (e.g. ``integer=True, positive=True`` for an index)."""
     taken = set(taken)
     name = next((c for c in candidates if c not in taken), None)
     k = 1
     while name is None:
-        name = f"{candidates[0]}{k}" if f"{candidates[0]}{k}" not in taken else None
-        k += 1
+        name = numbered.format(candidates[0], k)
+        name, k = (None, k + 1) if name in taken else (name, k)
     return sympy.Symbol(name, **assumptions)
 
 

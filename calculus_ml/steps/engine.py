@@ -14,6 +14,7 @@ import sympy
 from sympy.core.mul import _unevaluated_Mul
 
 from ..errors import ExpressionError
+from ..symbolic import fresh_symbol
 from . import rules as r
 
 _FUNCTION_RULES: dict[type, type[r.Step]] = {
@@ -168,16 +169,8 @@ class _Builder:
         return r.ChainRule(expr, var, u=u, inner=inner, outer=outer_step, inner_step=inner_step)
 
     def _fresh_symbol(self) -> sympy.Symbol:
-        for name in _CHAIN_NAMES:
-            if name not in self.taken:
-                break
-        else:
-            k = 1
-            while f"u_{k}" in self.taken:
-                k += 1
-            name = f"u_{k}"
-        self.taken.add(name)
-        symbol = sympy.Symbol(name, real=True)
+        symbol = fresh_symbol(_CHAIN_NAMES, self.taken, numbered="{}_{}", real=True)
+        self.taken.add(symbol.name)
         self.chain_symbols.add(symbol)
         return symbol
 
