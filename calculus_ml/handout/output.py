@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CalculusMLError
-from . import document as doc
+from . import writers
 
 __all__ = ["FORMATS", "SUFFIX", "HandoutError", "write"]
 
@@ -35,7 +35,7 @@ def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
     Parameters
     ----------
     handouts : Handout or iterable of Handout
-        Built handouts (:func:`calculus_ml.handout.build`): ``name``, ``document``, ``figures``.
+        Built handouts (:func:`~calculus_ml.handout.build`): ``name``, ``document``, ``figures``.
     out : str or path
         The output folder (created if needed). Each handout gives ``NAME.md`` / ``.tex`` /
         ``.html`` / ``.pdf`` and its figures ``NAME-figK.png`` and ``.svg``.
@@ -91,10 +91,11 @@ def _write_one(handout: Any, folder: Path, formats: list[str]) -> list[str]:
     with rc_context({"svg.hashsalt": "calculus-ml"}):  # stable SVG ids
         for stem, figure in handout.figures:
             written += [p.name for p in save(figure, folder / stem, formats=("png", "svg"))]
-    writers = {"markdown": doc.write_markdown, "latex": doc.write_latex, "html": doc.write_html}
+    write_text = {"markdown": writers.write_markdown, "latex": writers.write_latex,
+                  "html": writers.write_html}
     for fmt in formats:
         target = folder / f"{handout.name}{SUFFIX[fmt]}"
-        text = writers["latex" if fmt == "pdf" else fmt](handout.document)
+        text = write_text["latex" if fmt == "pdf" else fmt](handout.document)
         if fmt == "pdf":  # compiled apart, beside the figures, so a .tex output is untouched
             build_dir = folder / f".pdf-{handout.name}"
             build_dir.mkdir()

@@ -1,92 +1,34 @@
-"""Handout documents: a small block model and one writer per format (Markdown, LaTeX, HTML).
+"""One writer per format: a handout :class:`~.document.Document` as Markdown, LaTeX or HTML text.
 
-:mod:`calculus_ml.handout` assembles a :class:`Document` of blocks — headings, prose, the steps
-of a derivation, equations, tables, figures — with every number already computed and every piece
-of maths a SymPy object. A writer walks the blocks, dispatching on the block's class name
-(``_Heading``, ``_Steps``, ...) the way SymPy's printers do, and prints the maths only through
-the format's SymPy printer (``sympy.latex`` via :mod:`.latex`, MathML via :mod:`.html`).
+A writer walks the blocks, dispatching on the block's class name (``_Heading``, ``_Steps``, ...)
+the way SymPy's printers do, and prints the maths only through the format's SymPy printer
+(``sympy.latex`` via :mod:`calculus_ml.render.latex`, MathML via :mod:`calculus_ml.render.html`).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 
 import sympy
 
 from ..errors import CalculusMLError
-from . import html as h
-from .latex import escape_text, latex
+from ..render import html as h
+from ..render import latex as latex_format
+from ..render import markdown as markdown_format
+from ..render.latex import escape_text, latex
+from .document import Document, Math
 
-__all__ = ["Document", "Heading", "Prose", "Steps", "Solution", "Equations", "Table", "Figure",
-           "Math", "write_markdown", "write_latex", "write_html", "FIGURE_FORMAT"]
+__all__ = ["FIGURE_FORMAT", "write_markdown", "write_latex", "write_html", "plain",
+           "unicode_declarations"]
 
 FIGURE_FORMAT = {"markdown": "png", "latex": "png", "html": "svg"}
 """Which of a figure's files each format links to."""
 
 
-@dataclass(frozen=True)
-class Math:
-    """Inline maths in running text (a :class:`~calculus_ml.handout_spec.Run` is the words)."""
-
-    expr: sympy.Basic
-    style: frozenset = frozenset()
-
-
-@dataclass(frozen=True)
-class Heading:
-    level: int
-    text: tuple
-
-
-@dataclass(frozen=True)
-class Prose:
-    """Paragraphs ``("p", inline)`` and bullet lists ``("ul", (inline, ...))``."""
-
-    blocks: tuple
-
-
-@dataclass(frozen=True)
-class Steps:
-    derivation: object
-
-
-@dataclass(frozen=True)
-class Solution:
-    closed_form: object
-
-
-@dataclass(frozen=True)
-class Equations:
-    """Display equations, each a chain ``a = b = ...`` of SymPy objects."""
-
-    rows: tuple
-
-
-@dataclass(frozen=True)
-class Table:
-    """Header and body cells, each cell an inline sequence."""
-
-    header: tuple
-    rows: tuple
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A figure's file stem (beside the document), its number and its caption (inline)."""
-
-    stem: str
-    number: int
-    caption: tuple
-
-
-@dataclass(frozen=True)
-class Document:
-    title: str
-    blocks: tuple
-
-
 class _Writer:
+    emphasis: dict[str, str]
+    """Each style's wrapping of text (``{}``), innermost first."""
+
     def write(self, doc: Document) -> str:
         return self.page(doc, "\n\n".join(self.block(b) for b in doc.blocks))
 
@@ -97,22 +39,28 @@ class _Writer:
         return "".join(self.math(t.expr) if isinstance(t, Math) else self.styled(t.text, t.style)
                        for t in tokens)
 
+    def escape(self, text: str) -> str:
+        return text
+
+    def styled(self, text: str, style: frozenset) -> str:
+        text = self.escape(text)
+        for flag, wrapping in self.emphasis.items():
+            if flag in style:
+                text = wrapping.format(text)
+        return text
+
 
 # -- Markdown ------------------------------------------------------------------------------------
 
 
 class _Markdown(_Writer):
+    emphasis = {"code": "`{}`", "italic": "*{}*", "bold": "**{}**"}
+
     def page(self, doc, body):
         return f"# {doc.title}\n\n{body}\n"
 
     def math(self, expr):
         return f"${latex(expr)}$"
-
-    def styled(self, text, style):
-        for flag, mark in (("code", "`"), ("italic", "*"), ("bold", "**")):
-            if flag in style:
-                text = f"{mark}{text}{mark}"
-        return text
 
     def _Heading(self, b):
         return "#" * b.level + " " + self.inline(b.text)
@@ -123,9 +71,7 @@ class _Markdown(_Writer):
                            for kind, body in b.blocks)
 
     def _Steps(self, b):
-        from .markdown import render
-
-        return render(b.derivation).strip()
+        return markdown_format.render(b.derivation).strip()
 
     def _Solution(self, b):
         return b.closed_form.to_markdown().strip()
@@ -195,6 +141,8 @@ def unicode_declarations(text: str) -> str:
 
 
 class _Latex(_Writer):
+    emphasis = {"code": r"\texttt{{{}}}", "italic": r"\emph{{{}}}", "bold": r"\textbf{{{}}}"}
+
     def page(self, doc, body):
         declarations = unicode_declarations(doc.title + body)
         return (r"\documentclass[11pt]{article}" "\n"
@@ -211,12 +159,8 @@ class _Latex(_Writer):
     def math(self, expr):
         return f"${latex(expr)}$"
 
-    def styled(self, text, style):
-        text = escape_text(text)
-        for flag, command in (("code", "texttt"), ("italic", "emph"), ("bold", "textbf")):
-            if flag in style:
-                text = rf"\{command}{{{text}}}"
-        return text
+    def escape(self, text):
+        return escape_text(text)
 
     def _Heading(self, b):
         command = {2: "section", 3: "subsection"}.get(b.level, "subsubsection")
@@ -229,9 +173,7 @@ class _Latex(_Writer):
             + "\n\\end{itemize}" for kind, body in b.blocks)
 
     def _Steps(self, b):
-        from .latex import render
-
-        return render(b.derivation).strip()
+        return latex_format.render(b.derivation).strip()
 
     def _Solution(self, b):
         return b.closed_form.to_latex().strip()
@@ -256,18 +198,16 @@ class _Latex(_Writer):
 
 
 class _Html(_Writer):
+    emphasis = {"code": "<code>{}</code>", "italic": "<em>{}</em>", "bold": "<strong>{}</strong>"}
+
     def page(self, doc, body):
         return h.page(doc.title, f"<h1>{h.escape(doc.title)}</h1>\n{body}\n")
 
     def math(self, expr):
         return h.mathml(expr)
 
-    def styled(self, text, style):
-        text = h.escape(text)
-        for flag, tag in (("code", "code"), ("italic", "em"), ("bold", "strong")):
-            if flag in style:
-                text = f"<{tag}>{text}</{tag}>"
-        return text
+    def escape(self, text):
+        return h.escape(text)
 
     def _Heading(self, b):
         return f"<h{b.level}>{self.inline(b.text)}</h{b.level}>"

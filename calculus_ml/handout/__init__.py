@@ -1,0 +1,27 @@
+"""Handouts: lesson specs (``derivations/*.toml``) built into Markdown, LaTeX, HTML and PDF.
+
+:func:`build` reads a spec (:mod:`calculus_ml.handout.spec` describes the format), derives every
+section's maths with the engine (every step verified), computes every number the narrative
+quotes — slopes at points, fitted parameters, steps of gradient descent — and draws the figures
+with :mod:`calculus_ml.plotting`. :func:`write` prints the result in one or more formats, with
+each figure as PNG and SVG beside the document, **atomically**: everything is written into a
+temporary folder inside the output folder and moved into place only when all of it succeeded,
+so a failure leaves no half-written file and never replaces a good earlier one.
+
+A handout is named by its file (``derivations/03-chain-rule.toml``) or by its name, with or without
+the number (``03-chain-rule`` or ``chain-rule``), looked up in the specs shipped inside the
+package and then in a source checkout's ``derivations/`` folder.
+
+The package, in the order the data flows: :mod:`~.spec` reads a spec (its sections in
+:mod:`~.sections`, the narrative's markup and placeholders in :mod:`~.refs`); :mod:`~.narrative`
+computes what a section says; :mod:`~.builder` assembles the :mod:`~.document` and draws its
+figures; :mod:`~.writers` prints it as text in each format and :mod:`~.output` writes the files.
+"""
+
+from .builder import Handout, build, demo, find, names, spec_dirs
+from .narrative import stable_learning_rate
+from .output import FORMATS, HandoutError, write
+from .spec import Spec, load
+
+__all__ = ["FORMATS", "Handout", "HandoutError", "Spec", "spec_dirs", "names", "find", "load",
+           "build", "write", "demo", "stable_learning_rate"]

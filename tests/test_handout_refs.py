@@ -1,0 +1,55 @@
+"""The narrative's markup: paragraphs, bullets, emphasis, placeholders, points and maths."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+from calculus_ml.handout.document import Run
+from calculus_ml.handout.refs import (
+    MarkupError,
+    Ref,
+    inline,
+    lines,
+    narrative,
+    parse_math,
+    parse_point,
+)
+
+
+def test_paragraphs_bullets_emphasis_and_placeholders():
+    blocks = narrative("The **slope** is {slope:x=3|.2f}, `code` {{literal}}.\n\n- one\n- *two*")
+    assert blocks == (
+        ("p", (Run("The "), Run("slope", frozenset({"bold"})), Run(" is "),
+               Ref("slope", "x=3", ".2f"), Run(", "), Run("code", frozenset({"code"})),
+               Run(" "), Run("{"), Run("literal"), Run("}"), Run("."))),
+        ("ul", ((Run("one"),), (Run("two", frozenset({"italic"})),))),
+    )
+    assert list(lines(blocks)) == [blocks[0][1], *blocks[1][1]]
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("{wobble}", "unknown placeholder {wobble}"),
+    ("{solve:m", "unmatched '{'"),
+    ("{fit:m|q}", "bad format spec 'q'"),
+    ("**bold", "unclosed bold marker"),
+])
+def test_malformed_text_is_a_markup_error(text, problem):
+    with pytest.raises(MarkupError, match=problem):
+        inline(text)
+
+
+def test_points_are_exact_decimals():
+    assert parse_point("m=1.5, b=0") == {"m": sympy.Rational(3, 2), "b": 0}
+    with pytest.raises(ValueError, match="is not a point"):
+        parse_point("m=1,m=2")
+
+
+def test_math_parses_definitions_derivatives_and_decimals():
+    assert str(parse_math("f(x) = x^2")) == "Eq(f(x), x**2)"
+    assert str(parse_math("D(J, b)")) == "Derivative(J, b)"
+    assert str(parse_math("0.05*x")) == "0.05*x"
+    for arg, problem in [("", "must be one expression"), ("a = b = c", "must be one expression"),
+                         ("1 +", "bad expression in {math:1 [+]}")]:
+        with pytest.raises(MarkupError, match=problem):
+            parse_math(arg)
