@@ -96,6 +96,11 @@ class Checker:
                 self.fail(f"{key}.{name}" if key else name,
                           f"unknown key (allowed: {', '.join(sorted(allowed))})")
 
+    def required(self, table: Mapping, needed: tuple[str, ...], key: str) -> None:
+        for name in needed:
+            if name not in table:
+                self.fail(f"{key}.{name}", "missing")
+
     def kind(self, value: Any, kind: type | tuple, key: str, what: str) -> Any:
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
             self.fail(key, f"must be {what}, not {value!r}")
@@ -141,8 +146,7 @@ def read_section(table: dict, key: str, data: Mapping[str, np.ndarray], check: C
                  ) -> Section:
     """A ``[[section]]`` table, checked (``data``: the spec's, for what its numbers need)."""
     check.keys(table, SECTION_KEYS, key)
-    if "heading" not in table:
-        check.fail(f"{key}.heading", "missing")
+    check.required(table, ("heading",), key)
     s = Section(key=key, heading=check.kind(table["heading"], str, f"{key}.heading", "text"))
     s.text = check.narrative(table.get("text", ""), f"{key}.text")
     s.after = check.narrative(table.get("after", ""), f"{key}.after")
@@ -197,9 +201,7 @@ def _loss(value: Any, options: Any, key: str, check: Checker) -> losses.Loss:
         check.kind(value, dict, f"{key}.loss", "a catalogue name or a table")
         check.keys(value, {"expression", "params", "data", "reduce", "regularization",
                            "prediction", "title"}, f"{key}.loss")
-        for needed in ("expression", "params", "data"):
-            if needed not in value:
-                check.fail(f"{key}.loss.{needed}", "missing")
+        check.required(value, ("expression", "params", "data"), f"{key}.loss")
         return losses.Loss(check.kind(value["expression"], str, f"{key}.loss.expression", "text"),
                            check.names(value["params"], f"{key}.loss.params"),
                            check.names(value["data"], f"{key}.loss.data"),
@@ -215,6 +217,11 @@ def _point(table: Any, s: Section, key: str, check: Checker) -> dict[str, sympy.
     point = {k: exact(v) for k, v in numbers.items()}
     _covers(point, s, key, check)
     return point
+
+
+def _parameter(name: str, s: Section, key: str, check: Checker) -> None:
+    if name not in s.names:
+        check.fail(key, f"{name!r} is not a parameter ({', '.join(s.names)})")
 
 
 def _covers(point: Mapping[str, Any], s: Section, key: str, check: Checker) -> None:
@@ -235,12 +242,8 @@ def _walk(table: Any, s: Section, key: str, check: Checker) -> dict[str, Any]:
     check.keys(table, WALK_KEYS, key)
     if s.loss is None:
         check.fail(key, "a walk steps down a loss: give loss")
-    for needed in ("param", "learning_rate", "steps"):
-        if needed not in table:
-            check.fail(f"{key}.{needed}", "missing")
-    if table["param"] not in s.names:
-        check.fail(f"{key}.param", f"{table['param']!r} is not a parameter "
-                                   f"({', '.join(s.names)})")
+    check.required(table, ("param", "learning_rate", "steps"), key)
+    _parameter(table["param"], s, f"{key}.param", check)
     steps = table["steps"]
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100:
         check.fail(f"{key}.steps", f"must be a whole number from 1 to 100, not {steps!r}")
@@ -312,9 +315,8 @@ def _plot(table: Any, s: Section, key: str, check: Checker) -> Plot:
         if source not in ("fit", "solve") or source == "fit" and s.fit is None:
             check.fail(f"{key}.source", f"must be \"fit\" (with a fit) or \"solve\", "
                                         f"not {source!r}")
-    if kind == "cost_curve" and options.get("param", s.names[0]) not in s.names:
-        check.fail(f"{key}.param", f"{options['param']!r} is not a parameter "
-                                   f"({', '.join(s.names)})")
+    if kind == "cost_curve" and "param" in options:
+        _parameter(options["param"], s, f"{key}.param", check)
     caption = check.narrative(table.get("caption", ""), f"{key}.caption")
     return Plot(kind, options, caption, key.split(".", 1)[1])
 
