@@ -75,7 +75,7 @@ from sphinx.config import ENUM, Config
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import __version__
+from . import __version__, losses
 from .derivation import Derivation, derive
 from .errors import CalculusMLError, ExpressionError
 from .render.base import StepView, views
@@ -160,7 +160,7 @@ class DerivationDirective(SphinxDirective):
             fixed = sorted({"wrt", "data", "reduce"} & set(self.options))
             if fixed:
                 raise ExpressionError(f"a :loss: fixes {', '.join(fixed)}; remove those options")
-            loss = _catalogue_loss(self.options["loss"])
+            loss = losses.get(self.options["loss"])
             return loss.derive(verify=verify), f"Derivative of {loss.title}"
         if not self.arguments:
             raise ExpressionError("give an expression as the argument, or a :loss: NAME")
@@ -175,21 +175,6 @@ class DerivationDirective(SphinxDirective):
             verify=verify,
         )
         return result, f"Derivative of {text}"
-
-
-def _catalogue_loss(name: str):
-    """``calculus_ml.losses.get(name)``, with a clear error when there is no catalogue."""
-    from . import losses
-
-    get = getattr(losses, "get", None)
-    if get is None:
-        raise ExpressionError("this calculus_ml has no loss catalogue (calculus_ml.losses.get)")
-    try:
-        return get(name)
-    except KeyError:
-        names = getattr(losses, "names", None)
-        known = f" (known: {', '.join(names())})" if names else ""
-        raise ExpressionError(f"no loss named {name!r}{known}") from None
 
 
 # -- docutils nodes from a derivation ------------------------------------------------------------
