@@ -121,15 +121,22 @@ def ordered_terms(expr: sympy.Expr, order: str | None) -> tuple[sympy.Expr, ...]
 
 def cached_printer(print_expr: Callable[[sympy.Basic], str]) -> Callable[[sympy.Basic], str]:
     """``print_expr`` :func:`~calculus_ml.caching.remembered`: one derivation prints the same
-    expressions many times over. An unhashable object (a mutable matrix) is printed afresh."""
+    expressions many times over. An object seen before is answered by identity, without
+    comparing it with an equal copy; an unhashable one (a mutable matrix) is printed afresh."""
     cached = remembered(4096)(print_expr)
+    by_id: BoundedMemo[tuple[sympy.Basic, str]] = BoundedMemo(4096)
 
     @functools.wraps(print_expr)
     def printer(expr: sympy.Basic) -> str:
+        seen = by_id.get(id(expr))
+        if seen is not None and seen[0] is expr:
+            return seen[1]
         try:
-            return cached(expr)
+            printed = cached(expr)
         except TypeError:
             return print_expr(expr)
+        by_id.put(id(expr), (expr, printed))  # holding ``expr`` keeps its id from being reused
+        return printed
 
     return printer
 
