@@ -75,11 +75,11 @@ from sphinx.config import ENUM, Config
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import __version__
+from . import __version__, losses
 from .derivation import Derivation, derive
 from .errors import CalculusMLError, ExpressionError
-from .render.base import StepView, views
 from .render.latex import equation, latex
+from .render.walk import DERIVED_ABOVE, Entry, Walker, upper_first
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class DerivationDirective(SphinxDirective):
             fixed = sorted({"wrt", "data", "reduce"} & set(self.options))
             if fixed:
                 raise ExpressionError(f"a :loss: fixes {', '.join(fixed)}; remove those options")
-            loss = _catalogue_loss(self.options["loss"])
+            loss = losses.get(self.options["loss"])
             return loss.derive(verify=verify), f"Derivative of {loss.title}"
         if not self.arguments:
             raise ExpressionError("give an expression as the argument, or a :loss: NAME")
@@ -177,28 +177,13 @@ class DerivationDirective(SphinxDirective):
         return result, f"Derivative of {text}"
 
 
-def _catalogue_loss(name: str):
-    """``calculus_ml.losses.get(name)``, with a clear error when there is no catalogue."""
-    from . import losses
-
-    get = getattr(losses, "get", None)
-    if get is None:
-        raise ExpressionError("this calculus_ml has no loss catalogue (calculus_ml.losses.get)")
-    try:
-        return get(name)
-    except KeyError:
-        names = getattr(losses, "names", None)
-        known = f" (known: {', '.join(names())})" if names else ""
-        raise ExpressionError(f"no loss named {name!r}{known}") from None
-
-
 # -- docutils nodes from a derivation ------------------------------------------------------------
 
 
 def render_nodes(result: Derivation, show: str, *, verify: bool = True) -> list[nodes.Node]:
     """The docutils nodes showing ``result`` as ``show`` asks (one of :data:`SHOW`)."""
     if show == "steps":
-        return _steps(result)
+        return NodeWalker().derivation(result)
     if show == "result":
         return [
             _math_block((sympy.Derivative(result.expression, var), root.result), "result")
@@ -226,56 +211,54 @@ def hessian(result: Derivation, *, verify: bool = True) -> sympy.Matrix:
     return sympy.Matrix(rows)
 
 
-def _steps(result: Derivation) -> list[nodes.Node]:
-    out: list[nodes.Node] = [
-        nodes.paragraph("", "Differentiate"),
-        _math_block((result.expression,), "expression"),
-    ]
-    if result.term is not None:
-        out += [
-            nodes.paragraph("", "where each data point contributes"),
-            _math_block((result.term,), "expression"),
+class NodeWalker(Walker[list[nodes.Node]]):
+    """Docutils nodes: a paragraph per piece of text, ``math`` and ``math_block`` nodes for the
+    maths, and the steps as bullet lists nested as the derivation nests."""
+
+    def given(self, label, expr):
+        return [nodes.paragraph("", label), _math_block((expr,), "expression")]
+
+    def section(self, heading, var, steps, result):
+        return [
+            nodes.paragraph("", "", nodes.strong("", heading), nodes.Text(" "), _math(var)),
+            *steps,
+            nodes.paragraph("", "", nodes.strong("", "Result:")),
+            _math_block(result, "result"),
         ]
-    for var, root in result:
-        heading = nodes.strong("", "Derivative with respect to")
-        out.append(nodes.paragraph("", "", heading, nodes.Text(" "), _math(var)))
-        out.append(_nested(views(root)))
-        out.append(nodes.paragraph("", "", nodes.strong("", "Result:")))
-        out.append(_math_block((sympy.Derivative(result.expression, var), root.result), "result"))
-    return out
 
+    def nest(self, steps):
+        """Bullet lists nested as the steps are: a step at depth d is an item of the list at
+        level d."""
+        top = nodes.bullet_list()
+        lists = [top]
+        for depth, shown in steps:
+            while len(lists) > depth + 1:
+                lists.pop()
+            while len(lists) < depth + 1:  # open a list inside the last item of the deepest list
+                inner = nodes.bullet_list()
+                parent = lists[-1]
+                if not parent.children:
+                    parent += nodes.list_item()
+                parent[-1] += inner
+                lists.append(inner)
+            lists[-1] += nodes.list_item("", *shown)
+        return [top]
 
-def _nested(step_views: list[StepView]) -> nodes.bullet_list:
-    """Bullet lists nested as the steps are: a step at depth d is an item of the list at level d."""
-    top = nodes.bullet_list()
-    lists = [top]
-    for view in step_views:
-        while len(lists) > view.depth + 1:
-            lists.pop()
-        while len(lists) < view.depth + 1:  # open a list inside the last item of the deepest list
-            inner = nodes.bullet_list()
-            parent = lists[-1]
-            if not parent.children:
-                parent += nodes.list_item()
-            parent[-1] += inner
-            lists.append(inner)
-        lists[-1] += nodes.list_item("", *_step(view))
-    return top
+    def document(self, parts):
+        return [node for part in parts for node in part]
 
-
-def _step(view: StepView) -> list[nodes.Node]:
-    """A step's paragraph (rule, explanation, facts) and its equation."""
-    step = view.step
-    title = step.title.capitalize()
-    if view.repeated:
-        text = nodes.paragraph("", "", nodes.strong("", title), nodes.Text(" (derived above)"))
-        return [text, _math_block((view.equation[0], step.result), "step")]
-    text = nodes.paragraph("", "", nodes.strong("", f"{title}."))
-    if step.explanation:
-        text += nodes.Text(f" {step.explanation}")
-    for fact in view.facts:
-        text += [nodes.Text(f" {fact.label.capitalize()}: "), _math(fact.math), nodes.Text(".")]
-    return [text, _math_block(view.equation, "step")]
+    def _render_Step(self, entry: Entry) -> list[nodes.Node]:
+        """A step's paragraph (rule, explanation, facts) and its equation."""
+        title = upper_first(entry.title)
+        if entry.repeated:
+            text = nodes.paragraph("", "", nodes.strong("", title), nodes.Text(f" {DERIVED_ABOVE}"))
+        else:
+            text = nodes.paragraph("", "", nodes.strong("", f"{title}."),
+                                   nodes.Text(f" {entry.sentence}"))
+            for fact in entry.facts:
+                text += [nodes.Text(f" {upper_first(fact.label)}: "), _math(fact.math),
+                         nodes.Text(".")]
+        return [text, *(_math_block(chain, "step") for chain in entry.equations)]
 
 
 def _math(expr: sympy.Basic) -> nodes.math:

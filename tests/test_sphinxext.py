@@ -15,6 +15,7 @@ from sphinx.cmd.build import build_main  # noqa: E402
 
 import calculus_ml as cm  # noqa: E402
 from calculus_ml import sphinxext  # noqa: E402
+from calculus_ml.errors import ExpressionError  # noqa: E402
 from calculus_ml.render.base import views  # noqa: E402
 from calculus_ml.render.latex import latex  # noqa: E402
 
@@ -167,8 +168,6 @@ def test_warning_is_error_fails_the_build(tmp_path, capsys):
 def test_loss_option(make_app, tmp_path):
     from calculus_ml import losses
 
-    if not hasattr(losses, "get"):
-        pytest.skip("calculus_ml.losses.get (the loss catalogue) does not exist yet")
     name = losses.names()[0]
     source = tmp_path / "src"
     source.mkdir()
@@ -192,8 +191,13 @@ def test_loss_option_calls_the_catalogue(make_app, tmp_path, monkeypatch):
     from calculus_ml import losses
 
     mse = losses.Loss("(y - (m*x + b))^2", params=["m", "b"], data=["x", "y"], title="MSE")
-    catalogue = {"mse": mse}
-    monkeypatch.setattr(losses, "get", catalogue.__getitem__, raising=False)
+
+    def get(name):  # fails as the catalogue does
+        if name != "mse":
+            raise ExpressionError(f"unknown loss {name!r}")
+        return mse
+
+    monkeypatch.setattr(losses, "get", get)
     source = tmp_path / "src"
     source.mkdir()
     (source / "conf.py").write_text('extensions = ["calculus_ml.sphinxext"]\n')
@@ -209,7 +213,7 @@ def test_loss_option_calls_the_catalogue(make_app, tmp_path, monkeypatch):
     assert len(_blocks(node, "step")) == sum(len(views(root)) for _, root in expected)
     assert app.env.domaindata["std"]["labels"]["the-mse"][2] == "Derivative of MSE"
     warnings = app.warning.getvalue()
-    assert "index.rst:8: WARNING: derivation: no loss named 'nope'" in warnings
+    assert "index.rst:8: WARNING: derivation: unknown loss 'nope'" in warnings
     assert "index.rst:11: WARNING: derivation: a :loss: fixes wrt" in warnings
 
 

@@ -1,1 +1,2 @@
-"""Output formats for derivations: text, LaTeX, Markdown and JSON, each walking the step tree."""
+"""Output formats for derivations and closed forms: text, LaTeX, Markdown, HTML and JSON; the
+formats for reading share one walk over the steps (:mod:`calculus_ml.render.walk`)."""

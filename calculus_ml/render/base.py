@@ -1,11 +1,11 @@
-"""The tree walk shared by every output format.
+"""What every output format shows of a step, and the printing helpers they share.
 
-A renderer visits a derivation's step trees depth first. For each step it needs the equation
-``d/dx[expr] = (the rule's form) = result`` and the rule's own facts (the chain rule's ``u = ...``,
-the rewrite's identity, ...). Those are SymPy objects built here once, looked up by rule class
-through the MRO (``_form_ChainRule``, ``_facts_ChainRule``), the way SymPy's printers dispatch;
-the formats only decide how to print them. Nothing here differentiates: the forms hold
-unevaluated ``Derivative`` objects.
+A derivation's step trees are read depth first (:func:`views`; :mod:`.walk` hands them to the
+formats). For each step a format needs the equation ``d/dx[expr] = (the rule's form) = result``
+and the rule's own facts (the chain rule's ``u = ...``, the rewrite's identity, ...). Those are
+SymPy objects built here once, looked up by rule class through the MRO (``_form_ChainRule``,
+``_facts_ChainRule``), the way SymPy's printers dispatch; the formats only decide how to print
+them. Nothing here differentiates: the forms hold unevaluated ``Derivative`` objects.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sympy
 
+from ..caching import BoundedMemo, remembered
 from ..steps import rules as r
 from ..steps.rules import Fact
-
 
 
 @dataclass(frozen=True)
@@ -51,23 +52,29 @@ class SubexpressionCache:
 
     A derivation prints the same pieces over and over: a step's ``d/dx[expr]`` is also a term
     of its parent's form, a sub-result reappears in every larger result, and SymPy's printers
-    re-sort every sum each time. Each printer class that mixes this in keeps one table, shared
-    by all its instances, from ``(expression, keyword arguments, root_notation)`` to what
-    ``_print`` returned; the printers here have fixed settings apart from ``root_notation``
-    (which :class:`PowerForm` switches off for a moment), so the entry is the same as a fresh
-    print. SymPy prints a ``Float`` differently at the top level, so floats are not cached.
-    A second table keyed by ``id`` (holding the expression, so the id stays its own) answers
-    for an object seen before without comparing trees; equal copies go through the first.
-    Subclasses whose ``_print`` returns a mutable object override :meth:`_fresh`. Mix it only
-    into a printer that is always built with the same settings.
+    re-sort every sum each time. Each printer class that mixes this in keeps one
+    :class:`~calculus_ml.caching.BoundedMemo`, shared by all its instances, from
+    ``(expression, keyword arguments, root_notation)`` to what ``_print`` returned; the printers
+    here have fixed settings apart from ``root_notation`` (which :class:`PowerForm` switches off
+    for a moment), so the entry is the same as a fresh print. SymPy prints a ``Float``
+    differently at the top level, so floats are not cached. A second memo keyed by ``id``
+    (holding the expression, so the id stays its own) answers for an object seen before
+    without comparing trees; equal copies go through the first. Subclasses whose ``_print``
+    returns a mutable object override :meth:`_fresh`. Mix it only into a printer that is always
+    built with the same settings.
+
+    It is a mixin rather than a :func:`~calculus_ml.caching.remembered` function because it
+    remembers inside the printer's recursion: every sub-expression a print reaches, keyed by
+    the printer's class and its one varying setting, with results (pretty forms) that a hit
+    must copy.
     """
 
-    _LIMIT = 50_000  # entries, per printer class; the table starts over when full
+    _LIMIT = 50_000  # entries, per printer class
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._printed = {}
-        cls._by_id = {}  # the same, by identity: a hit costs no deep comparison of equal trees
+        cls._printed = BoundedMemo(cls._LIMIT)
+        cls._by_id = BoundedMemo(cls._LIMIT)  # a hit costs no deep comparison of equal trees
 
     def _print(self, expr, **kwargs):
         if not isinstance(expr, sympy.Basic) or isinstance(expr, sympy.Float):
@@ -82,13 +89,8 @@ class SubexpressionCache:
         except TypeError:  # unhashable: a mutable matrix, or an unhashable keyword argument
             return super()._print(expr, **kwargs)
         if printed is None:
-            printed = super()._print(expr, **kwargs)
-            if len(self._printed) >= self._LIMIT:
-                self._printed.clear()
-            self._printed[key] = printed
-        if len(self._by_id) >= self._LIMIT:
-            self._by_id.clear()
-        self._by_id[(id(expr), *options)] = (expr, printed)
+            printed = self._printed.put(key, super()._print(expr, **kwargs))
+        self._by_id.put((id(expr), *options), (expr, printed))
         return self._fresh(printed)
 
     @staticmethod
@@ -104,26 +106,25 @@ class SubexpressionCache:
         return list(ordered_terms(expr, order))
 
 
-@functools.lru_cache(maxsize=8192)
+@remembered(8192)
 def ordered_factors(expr: sympy.Mul) -> tuple[sympy.Expr, ...]:
     """``expr.as_ordered_factors()``, remembered, as :func:`ordered_terms` for products."""
     return tuple(expr.as_ordered_factors())
 
 
-@functools.lru_cache(maxsize=8192)
+@remembered(8192)
 def ordered_terms(expr: sympy.Expr, order: str | None) -> tuple[sympy.Expr, ...]:
     """``expr.as_ordered_terms(order=order)``, remembered: sorting a sum's terms is the costliest
     part of printing it, and text, LaTeX and JSON print the same sums."""
     return tuple(expr.as_ordered_terms(order=order))
 
 
-def memoized_printer(print_expr: Callable[[sympy.Basic], str]) -> Callable[[sympy.Basic], str]:
-    """Cache a printing function: one derivation prints the same expressions many times over.
-
-    Unhashable objects (mutable matrices) are printed without the cache.
-    """
-    cached = functools.lru_cache(maxsize=4096)(print_expr)
-    by_id: dict[int, tuple[sympy.Basic, str]] = {}  # a hit here needs no deep ``==``
+def cached_printer(print_expr: Callable[[sympy.Basic], str]) -> Callable[[sympy.Basic], str]:
+    """``print_expr`` :func:`~calculus_ml.caching.remembered`: one derivation prints the same
+    expressions many times over. An object seen before is answered by identity, without
+    comparing it with an equal copy; an unhashable one (a mutable matrix) is printed afresh."""
+    cached = remembered(4096)(print_expr)
+    by_id: BoundedMemo[tuple[sympy.Basic, str]] = BoundedMemo(4096)
 
     @functools.wraps(print_expr)
     def printer(expr: sympy.Basic) -> str:
@@ -134,15 +135,13 @@ def memoized_printer(print_expr: Callable[[sympy.Basic], str]) -> Callable[[symp
             printed = cached(expr)
         except TypeError:
             return print_expr(expr)
-        if len(by_id) >= 4096:
-            by_id.clear()
-        by_id[id(expr)] = (expr, printed)  # holding ``expr`` keeps its id from being reused
+        by_id.put(id(expr), (expr, printed))  # holding ``expr`` keeps its id from being reused
         return printed
 
     return printer
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(4096)
 def is_partial(expr: sympy.Basic) -> bool:
     """Whether ``d/dx[expr]`` is written with ∂: more than one real quantity in ``expr``.
 
@@ -151,7 +150,7 @@ def is_partial(expr: sympy.Basic) -> bool:
     return sum(1 for s in expr.atoms(sympy.Symbol) if not s.is_integer) > 1
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(4096)
 def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Derivative:
     """The unevaluated ``d expr / d var``, for display.
 
@@ -166,33 +165,47 @@ def views(root: r.Step) -> list[StepView]:
     return list(_views(root))
 
 
-@functools.lru_cache(maxsize=256)
+@remembered(256)
 def _views(root: r.Step) -> tuple[StepView, ...]:
     """:func:`views`, worked out once per tree (steps are immutable and hash by identity) for
     all the formats that show it."""
-    out: list[StepView] = []
-    seen: set[int] = set()
+    return tuple(_Reader().read(root))
 
-    def visit(step: r.Step, depth: int) -> None:
-        repeated = id(step) in seen
-        seen.add(id(step))
+
+class _Reader:
+    """The reading order of a step tree: a step, then its substeps one level deeper; a step
+    seen before is shown again without its substeps. The order is looked up by rule class
+    through the MRO (``_visit_SimplifyRule``, else ``_visit_Step``)."""
+
+    def __init__(self):
+        self.out: list[StepView] = []
+        self.seen: set[int] = set()
+
+    def read(self, root: r.Step) -> list[StepView]:
+        self.visit(root, 0)
+        return self.out
+
+    def visit(self, step: r.Step, depth: int) -> None:
+        repeated = id(step) in self.seen
+        self.seen.add(id(step))
         view = StepView(
             step, depth, equation_of(step), () if repeated else facts_of(step), repeated
         )
-        if isinstance(step, r.SimplifyRule):  # read after the derivation it tidies
-            visit(step.substep, depth)
-            out.append(view)
-            return
-        out.append(view)
-        if not repeated:
-            for sub in step.substeps:
-                visit(sub, depth + 1)
+        by_class(lambda name: getattr(self, name, None), "_visit_", step)(view)
 
-    visit(root, 0)
-    return tuple(out)
+    def _visit_Step(self, view: StepView) -> None:
+        self.out.append(view)
+        if not view.repeated:
+            for sub in view.step.substeps:
+                self.visit(sub, view.depth + 1)
+
+    def _visit_SimplifyRule(self, view: StepView) -> None:
+        """Tidying is read after the derivation it tidies, at the same depth."""
+        self.visit(view.step.substep, view.depth)
+        self.out.append(view)
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(4096)
 def equation_of(step: r.Step) -> tuple[sympy.Basic, ...]:
     """The chain ``d/dx[expr], form, result`` with consecutive duplicates removed."""
     chain = [derivative(step.expr, step.var), _dispatch("_form_", step), step.result]
@@ -213,18 +226,26 @@ def keep_order(expr: sympy.Add, order: str | None) -> str | None:
     return "none" if _has_derivative(expr) else order
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(4096)
 def _has_derivative(expr: sympy.Basic) -> bool:
     """``expr.has(Derivative)``, remembered: every format asks it of the same sums."""
     return expr.has(sympy.Derivative)
 
 
-def _dispatch(prefix: str, step: r.Step):
-    for cls in type(step).__mro__:
-        method = globals().get(prefix + cls.__name__)
-        if method is not None:
-            return method(step)
+def by_class(lookup: Callable[[str], Any], prefix: str, obj: object) -> Any:
+    """What ``lookup`` finds under ``prefix`` and a class name of ``obj``'s MRO, the most
+    specific first (``_form_ChainRule`` before ``_form_Step``), as SymPy's printers dispatch;
+    None if nothing is found."""
+    for cls in type(obj).__mro__:
+        found = lookup(prefix + cls.__name__)
+        if found is not None:
+            return found
     return None
+
+
+def _dispatch(prefix: str, step: r.Step):
+    method = by_class(globals().get, prefix, step)
+    return None if method is None else method(step)
 
 
 def _unevaluated_mul(*factors: sympy.Expr) -> sympy.Expr:

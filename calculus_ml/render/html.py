@@ -22,9 +22,10 @@ from xml.dom.minidom import Element
 import sympy
 from sympy.printing.mathml import MathMLPresentationPrinter
 
-from .base import StepView, derivative, is_partial, keep_order, views
+from .base import is_partial, keep_order
+from .walk import Chain, Entry, StringWalker
 
-__all__ = ["mathml", "equation", "render", "render_view", "render_solution", "escape"]
+__all__ = ["mathml", "equation", "render", "render_solution", "escape", "page", "HtmlWalker"]
 
 CSS = """\
 body { font-family: Georgia, "DejaVu Serif", serif; max-width: 52rem; margin: 2rem auto;
@@ -197,48 +198,61 @@ def equation(parts: tuple[sympy.Basic, ...], *, display: bool = True) -> str:
 # -- derivations ---------------------------------------------------------------------------------
 
 
-def _sentence(text: str) -> str:
-    return escape(text[:1].upper() + text[1:])
+def _chain(parts: Chain) -> str:
+    return mathml(parts[0], display=True) if len(parts) == 1 else equation(parts)
 
 
-def render_view(view: StepView) -> str:
-    """One step: rule name, sentence and facts in a paragraph, then the equation."""
-    step = view.step
-    indent = f' style="margin-left: {1.5 * view.depth:g}em"' if view.depth else ""
-    if view.repeated:
-        head = f"<strong>{_sentence(step.title)}</strong> (derived above)"
-        body = equation((view.equation[0], step.result))
-    else:
-        facts = "".join(f" {_sentence(f.label)}: {mathml(f.math)}." for f in view.facts)
-        head = f"<strong>{_sentence(step.title)}.</strong> {escape(step.explanation)}{facts}"
-        body = equation(view.equation)
-    return f'<div class="step"{indent}>\n<p>{head}</p>\n{body}\n</div>'
+class HtmlWalker(StringWalker):
+    """HTML: a derivation's steps as ``<div class="step">`` indented by depth, a closed form's
+    as an ordered list; the facts inline after the sentence, the equations below.
+
+    ``level`` is the heading level of each variable's section and of a closed form.
+    """
+
+    words = staticmethod(escape)
+
+    def __init__(self, *, level: int = 3):
+        self.level = level
+
+    def strong(self, text):
+        return f"<strong>{text}</strong>"
+
+    def inline(self, expr):
+        return mathml(expr)
+
+    def given(self, label, expr):
+        return f"<p>{label}</p>\n{_chain((expr,))}"
+
+    def section(self, heading, var, steps, result):
+        h = self.level
+        return (f"<h{h}>{heading} {mathml(var)}</h{h}>\n{steps}\n"
+                f'<div class="result">\n<p><strong>Result:</strong></p>\n{_chain(result)}\n</div>')
+
+    def document(self, parts):
+        return '<section class="derivation">\n' + "\n".join(parts) + "\n</section>\n"
+
+    def closed_form(self, heading, steps):
+        h = self.level
+        return f"<h{h}>{escape(heading)}</h{h}>\n<ol>\n" + "\n".join(steps) + "\n</ol>\n"
+
+    def _render_Step(self, entry: Entry) -> str:
+        indent = f' style="margin-left: {1.5 * entry.depth:g}em"' if entry.depth else ""
+        maths = "\n".join(_chain(c) for c in entry.equations)
+        return f'<div class="step"{indent}>\n<p>{self.head(entry)}</p>\n{maths}\n</div>'
+
+    def _render_SolutionStep(self, entry: Entry) -> str:
+        maths = "\n".join(_chain(c) for c in entry.equations)
+        return f"<li><p>{self.head(entry)}</p>\n{maths}</li>"
 
 
 def render(derivation, *, level: int = 3) -> str:
     """The whole derivation as an HTML fragment; ``level`` is the heading level per variable."""
-    parts = [f"<p>Differentiate</p>\n{mathml(derivation.expression, display=True)}"]
-    if derivation.term is not None:
-        parts.append(f"<p>where each data point contributes</p>\n"
-                     f"{mathml(derivation.term, display=True)}")
-    for var, root in derivation:
-        body = "\n".join(render_view(v) for v in views(root))
-        result = equation((derivative(derivation.expression, var), root.result))
-        parts.append(f"<h{level}>Derivative with respect to {mathml(var)}</h{level}>\n{body}\n"
-                     f'<div class="result">\n<p><strong>Result:</strong></p>\n{result}\n</div>')
-    return '<section class="derivation">\n' + "\n".join(parts) + "\n</section>\n"
+    return HtmlWalker(level=level).derivation(derivation)
 
 
 def render_solution(solution, *, level: int = 3) -> str:
     """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as HTML."""
-    items = []
-    for step in solution.steps:
-        facts = "".join(f" {_sentence(f.label)}: {mathml(f.math)}." for f in step.facts)
-        maths = "\n".join(mathml(eq, display=True) for eq in step.equations)
-        items.append(f"<li><p><strong>{_sentence(step.title)}.</strong> "
-                     f"{escape(step.explanation)}{facts}</p>\n{maths}</li>")
-    return (f"<h{level}>Closed form for {escape(solution.loss.name)}</h{level}>\n<ol>\n"
-            + "\n".join(items) + "\n</ol>\n")
+    return HtmlWalker(level=level).solution(solution)
 
 
 def page(title: str, body: str, *, lang: str = "en") -> str:

@@ -5,6 +5,9 @@
 "result_srepr", "explanation", "latex", "fields", "substeps": [STEP, ...]}``. ``*_srepr`` is
 ``sympy.srepr``, from which any consumer can rebuild the exact expression; ``fields`` holds the
 rule's own data (the chain rule's ``u`` and ``inner``, the power rule's ``exponent``, ...).
+
+Unlike the formats for reading (:mod:`.walk`), it writes the step tree itself: every substep in
+place, a sub-derivation met twice in full both times.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sympy.printing.repr import ReprPrinter
 from sympy.printing.str import StrPrinter
 
 from ..steps.rules import Step
-from .base import SubexpressionCache, equation_of, memoized_printer
+from .base import SubexpressionCache, cached_printer, equation_of
 from .latex import latex
 
 
@@ -29,13 +32,13 @@ class _ReprPrinter(SubexpressionCache, ReprPrinter):
     """``sympy.srepr``'s printer, printing each sub-expression once."""
 
 
-@memoized_printer
+@cached_printer
 def _sstr(expr: sympy.Basic) -> str:
     """``sympy.sstr(expr)``."""
     return _StrPrinter().doprint(expr)
 
 
-@memoized_printer
+@cached_printer
 def _srepr(expr: sympy.Basic) -> str:
     """``sympy.srepr(expr)``."""
     return _ReprPrinter().doprint(expr)

@@ -7,15 +7,8 @@ import re
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from .base import (
-    StepView,
-    SubexpressionCache,
-    derivative,
-    is_partial,
-    keep_order,
-    memoized_printer,
-    views,
-)
+from .base import SubexpressionCache, cached_printer, is_partial, keep_order
+from .walk import Entry, StringWalker
 
 _TEXT_ESCAPES = {
     "\\": r"\textbackslash{}",
@@ -59,7 +52,7 @@ class _Printer(SubexpressionCache, LatexPrinter):
         return tex
 
 
-@memoized_printer
+@cached_printer
 def latex(expr: sympy.Basic) -> str:
     """LaTeX of ``expr`` through SymPy's printer (derivatives bracketed)."""
     return _Printer().doprint(expr)
@@ -71,57 +64,69 @@ def equation(parts: tuple[sympy.Basic, ...]) -> str:
     return first + "".join(f" &= {p}" if k == 0 else f" \\\\\n  &= {p}" for k, p in enumerate(rest))
 
 
-def _step_rows(view: StepView, *, document: bool) -> list[str]:
-    step = view.step
-    indent = rf"\hspace*{{{1.5 * view.depth:g}em}}" if view.depth else ""
-    if view.repeated:
-        label = rf"\textbf{{{escape_text(step.title.capitalize())}}} (derived above)"
-        body = equation((view.equation[0], step.result))
-    else:
-        label = rf"\textbf{{{escape_text(step.title.capitalize())}.}} {escape_text(step.explanation)}"
-        label += "".join(
-            rf" {escape_text(f.label.capitalize())}: ${latex(f.math)}$." for f in view.facts
-        )
-        body = equation(view.equation)
-    text_row = rf"\intertext{{{indent}{label}}}" if document else rf"&{indent}\text{{{label}}} \\"
-    return [text_row, rf"{indent}{body} \\"]
+class LatexWalker(StringWalker):
+    """LaTeX: a derivation's steps as rows of an alignment, a sentence row above each
+    equation; a closed form's steps as paragraphs, facts after their equations.
 
+    ``document`` chooses ``align*`` with ``\\intertext`` (a document body) or ``aligned`` with
+    ``\\text`` (display maths for a notebook).
+    """
 
-def _environment(root, name: str, *, document: bool) -> str:
-    rows = [row for view in views(root) for row in _step_rows(view, document=document)]
-    rows[-1] = rows[-1].removesuffix(r" \\")
-    return f"\\begin{{{name}}}\n" + "\n".join(rows) + f"\n\\end{{{name}}}"
+    words = staticmethod(escape_text)
+
+    def __init__(self, *, document: bool = True):
+        self.environment = "align*" if document else "aligned"
+        self.intertext = document
+
+    def strong(self, text):
+        return rf"\textbf{{{text}}}"
+
+    def inline(self, expr):
+        return f"${latex(expr)}$"
+
+    def given(self, label, expr):
+        return rf"{label} \[ {latex(expr)} \]"
+
+    def section(self, heading, var, steps, result):
+        return "\n\n".join([
+            rf"\paragraph{{{heading} ${latex(var)}$.}}",
+            steps,
+            r"\[ " + " = ".join(latex(p) for p in result) + r" \]",
+        ])
+
+    def nest(self, steps):
+        rows = "\n".join(text for _, text in steps).removesuffix(r" \\")
+        return f"\\begin{{{self.environment}}}\n{rows}\n\\end{{{self.environment}}}"
+
+    def closed_form(self, heading, steps):
+        return "\n\n".join([rf"\paragraph{{{self.words(heading)}.}}", *steps]) + "\n"
+
+    def _render_Step(self, entry: Entry) -> str:
+        indent = rf"\hspace*{{{1.5 * entry.depth:g}em}}" if entry.depth else ""
+        head = self.head(entry)
+        if self.intertext:
+            text = rf"\intertext{{{indent}{head}}}"
+        else:
+            text = rf"&{indent}\text{{{head}}} \\"
+        return "\n".join([text] + [rf"{indent}{equation(c)} \\" for c in entry.equations])
+
+    def _render_SolutionStep(self, entry: Entry) -> str:
+        rows = [self.titled(entry)] + [rf"\[ {equation(c)} \]" for c in entry.equations]
+        return "\n".join(rows + [self.fact(f) for f in entry.facts])
 
 
 def render(derivation) -> str:
     """LaTeX for a document body (needs ``amsmath``): a heading line and an ``align*`` per variable."""
-    parts = [rf"Differentiate \[ {latex(derivation.expression)} \]"]
-    if derivation.term is not None:
-        parts.append(rf"where each data point contributes \[ {latex(derivation.term)} \]")
-    for var, root in derivation:
-        parts.append(rf"\paragraph{{Derivative with respect to ${latex(var)}$.}}")
-        parts.append(_environment(root, "align*", document=True))
-        parts.append(rf"\[ {latex(derivative(derivation.expression, var))} = {latex(root.result)} \]")
-    return "\n\n".join(parts) + "\n"
+    return LatexWalker().derivation(derivation)
 
 
 def render_math(derivation) -> str:
     """Display math for Jupyter: ``$$\\begin{aligned}...\\end{aligned}$$``."""
-    blocks = [_environment(root, "aligned", document=False) for _, root in derivation]
-    return "$$" + r" \\[1em] ".join(blocks) + "$$"
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    walker = LatexWalker(document=False)
+    return "$$" + r" \\[1em] ".join(walker.steps(root) for _, root in derivation) + "$$"
 
 
 def render_solution(solution) -> str:
     """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) for a document
     body: each step's sentence, its equations in display math, then its symbols' meaning."""
-    parts = [rf"\paragraph{{Closed form for {escape_text(solution.loss.name)}.}}"]
-    for step in solution.steps:
-        rows = [rf"\textbf{{{escape_text(_upper_first(step.title))}.}} {escape_text(step.explanation)}"]
-        rows += [rf"\[ {latex(eq)} \]" for eq in step.equations]
-        rows += [rf"{escape_text(_upper_first(f.label))}: ${latex(f.math)}$." for f in step.facts]
-        parts.append("\n".join(rows))
-    return "\n\n".join(parts) + "\n"
+    return LatexWalker().solution(solution)

@@ -10,15 +10,9 @@ from sympy import Pow, Rational, S
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from .base import (
-    StepView,
-    SubexpressionCache,
-    is_partial,
-    keep_order,
-    memoized_printer,
-    ordered_factors,
-    views,
-)
+from ..steps.rules import Fact
+from .base import SubexpressionCache, cached_printer, is_partial, keep_order, ordered_factors
+from .walk import DERIVED_ABOVE, Chain, Entry, StringWalker
 
 
 class _Printer(SubexpressionCache, PrettyPrinter):
@@ -35,15 +29,19 @@ class _Printer(SubexpressionCache, PrettyPrinter):
         return super()._print_Add(expr, order=keep_order(expr, order))
 
     def _print_Mul(self, product):
-        """SymPy's ``_print_Mul`` (1.14), without importing ``sympy.physics.units`` when no
-        unit can be about.
-
-        SymPy's method imports the units package, a fifth of a second on a cold start, only to
-        move quantities to the back of a product; no ``Quantity`` can exist before that
-        package is imported, and a stable sort on an all-false key keeps the order.
-        """
+        """SymPy's ``_print_Mul``, or :meth:`_print_product` while no unit can be about."""
         if "sympy.physics.units" in sys.modules:
             return super()._print_Mul(product)
+        return self._print_product(product)
+
+    def _print_product(self, product):
+        """SymPy's ``PrettyPrinter._print_Mul`` (1.14) without importing ``sympy.physics.units``.
+
+        SymPy's method imports the units package, a third of a second on a cold start, only to
+        move quantities to the back of a product; no ``Quantity`` can exist before that
+        package is imported, and a stable sort on an all-false key keeps the order. The copy is
+        pinned to SymPy's own output by ``tests/test_render_text.py``.
+        """
         args = product.args
         if args[0] is S.One or any(arg.is_Number for arg in args[1:]):
             # An unevaluated product: every factor shown, in order. ``prettyForm.__mul__``
@@ -100,7 +98,7 @@ class _Printer(SubexpressionCache, PrettyPrinter):
         return self._print(sympy.Symbol(f"{expr.base.label}_{indices}"))
 
 
-@memoized_printer
+@cached_printer
 def pretty(expr: sympy.Basic) -> str:
     """Multi-line Unicode rendering of ``expr``, never wrapped."""
     return _Printer({"use_unicode": True, "wrap_line": False}).doprint(expr)
@@ -134,50 +132,52 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line.strip() else line for line in text.split("\n"))
 
 
-def render_view(view: StepView) -> str:
-    """One step: its rule, its sentence, its facts and its equation, indented by depth."""
-    pad = "    " * view.depth
-    step = view.step
-    if view.repeated:
-        head = f"{pad}• {step.title} (derived above)"
-        return head + "\n" + _indent(equation((view.equation[0], step.result)), pad + "  ")
-    lines = [f"{pad}• {step.title}: {step.explanation}"]
-    for fact in view.facts:
-        lines.append(_indent(f"{fact.label}: " + _hang(pretty(fact.math), len(fact.label) + 2), pad + "  "))
-    lines.append(_indent(equation(view.equation), pad + "  "))
-    return "\n".join(lines)
-
-
 def _hang(block: str, width: int) -> str:
     first, *rest = block.split("\n")
     return "\n".join([first] + [" " * width + line for line in rest])
 
 
+def _chain(parts: Chain) -> str:
+    return pretty(parts[0]) if len(parts) == 1 else equation(parts)
+
+
+def _fact(fact: Fact) -> str:
+    return f"{fact.label}: " + _hang(pretty(fact.math), len(fact.label) + 2)
+
+
+class TextWalker(StringWalker):
+    """Text: a bullet per derivation step indented by depth, facts before its equation; a
+    closed form's steps numbered, facts after their equations."""
+
+    def given(self, label, expr):
+        return f"{label}:\n{_indent(pretty(expr), '  ')}"
+
+    def section(self, heading, var, steps, result):
+        title = f"{heading} {var}"
+        result = _indent(equation(result), "  ")
+        return f"{title}\n{'─' * len(title)}\n{steps}\n\nResult:\n{result}"
+
+    def closed_form(self, heading, steps):
+        return f"{heading}\n{'─' * len(heading)}\n" + "\n\n".join(steps) + "\n"
+
+    def _render_Step(self, entry: Entry) -> str:
+        pad = "    " * entry.depth
+        note = f" {DERIVED_ABOVE}" if entry.repeated else f": {entry.sentence}"
+        body = [_fact(f) for f in entry.facts] + [_chain(c) for c in entry.equations]
+        return "\n".join([f"{pad}• {entry.title}{note}"] + [_indent(b, pad + "  ") for b in body])
+
+    def _render_SolutionStep(self, entry: Entry) -> str:
+        body = [_chain(c) for c in entry.equations] + [_fact(f) for f in entry.facts]
+        head = f"{entry.number}. {entry.title}: {entry.sentence}"
+        return "\n".join([head] + [_indent(b, "   ") for b in body])
+
+
 def render(derivation) -> str:
     """The whole derivation as text."""
-    parts = [f"Differentiate:\n{_indent(pretty(derivation.expression), '  ')}"]
-    if derivation.term is not None:
-        parts.append(f"where each data point contributes:\n{_indent(pretty(derivation.term), '  ')}")
-    for var, root in derivation:
-        title = f"Derivative with respect to {var}"
-        steps = views(root)
-        body = "\n".join(render_view(v) for v in steps)
-        result = equation((steps[0].equation[0], root.result))
-        parts.append(f"{title}\n{'─' * len(title)}\n{body}\n\nResult:\n{_indent(result, '  ')}")
-    return "\n\n".join(parts) + "\n"
+    return TextWalker().derivation(derivation)
 
 
 def render_solution(solution) -> str:
     """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as text: each
     step's sentence, its equations, then what its symbols stand for."""
-    title = f"Closed form for {solution.loss.name}"
-    parts = []
-    for k, step in enumerate(solution.steps, 1):
-        lines = [f"{k}. {step.title}: {step.explanation}"]
-        lines += [_indent(pretty(eq), "   ") for eq in step.equations]
-        lines += [
-            _indent(f"{fact.label}: " + _hang(pretty(fact.math), len(fact.label) + 2), "   ")
-            for fact in step.facts
-        ]
-        parts.append("\n".join(lines))
-    return f"{title}\n{'─' * len(title)}\n" + "\n\n".join(parts) + "\n"
+    return TextWalker().solution(solution)
