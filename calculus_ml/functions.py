@@ -44,6 +44,9 @@ class sigmoid(sympy.Function):
     def _sympystr(self, printer):
         return "sigmoid(%s)" % printer._print(self.args[0])
 
+    def _mathml_presentation(self, printer):
+        return printer._print(sympy.Function("σ")(*self.args))
+
     def _numpycode(self, printer):
         # σ(z) = (1 + tanh(z/2))/2: no overflow for large |z|
         tanh = printer._module_format("numpy.tanh")
@@ -72,6 +75,9 @@ class softplus(sympy.Function):
     def _latex(self, printer, exp=None):
         tex = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _mathml_presentation(self, printer):
+        return printer._print(sympy.Function("softplus")(*self.args))
 
     def _numpycode(self, printer):
         logaddexp = printer._module_format("numpy.logaddexp")

@@ -99,9 +99,6 @@ class _Printer(MathMLPresentationPrinter):
             inner.appendChild(self._print(arg))
         return self._el("mrow", self._el("mi", text=name), self._fenced(inner, "(", ")"))
 
-    def _print_sigmoid(self, expr):
-        return self._named_call("\N{GREEK SMALL LETTER SIGMA}", *expr.args)
-
     def _print_AppliedUndef(self, expr):  # SymPy's own writes J(m, b) as j(m, b)
         return self._named_call(expr.func.__name__, *expr.args)
 
@@ -113,9 +110,6 @@ class _Printer(MathMLPresentationPrinter):
                 node.setAttribute("accent", "true")
                 return node
         return super()._print_Symbol(sym, style=style)
-
-    def _print_softplus(self, expr):
-        return self._named_call("softplus", *expr.args)
 
     def _print_sign(self, expr):
         return self._named_call("sign", *expr.args)
@@ -251,7 +245,7 @@ def render(derivation, *, level: int = 3) -> str:
 
 
 def render_solution(solution, *, level: int = 3) -> str:
-    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as HTML."""
+    """A closed-form solution (:class:`~calculus_ml.analysis.ClosedForm`) as HTML."""
     return HtmlWalker(level=level).solution(solution)
 
 

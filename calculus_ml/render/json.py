@@ -96,7 +96,7 @@ def render(derivation, indent: int | None = 2) -> str:
 
 
 def solution_to_dict(solution) -> dict:
-    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as JSON-ready
+    """A closed-form solution (:class:`~calculus_ml.analysis.ClosedForm`) as JSON-ready
     objects: ``{"loss", "steps": [{"title", "explanation", "equations": [MATH], "facts":
     [{"label", MATH}]}]}`` with ``MATH = {"math", "math_srepr", "latex"}``."""
 

@@ -127,6 +127,6 @@ def render_math(derivation) -> str:
 
 
 def render_solution(solution) -> str:
-    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) for a document
+    """A closed-form solution (:class:`~calculus_ml.analysis.ClosedForm`) for a document
     body: each step's sentence, its equations in display math, then its symbols' meaning."""
     return LatexWalker().solution(solution)

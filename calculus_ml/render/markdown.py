@@ -53,5 +53,5 @@ def render(derivation) -> str:
 
 
 def render_solution(solution) -> str:
-    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as Markdown."""
+    """A closed-form solution (:class:`~calculus_ml.analysis.ClosedForm`) as Markdown."""
     return MarkdownWalker().solution(solution)

@@ -178,6 +178,6 @@ def render(derivation) -> str:
 
 
 def render_solution(solution) -> str:
-    """A closed-form solution (:class:`~calculus_ml.second_order.ClosedForm`) as text: each
+    """A closed-form solution (:class:`~calculus_ml.analysis.ClosedForm`) as text: each
     step's sentence, its equations, then what its symbols stand for."""
     return TextWalker().solution(solution)

@@ -114,7 +114,7 @@ class Walker(Generic[T]):
         return self.document(parts)
 
     def solution(self, solution) -> T:
-        """A closed form (:class:`~calculus_ml.second_order.ClosedForm`): its numbered steps."""
+        """A closed form (:class:`~calculus_ml.analysis.ClosedForm`): its numbered steps."""
         steps = [self.visit(entry) for entry in solution_entries(solution)]
         return self.closed_form(f"{CLOSED_FORM} {solution.loss.name}", steps)
 
