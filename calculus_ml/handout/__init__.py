@@ -18,10 +18,32 @@ computes what a section says; :mod:`~.builder` assembles the :mod:`~.document` a
 figures; :mod:`~.writers` prints it as text in each format and :mod:`~.output` writes the files.
 """
 
-from .builder import Handout, build, demo, find, names, spec_dirs
-from .narrative import stable_learning_rate
-from .output import FORMATS, HandoutError, write
-from .spec import Spec, load
 
-__all__ = ["FORMATS", "Handout", "HandoutError", "Spec", "spec_dirs", "names", "find", "load",
-           "build", "write", "demo", "stable_learning_rate"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+FORMATS = ("markdown", "latex", "html", "pdf")
+"""The formats a handout is written in."""
+
+_EXPORTS = {
+    "Handout": "builder", "build": "builder", "demo": "builder", "find": "builder",
+    "names": "builder", "spec_dirs": "builder", "stable_learning_rate": "narrative",
+    "HandoutError": "output", "write": "output", "Spec": "spec", "load": "spec",
+}
+"""Public names loaded on first use: the command line reads :data:`FORMATS` without SymPy."""
+
+__all__ = ["FORMATS", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

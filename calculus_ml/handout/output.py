@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CalculusMLError
-from . import writers
+from . import FORMATS, writers
 
 __all__ = ["FORMATS", "SUFFIX", "HandoutError", "write"]
 
-FORMATS = ("markdown", "latex", "html", "pdf")
 SUFFIX = {"markdown": ".md", "latex": ".tex", "html": ".html", "pdf": ".pdf"}
 
 
