@@ -18,13 +18,13 @@ from calculus_ml.errors import ConvergenceWarning, DataError, DivergenceError
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import Loss
 from calculus_ml.optimize import (
-    _Progress,
     adam,
     estimate_stable_rate,
     gradient_descent,
     momentum,
     nesterov,
 )
+from calculus_ml.optimize.estimator import _Progress
 
 w, x, y, b = sympy.symbols("w x y b", real=True)
 z = dot(w, x) + b

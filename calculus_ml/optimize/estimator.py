@@ -1,14 +1,9 @@
-"""Gradient descent and its relatives, with history and divergence detection.
+"""The estimator :class:`GradientDescent`: fit a loss's parameters, keeping the history.
 
-Two layers, as in autograd and scikit-learn:
-
-* **Plain optimizers** — :func:`gradient_descent`, :func:`momentum`, :func:`nesterov` and
-  :func:`adam` — take a gradient callable ``grad(x, i)`` (``i`` is the step number, which a
-  stochastic gradient uses to pick its batch), a start ``x0`` and ``callback(x, i, g)``, called
-  before each step with the point, the step number and the gradient there; a callback that
-  returns ``True`` stops the run. They know nothing of SymPy or losses.
-* **The estimator** :class:`GradientDescent` compiles a :class:`~calculus_ml.losses.Loss`, runs one
-  of those optimizers on it and keeps the history: ``GradientDescent(loss).fit(x=x, y=y)``.
+``GradientDescent(loss).fit(x=x, y=y)`` compiles the :class:`~calculus_ml.losses.Loss` (through
+:func:`calculus_ml.numeric.compiled_for`), runs one of the plain optimizers of
+:mod:`calculus_ml.optimize.optimizers` on it, and records J, ‖∇J‖ and the parameters after each
+iteration; it detects divergence and suggests a stable learning rate.
 """
 
 from __future__ import annotations
@@ -22,125 +17,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import sympy
 
-from .errors import CalculusMLError, ConvergenceWarning, DivergenceError
-from .functions import dot
-from .numeric import PreparedGradient, compiled_for
+from ..errors import CalculusMLError, ConvergenceWarning, DivergenceError
+from ..numeric import PreparedGradient, compiled_for
+from ..numeric.scaling import Standardization, linear_form
+from .optimizers import OPTIMIZERS, SCHEDULES, estimate_stable_rate
 
-__all__ = ["GradientDescent", "gradient_descent", "momentum", "nesterov", "adam",
-           "estimate_stable_rate"]
+__all__ = ["GradientDescent"]
 
-Grad = Callable[[np.ndarray, int], np.ndarray]
-Callback = Callable[[np.ndarray, int, np.ndarray], Any]
-Rate = float | Callable[[int], float]
-
-
-# --------------------------------------------------------------------------- plain optimizers
-
-
-def _rate(learning_rate: Rate) -> Callable[[int], float]:
-    return learning_rate if callable(learning_rate) else (lambda i: learning_rate)
-
-
-def gradient_descent(grad: Grad, x0: np.ndarray, learning_rate: Rate = 0.01,
-                     max_iter: int = 100, callback: Callback | None = None) -> np.ndarray:
-    """Plain (or, with a stochastic ``grad``, stochastic) gradient descent: ``x ← x − η g``.
-
-    ``learning_rate`` is a number or a function of the step number. Returns the last ``x``.
-    """
-    rate, x = _rate(learning_rate), np.array(x0, dtype=float)
-    for i in range(max_iter):
-        g = grad(x, i)
-        if callback is not None and callback(x, i, g):
-            break
-        x = x - rate(i) * g
-    return x
-
-
-def momentum(grad: Grad, x0: np.ndarray, learning_rate: Rate = 0.01, max_iter: int = 100,
-             mass: float = 0.9, callback: Callback | None = None) -> np.ndarray:
-    """Heavy-ball momentum: ``v ← β v − η g``, ``x ← x + v``."""
-    rate, x = _rate(learning_rate), np.array(x0, dtype=float)
-    velocity = np.zeros_like(x)
-    for i in range(max_iter):
-        g = grad(x, i)
-        if callback is not None and callback(x, i, g):
-            break
-        velocity = mass * velocity - rate(i) * g
-        x = x + velocity
-    return x
-
-
-def nesterov(grad: Grad, x0: np.ndarray, learning_rate: Rate = 0.01, max_iter: int = 100,
-             mass: float = 0.9, callback: Callback | None = None) -> np.ndarray:
-    """Nesterov's accelerated gradient, in the form that needs the gradient at ``x`` only.
-
-    ``v ← β v + g``, ``x ← x − η (g + β v)``: the look-ahead step written so that each gradient
-    is taken at the point the history records.
-    """
-    rate, x = _rate(learning_rate), np.array(x0, dtype=float)
-    velocity = np.zeros_like(x)
-    for i in range(max_iter):
-        g = grad(x, i)
-        if callback is not None and callback(x, i, g):
-            break
-        velocity = mass * velocity + g
-        x = x - rate(i) * (g + mass * velocity)
-    return x
-
-
-def adam(grad: Grad, x0: np.ndarray, learning_rate: Rate = 0.001, max_iter: int = 100,
-         b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-         callback: Callback | None = None) -> np.ndarray:
-    """Adam (Kingma & Ba, 2015): steps scaled by running moments of the gradient."""
-    rate, x = _rate(learning_rate), np.array(x0, dtype=float)
-    m, v = np.zeros_like(x), np.zeros_like(x)
-    for i in range(max_iter):
-        g = grad(x, i)
-        if callback is not None and callback(x, i, g):
-            break
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        m_hat, v_hat = m / (1 - b1 ** (i + 1)), v / (1 - b2 ** (i + 1))
-        x = x - rate(i) * m_hat / (np.sqrt(v_hat) + eps)
-    return x
-
-
-def estimate_stable_rate(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
-                         iterations: int = 50, seed: int = 0) -> float | None:
-    """``1/λ_max`` of the Hessian at ``x``: a learning rate at which gradient descent is stable.
-
-    λ_max comes from power iteration on finite-difference Hessian-vector products,
-    ``H v ≈ (∇J(x + h v) − ∇J(x − h v)) / 2h``; exact for quadratic losses (up to rounding).
-    Returns ``None`` when the curvature is not positive or not finite.
-    """
-    x = np.asarray(x, dtype=float)
-    v = np.random.default_rng(seed).standard_normal(x.size)
-    v /= np.linalg.norm(v)
-    h = 1e-4 * max(1.0, float(np.linalg.norm(x)))
-    lam = 0.0
-    for _ in range(iterations):
-        hv = (grad(x + h * v) - grad(x - h * v)) / (2 * h)
-        norm = float(np.linalg.norm(hv))
-        if not math.isfinite(norm) or norm == 0:
-            return None
-        new = float(v @ hv)
-        v = hv / norm
-        if abs(new - lam) <= 1e-6 * abs(new):
-            lam = new
-            break
-        lam = new
-    return 1.0 / lam if lam > 0 and math.isfinite(lam) else None
-
-
-_OPTIMIZERS = {"gd": gradient_descent, "sgd": gradient_descent, "minibatch": gradient_descent,
-               "momentum": momentum, "nesterov": nesterov, "adam": adam}
-_SCHEDULES = {  # (rate, max_iter) -> rate at iteration k
-    "constant": lambda rate, total: (lambda k: rate),
-    "inverse": lambda rate, total: (lambda k: rate / (1.0 + 10.0 * k / total)),
-    "exponential": lambda rate, total: (lambda k: rate * 0.01 ** (k / total)),
-}
 _PATIENCE = 10  # iterations of growing loss (above the starting loss) that count as divergence
 
 
@@ -249,8 +133,8 @@ class GradientDescent:
             raise ValueError(f"max_iter must be a positive integer, not {self.max_iter!r}")
         if not (real(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a number >= 0, not {self.tol!r}")
-        if self.method not in _OPTIMIZERS:
-            raise ValueError(f"method must be one of {', '.join(map(repr, _OPTIMIZERS))}, "
+        if self.method not in OPTIMIZERS:
+            raise ValueError(f"method must be one of {', '.join(map(repr, OPTIMIZERS))}, "
                              f"not {self.method!r}")
         if self.batch_size is not None and not (isinstance(
                 self.batch_size, numbers.Integral) and not isinstance(self.batch_size, bool)
@@ -261,8 +145,8 @@ class GradientDescent:
             raise ValueError("method='sgd' takes one sample per step; use method='minibatch' "
                              f"for batch_size={self.batch_size}")
         if not (self.schedule is None or callable(self.schedule) or (
-                isinstance(self.schedule, str) and self.schedule in _SCHEDULES)):
-            raise ValueError(f"schedule must be None, one of {', '.join(map(repr, _SCHEDULES))} "
+                isinstance(self.schedule, str) and self.schedule in SCHEDULES)):
+            raise ValueError(f"schedule must be None, one of {', '.join(map(repr, SCHEDULES))} "
                              f"or a callable, not {self.schedule!r}")
         if not (real(self.momentum) and 0 <= self.momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), not {self.momentum!r}")
@@ -298,16 +182,16 @@ class GradientDescent:
         scaler, fit_data = None, data
         if self.standardize:
             clean = compiled.validate(**data)
-            scaler = _Standardizer(self.loss, clean)
+            scaler = Standardization.fit(linear_form(self.loss), clean)
             fit_data = scaler.transform(clean)
         prepared = compiled.prepare(**fit_data)
         theta0 = np.zeros(prepared.size) if self.init is None else prepared.flatten(self.init)
         if scaler is not None:
-            theta0 = scaler.to_fitted(theta0, prepared)
+            theta0 = scaler.to_standardized(theta0, prepared.spans())
         with np.errstate(over="ignore", invalid="ignore"):
             thetas = self._descend(prepared, theta0, fit_data)
         if scaler is not None:
-            thetas = scaler.to_original(thetas, prepared)
+            thetas = scaler.to_original(thetas, prepared.spans())
         self.compiled_ = compiled
         self.params_ = prepared.unflatten(thetas[-1])
         self.params_history_ = {
@@ -328,7 +212,7 @@ class GradientDescent:
         size = 1 if method == "sgd" else (self.batch_size or min(32, n))
         per_epoch = math.ceil(n / size) if stochastic else 1
         sched = (self.schedule if callable(self.schedule)
-                 else _SCHEDULES[self.schedule or "constant"](self.learning_rate, self.max_iter))
+                 else SCHEDULES[self.schedule or "constant"](self.learning_rate, self.max_iter))
         losses, norms, thetas = [], [], []
         value, growing, stopped = math.nan, 0, False
         progress = _Progress(self.progress, self.max_iter)
@@ -365,7 +249,7 @@ class GradientDescent:
             stopped = norm <= tol or bool(callback is not None and callback(x, k, g))
             return stopped
 
-        optimizer = _OPTIMIZERS[method]
+        optimizer = OPTIMIZERS[method]
         options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
             {"b1": self.momentum} if method == "adam" else {})
         try:
@@ -447,115 +331,6 @@ def _suggest_rate(loss: Any, prepared: PreparedGradient, theta0: np.ndarray,
     if rate is None:
         rate = estimate_stable_rate(prepared.grad, theta0)
     return float(f"{rate:.3g}") if rate is not None else None
-
-
-# --------------------------------------------------------------------------- standardization
-
-
-class _Standardizer:
-    """Features rescaled to mean 0 and standard deviation 1, and the exact map back.
-
-    For a prediction ``g(Σⱼ mⱼ xⱼ + b)`` (each slope a parameter, ``w·x`` for a vector), fitting
-    ``m'`` and ``b'`` on ``x' = (x − μ)/σ`` is the same model as ``m = m'/σ``,
-    ``b = b' − Σ m' μ/σ`` on ``x``. Without an intercept the features are only scaled.
-    """
-
-    def __init__(self, loss: Any, clean: dict):
-        self.slopes, self.intercept = _linear_form(loss)
-        moved = {m for m, _ in self.slopes} | ({self.intercept} if self.intercept else set())
-        if getattr(loss.penalty, "free_symbols", set()) & moved:
-            raise ValueError("standardize=True would change what the penalty penalises "
-                             "(it acts on the rescaled parameters); standardize the data "
-                             "yourself, or fit without it")
-        _check_equivalent(loss, self.slopes, self.intercept)
-        self.mean, self.scale = {}, {}
-        for _, x in self.slopes:
-            column = clean[x.name]
-            axis_mean = column.mean(axis=0) if self.intercept is not None else 0.0 * column[0]
-            spread = column.std(axis=0)
-            self.mean[x.name] = axis_mean
-            self.scale[x.name] = np.where(spread > 0, spread, 1.0)
-
-    def transform(self, clean: dict) -> dict:
-        """A copy of ``clean`` with the features standardized (the caller's arrays untouched)."""
-        out = dict(clean)
-        for _, x in self.slopes:
-            out[x.name] = (clean[x.name] - self.mean[x.name]) / self.scale[x.name]
-        return out
-
-    def to_original(self, thetas: np.ndarray, prepared: PreparedGradient) -> np.ndarray:
-        """Rows of fitted parameters (standardized units) in the original units."""
-        spans, out = prepared.spans(), np.array(thetas, dtype=float)
-        shift = np.zeros(out.shape[0])
-        for m, x in self.slopes:
-            span = spans[m.name]
-            out[:, span] = thetas[:, span] / self.scale[x.name]
-            shift += (out[:, span] * self.mean[x.name]).sum(axis=1)
-        if self.intercept is not None:
-            out[:, spans[self.intercept.name]] -= shift[:, None]
-        return out
-
-    def to_fitted(self, theta: np.ndarray, prepared: PreparedGradient) -> np.ndarray:
-        """Parameters in original units as standardized-unit parameters (the inverse map)."""
-        spans, out = prepared.spans(), np.array(theta, dtype=float)
-        for m, x in self.slopes:
-            span = spans[m.name]
-            if self.intercept is not None:
-                out[spans[self.intercept.name]] += float(np.sum(theta[span] * self.mean[x.name]))
-            out[span] = theta[span] * self.scale[x.name]
-        return out
-
-
-def _linear_form(loss: Any) -> tuple[list, sympy.Symbol | None]:
-    """``([(slope, feature), ...], intercept)`` of a prediction ``g(Σ m x + b)``."""
-    prediction = getattr(loss, "prediction", None)
-    if prediction is None:
-        raise ValueError("standardize=True needs a loss with a prediction, to know its features")
-    while isinstance(prediction, sympy.Function) and len(prediction.args) == 1 and not isinstance(
-            prediction, dot):
-        prediction = prediction.args[0]
-    params, data = set(loss.params), set(loss.data)
-    slopes, intercept = [], None
-    for term in sympy.Add.make_args(prediction):
-        if isinstance(term, dot) and len(term.free_symbols & params) == 1:
-            m, x = sorted(term.args, key=lambda s: s not in params)
-            slopes.append((m, x))
-        elif term.is_Mul and len(term.args) == 2 and {type(a) for a in term.args} <= {
-                sympy.Symbol} and set(term.args) & params and set(term.args) & data:
-            m, x = sorted(term.args, key=lambda s: s not in params)
-            slopes.append((m, x))
-        elif term in params and intercept is None:
-            intercept = term
-        else:
-            raise ValueError("standardize=True needs a prediction linear in its features, "
-                             f"like m*x + b or dot(w, x) + b; this one has the term {term}")
-    if not slopes:
-        raise ValueError("standardize=True: the prediction has no feature to standardize")
-    if len({m for m, _ in slopes}) < len(slopes) or len({x for _, x in slopes}) < len(slopes):
-        raise ValueError("standardize=True needs one parameter per feature")
-    return slopes, intercept
-
-
-def _check_equivalent(loss: Any, slopes: list, intercept: sympy.Symbol | None) -> None:
-    """Check symbolically that rescaling features and parameters leaves ℓ unchanged.
-
-    Vectors are checked through one component (``dot(w, x)`` as ``w·x``): the map acts on each
-    component alike.
-    """
-    surrogate = {call: call.args[0] * call.args[1] for call in loss.term.atoms(dot)}
-    term = loss.term.xreplace(surrogate)
-    swap, shift = {}, sympy.Integer(0)
-    for k, (m, x) in enumerate(slopes):
-        mu = sympy.Symbol(f"_mu{k}", real=True) if intercept is not None else sympy.Integer(0)
-        sigma = sympy.Symbol(f"_sigma{k}", positive=True)
-        swap[x] = sigma * x + mu
-        swap[m] = m / sigma
-        shift += m * mu / sigma
-    if intercept is not None:
-        swap[intercept] = intercept - shift
-    if sympy.expand(term.xreplace(swap) - term) != 0:
-        raise ValueError("standardize=True: rescaling the features changes this loss beyond its "
-                         "prediction; fit without it")
 
 
 # --------------------------------------------------------------------------- progress
