@@ -179,8 +179,10 @@ def test_cost_curve_hyperparameters_and_stable_log_loss():
 def test_cost_curve_refuses_bad_input():
     with pytest.raises(ExpressionError, match="not a parameter"):
         plotting.cost_curve("mse", "w", data=FILMS)
-    with pytest.raises(DataError, match="data must name"):
+    with pytest.raises(DataError, match="missing data 'y'"):  # numeric's validator
         plotting.cost_curve("mse", "m", data={"x": FILMS["x"]})
+    with pytest.raises(DataError, match="unknown name 'lam'"):
+        plotting.cost_curve("mse", "m", data={**FILMS, "lam": 1.0})
     with pytest.raises(DataError, match="finite"):
         plotting.cost_curve("mse", "m", data={"x": [1.0, np.nan], "y": [1.0, 2.0]})
     with pytest.raises(ExpressionError, match="vectors"):

@@ -4,26 +4,39 @@ Every problem is a :class:`~calculus_ml.errors.DataError` naming the culprit: a 
 name, arrays of different lengths, an empty, non-finite, non-numeric or wrongly shaped array, a
 hyperparameter that is not a finite number, parameters of the wrong number or shape. The
 caller's arrays are never modified; converted copies are made only when needed.
+
+This is the package's one check of a loss's data: the compiled gradient and the plots' grid
+cost (:class:`~calculus_ml.numeric.grid.GridCost`) both use :func:`_validate`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import sympy
 
 from ..errors import DataError
-from .model import _Layout, _Model
+from .model import _Layout
 
 
-def _validate(model: _Model, data: Mapping[str, Any], only: frozenset | None = None
+class _Signature(Protocol):
+    """What a loss takes: data and hyperparameter symbols, and which data are vectors."""
+
+    data: tuple[sympy.Symbol, ...]
+    hyper: tuple[sympy.Symbol, ...]
+    vector_data: tuple[sympy.Symbol, ...]
+
+
+def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None = None
               ) -> tuple[tuple, tuple, int | None]:
     """Check and convert the data and hyperparameters; never modifies the caller's arrays.
 
-    With ``only`` (a set of symbols), just those names are required and converted; the others
-    come back as ``None``.
+    Data come back as float64 arrays, ``(n,)`` or ``(n, d)`` for a vector, in ``model.data``
+    order; hyperparameters as floats; and ``d`` (``None`` without vectors). With ``only`` (a set
+    of symbols), just those names are required and converted; the others come back as ``None``.
     """
     needed = [s for s in model.data if only is None or s in only]
     names = [s.name for s in needed]
