@@ -29,26 +29,65 @@ The package, in the order a loss goes through it:
 ``codegen``
     The printer (expressions to in-place NumPy statements), what it can print, and the one
     function that compiles generated source.
-``kernels``
-    The source of the generated functions: general (chunked) kernels, sufficient-statistics
-    kernels, prediction.
+``kernels``, ``source``, ``statistics``
+    The source of the generated functions: general (chunked) kernels, the pieces they share,
+    sufficient-statistics kernels, prediction.
 ``compiled``
     :func:`compile_gradient`, :func:`compiled_for`, :class:`CompiledGradient` and
     :class:`PreparedGradient`.
 ``validation``
-    Checks of data, hyperparameters and parameters.
+    Checks of data, hyperparameters and parameters: the package's one data validator.
 ``check``
     :func:`check_gradient`: the compiled gradient against finite differences.
+
+Beside the compiled gradient:
+
+``finite_difference``
+    Hessians and Hessian-vector products by central differences (NumPy only).
+``scaling``
+    Standardized features and the exact map of fitted parameters back to the original units.
+``grid``
+    Values on grids for plots: an expression's values, and J of a loss over parameter grids.
+
+The public names are loaded on first use, so that the NumPy-only modules (``finite_difference``,
+which the SymPy-free optimizers use) can be imported without SymPy.
 """
 
 from __future__ import annotations
 
-from .check import GradientCheck, check_gradient
-from .codegen import CompileError
-from .compiled import CompiledGradient, PreparedGradient, compile_gradient, compiled_for
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["compile_gradient", "compiled_for", "check_gradient", "CompiledGradient",
            "PreparedGradient", "GradientCheck", "CompileError", "CHUNK_BYTES", "MAX_CHUNK_ROWS"]
+
+_EXPORTS = {
+    "compile_gradient": "compiled",
+    "compiled_for": "compiled",
+    "CompiledGradient": "compiled",
+    "PreparedGradient": "compiled",
+    "check_gradient": "check",
+    "GradientCheck": "check",
+    "CompileError": "codegen",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .check import GradientCheck, check_gradient
+    from .codegen import CompileError
+    from .compiled import CompiledGradient, PreparedGradient, compile_gradient, compiled_for
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 # Tuning of the chunked passes: read here each time data are prepared, so they may be changed.
 

@@ -7,18 +7,35 @@ Two layers, as in autograd and scikit-learn:
     :func:`adam` — take a gradient callable ``grad(x, i)`` (``i`` is the step number, which a
     stochastic gradient uses to pick its batch), a start ``x0`` and ``callback(x, i, g)``, called
     before each step with the point, the step number and the gradient there; a callback that
-    returns ``True`` stops the run. They know nothing of SymPy or losses.
+    returns ``True`` stops the run. They know nothing of SymPy or losses, and importing them
+    loads no SymPy.
 ``estimator``
-    :class:`GradientDescent` compiles a :class:`~calculus_ml.losses.Loss`, runs one of those
-    optimizers on it and keeps the history: ``GradientDescent(loss).fit(x=x, y=y)``.
-
-The package imports no SymPy: losses reach it compiled, through :mod:`calculus_ml.numeric`.
+    :class:`GradientDescent` compiles a :class:`~calculus_ml.losses.Loss` (through
+    :mod:`calculus_ml.numeric`, which uses SymPy), runs one of those optimizers on it and keeps
+    the history: ``GradientDescent(loss).fit(x=x, y=y)``. It is loaded on first use.
 """
 
 from __future__ import annotations
 
-from .estimator import GradientDescent
+from typing import TYPE_CHECKING, Any
+
 from .optimizers import adam, estimate_stable_rate, gradient_descent, momentum, nesterov
 
 __all__ = ["GradientDescent", "gradient_descent", "momentum", "nesterov", "adam",
            "estimate_stable_rate"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .estimator import GradientDescent
+
+
+def __getattr__(name: str) -> Any:
+    if name != "GradientDescent":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .estimator import GradientDescent
+
+    globals()[name] = GradientDescent
+    return GradientDescent
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
