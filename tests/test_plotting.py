@@ -86,7 +86,7 @@ def test_backend_is_agg_headless_and_a_chosen_backend_is_kept(monkeypatch):
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(matplotlib.rcParams, "_get_backend_or_none", lambda: backend,
                             raising=False)
-        plotting._choose_backend()
+        plotting.base._choose_backend()
     assert chosen == (["Agg"] if sys.platform.startswith("linux") else [])  # the last case only
 
 

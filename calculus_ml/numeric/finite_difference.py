@@ -81,8 +81,8 @@ def value_derivatives(value: Callable[[np.ndarray], float], x: np.ndarray,
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
-        ``gᵢ = (f(x + heᵢ) − f(x − heᵢ)) / 2h`` and
-        ``Hᵢⱼ = (f(x + h(eᵢ + eⱼ)) − f(x + h(eᵢ − eⱼ)) − f(x + h(eⱼ − eᵢ)) + f(x − h(eᵢ + eⱼ))) / 4h²``.
+        ``gᵢ = (f(x + heᵢ) − f(x − heᵢ)) / 2h`` and ``Hᵢⱼ = (f(x + h(eᵢ + eⱼ))
+        − f(x + h(eᵢ − eⱼ)) − f(x + h(eⱼ − eᵢ)) + f(x − h(eᵢ + eⱼ))) / 4h²``.
     """
     at = lambda direction: value(x + step * direction)  # noqa: E731
     eye = np.eye(x.size)

@@ -18,7 +18,7 @@ there is no display.
 
 from __future__ import annotations
 
-from .base import _choose_backend, save
+from .base import save
 from .costs import contour, cost_curve, surface
 from .curves import fitted_line, loss_history, slices, tangent
 

@@ -1,0 +1,207 @@
+"""The compiled gradient (calculus_ml.numeric.compiled) against independent oracles.
+
+Oracles: central finite differences of the loss value, hand-written NumPy formulas and the
+lesson's published numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numeric_cases import LOSSES, finite_differences, random_data
+
+import calculus_ml
+from calculus_ml import losses as losses_module
+from calculus_ml.errors import DataError
+from calculus_ml.losses import Loss
+from calculus_ml.numeric import (
+    CompileError,
+    CompiledGradient,
+    check_gradient,
+    codegen,
+    compile_gradient,
+)
+
+
+@pytest.fixture(scope="module")
+def rng():
+    return np.random.default_rng(20240604)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_gradient_equals_central_differences(name, rng):
+    loss = LOSSES[name]()
+    compiled = compile_gradient(loss, sufficient_statistics=False)
+    data = random_data(loss, rng)
+    theta = 0.4 * rng.normal(size=compiled.prepare(**data).size)
+    grad = compiled.grad(theta, **data)
+    assert np.allclose(grad, finite_differences(compiled, theta, data), rtol=1e-6, atol=1e-7)
+    value, grad2 = compiled.value_and_grad(theta, **data)
+    assert np.allclose(grad, grad2, rtol=1e-12, atol=1e-15)
+    assert value == pytest.approx(compiled.value(theta, **data), rel=1e-12)
+
+
+def test_values_equal_hand_written_numpy(rng):
+    n, d = 50, 4
+    X, yb = rng.normal(size=(n, d)), (rng.random(n) < 0.5).astype(float)
+    wv, bv = rng.normal(size=d), 0.3
+    p = 1 / (1 + np.exp(-(X @ wv + bv)))
+    logistic = compile_gradient(LOSSES["logistic"]())
+    value, grad = logistic.value_and_grad({"w": wv, "b": bv}, x=X, y=yb)
+    assert value == pytest.approx(np.mean(-yb * np.log(p) - (1 - yb) * np.log(1 - p)), rel=1e-12)
+    assert np.allclose(grad, np.r_[X.T @ (p - yb) / n, np.mean(p - yb)], rtol=1e-12, atol=1e-15)
+
+    xs, ys = rng.normal(size=n), rng.normal(size=n)
+    r = 1.5 * xs + 0.5 - ys
+    mse = compile_gradient(LOSSES["mse"](), sufficient_statistics=False)
+    assert np.allclose(mse.grad([1.5, 0.5], x=xs, y=ys), [2 * np.mean(xs * r), 2 * np.mean(r)])
+    assert mse.value([1.5, 0.5], x=xs, y=ys) == pytest.approx(np.mean(r**2), rel=1e-12)
+
+
+def test_lesson_numbers():
+    """The lesson's published slopes of RSS(b) for the line y = 43x + b, and one update."""
+    state = np.random.get_state()
+    try:
+        np.random.seed(225)
+        xs = np.random.rand(30)
+        ys = 3 + 50 * xs + np.random.normal(0, 3, 30)
+    finally:
+        np.random.set_state(state)
+    rss = Loss("(y - (43*x + b))**2", ["b"], ["x", "y"], reduce="sum")
+    compiled = compile_gradient(rss)
+    slope_3 = compiled.grad({"b": 3.0}, x=xs, y=ys)[0]
+    slope_6 = compiled.grad({"b": 6.0}, x=xs, y=ys)[0]
+    assert round(slope_3, 2) == -232.76
+    assert round(slope_6, 2) == -52.76
+    assert round(3.0 - 0.01 * slope_3, 2) == 5.33
+    general = compile_gradient(rss, sufficient_statistics=False)
+    assert general.grad([3.0], x=xs, y=ys)[0] == pytest.approx(slope_3, rel=1e-12)
+
+
+def test_chunk_boundaries_do_not_matter(rng, monkeypatch):
+    import calculus_ml.numeric as numeric
+
+    loss = LOSSES["logistic"]()
+    compiled = compile_gradient(loss)
+    data = random_data(loss, rng, n=1001)
+    theta = rng.normal(size=compiled.prepare(**data).size)
+    whole = compiled.prepare(**data).value_and_grad(theta)
+    monkeypatch.setattr(numeric, "CHUNK_BYTES", 1)  # 64-row chunks, the last one partial
+    pieces = compiled.prepare(**data).value_and_grad(theta)
+    assert pieces[0] == pytest.approx(whole[0], rel=1e-12)
+    assert np.allclose(pieces[1], whole[1], rtol=1e-12, atol=1e-15)
+    monkeypatch.setattr(codegen, "_THREADS", 3)  # the chunks shared out between threads
+    monkeypatch.setattr(codegen, "MIN_CHUNKS_PER_THREAD", 1)
+    threaded = compiled.prepare(**data).value_and_grad(theta)
+    assert threaded[0] == pytest.approx(whole[0], rel=1e-12)
+    assert np.allclose(threaded[1], whole[1], rtol=1e-12, atol=1e-15)
+
+
+def test_params_as_dict_or_array(rng):
+    loss = LOSSES["multiple-regression"]()
+    compiled = compile_gradient(loss, sufficient_statistics=False)
+    data = random_data(loss, rng, d=3)
+    wv = np.array([0.1, -0.2, 0.3])
+    g_dict = compiled.grad({"w": wv, "b": 0.5}, **data)
+    g_flat = compiled.grad(np.r_[wv, 0.5], **data)
+    assert np.array_equal(g_dict, g_flat) and g_flat.shape == (4,)
+    assert compiled.param_names == ("w", "b")
+    with pytest.raises(DataError, match="missing b"):
+        compiled.grad({"w": wv}, **data)
+    with pytest.raises(DataError, match="shape"):
+        compiled.grad({"w": wv[:2], "b": 0.5}, **data)
+    with pytest.raises(DataError, match="4 numbers"):
+        compiled.grad(np.zeros(3), **data)
+
+
+def test_hyperparameters_are_keywords(rng):
+    loss = LOSSES["ridge"]()
+    compiled = compile_gradient(loss)
+    data = random_data(loss, rng)
+    data.pop("lam")
+    g0 = compiled.grad([1.0, 2.0], lam=0.0, **data)
+    g1 = compiled.grad([1.0, 2.0], lam=0.5, **data)
+    assert g1[0] - g0[0] == pytest.approx(2 * 0.5 * 1.0)  # ∂(lam m²)/∂m = 2 lam m
+    assert g1[1] == pytest.approx(g0[1])
+    with pytest.raises(DataError, match="missing hyperparameter 'lam'"):
+        compiled.grad([1.0, 2.0], **data)
+    with pytest.raises(DataError, match="lam must be finite"):
+        compiled.grad([1.0, 2.0], lam=np.inf, **data)
+
+
+def test_repeated_calls_reuse_the_prepared_data(rng, monkeypatch):
+    loss = LOSSES["mse"]()
+    compiled = compile_gradient(loss)
+    data = random_data(loss, rng)
+    compiled.grad([0.0, 0.0], **data)
+    calls = []
+    original = compiled.prepare
+    monkeypatch.setattr(compiled, "prepare", lambda **d: calls.append(1) or original(**d))
+    compiled.grad([1.0, 1.0], **data)
+    assert calls == []  # same arrays: statistics reused
+    compiled.grad([1.0, 1.0], x=data["x"].copy(), y=data["y"])
+    assert calls == [1]  # a new array: prepared again
+
+
+def test_repr_names_params_and_path():
+    text = repr(compile_gradient(LOSSES["mse"]()))
+    assert "params (m, b)" in text and "sufficient statistics" in text
+    text = repr(compile_gradient(LOSSES["logistic"]()))
+    assert "chunked NumPy" in text
+
+
+def test_prediction(rng):
+    compiled = compile_gradient(LOSSES["logistic"]())
+    X = rng.normal(size=(7, 3))
+    wv = np.array([0.5, -1.0, 2.0])
+    p = compiled.predict({"w": wv, "b": 0.25}, x=X)
+    assert np.allclose(p, 1 / (1 + np.exp(-(X @ wv + 0.25))))
+    with pytest.raises(CompileError, match="no prediction"):
+        compile_gradient(LOSSES["ridge"]()).predict([1.0, 2.0], x=np.zeros(3))
+
+
+def test_public_exports():
+    assert calculus_ml.compile_gradient is compile_gradient
+    assert calculus_ml.check_gradient is check_gradient
+    assert isinstance(compile_gradient(LOSSES["mse"]()), CompiledGradient)
+
+
+def _catalogue_variants() -> list[tuple[str, dict]]:
+    """Every catalogue loss with its default options, plus its vector and other variants."""
+    if not hasattr(losses_module, "names"):
+        return []
+    extra = {"vector": True, "activation": "tanh", "degree": 3, "k": 4}
+    out = []
+    for name in losses_module.names():
+        out.append((name, {}))
+        for option in losses_module.describe(name).options:
+            if option in extra:
+                out.append((name, {option: extra[option]}))
+    return out
+
+
+CATALOGUE = _catalogue_variants()
+POLYNOMIAL_IN_PARAMS = {"mse", "rss", "ridge", "lasso", "polynomial", "multiple-regression"}
+"""Losses whose per-sample term is a polynomial in the parameters (the penalty may be anything)."""
+
+
+@pytest.mark.skipif(not CATALOGUE, reason="the loss catalogue (losses.names) is not there yet")
+@pytest.mark.parametrize("name, options", CATALOGUE or [("none", {})],
+                         ids=lambda v: v if isinstance(v, str) else ",".join(
+                             f"{k}={o}" for k, o in v.items()))
+def test_every_catalogue_loss_matches_finite_differences(name, options, rng):
+    loss = losses_module.get(name, **options)
+    try:
+        compiled = compile_gradient(loss, sufficient_statistics=False)
+    except CompileError as error:
+        pytest.xfail(f"{name}: {error}")
+    data = random_data(loss, rng)
+    theta = 0.4 * rng.normal(size=compiled.prepare(**data).size)
+    grad = compiled.grad(theta, **data)
+    assert np.allclose(grad, finite_differences(compiled, theta, data), rtol=1e-5, atol=1e-6)
+    auto = compile_gradient(loss)
+    assert auto.sufficient_statistics == (name in POLYNOMIAL_IN_PARAMS)
+    if auto.sufficient_statistics:  # and the sums give the same answer as the data
+        value, fast = auto.value_and_grad(theta, **data)
+        assert np.allclose(fast, grad, rtol=1e-9, atol=1e-10)
+        assert value == pytest.approx(compiled.value(theta, **data), rel=1e-9)

@@ -1,0 +1,65 @@
+"""Checks of the data (calculus_ml.numeric.validation): one validator, one set of messages.
+
+The compiled gradient and the plots' grid cost both go through it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numeric_cases import LOSSES, random_data
+
+from calculus_ml.errors import CalculusMLError, DataError
+from calculus_ml.numeric import check_gradient, compile_gradient, compiled_for
+
+
+@pytest.fixture(scope="module")
+def rng():
+    return np.random.default_rng(20240604)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.pop("y"), "missing data 'y'"),
+        (lambda d: d.update(z=np.zeros(5)), "unknown name 'z'"),
+        (lambda d: d.update(y=d["y"][:-1]), "y has 63 rows but x has 64"),
+        (lambda d: d["y"].__setitem__(3, np.nan),
+         r"y contains NaN or infinite values \(first at row 3\)"),
+        (lambda d: d["x"].__setitem__((5, 1), np.inf), "x contains NaN or infinite"),
+        (lambda d: d.update(x=np.zeros((0, 3)), y=np.zeros(0)), "x is empty"),
+        (lambda d: d.update(y=np.zeros((64, 2))), "y must be a 1-D array"),
+        (lambda d: d.update(x=np.zeros((64, 3, 2))), "x must be a 2-D array"),
+        (lambda d: d.update(y=np.array(["a"] * 64)), "y must be an array of real numbers"),
+    ],
+)
+def test_bad_data_raise_data_error(change, message, rng):
+    loss = LOSSES["logistic"]()
+    compiled = compiled_for(loss, sufficient_statistics=False)
+    data = random_data(loss, rng)
+    change(data)
+    with pytest.raises(DataError, match=message) as info:
+        compiled.grad(np.zeros(4), **data)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, CalculusMLError)
+
+
+def test_caller_arrays_are_not_modified(rng):
+    for name in ("logistic", "mse", "huber"):
+        loss = LOSSES[name]()
+        compiled = compile_gradient(loss)
+        data = random_data(loss, rng)
+        data["x"] = np.asfortranarray(data["x"]) if data["x"].ndim == 2 else data["x"]
+        before = {k: np.array(v, copy=True) for k, v in data.items()}
+        theta = rng.normal(size=compiled.prepare(**data).size)
+        compiled.value_and_grad(theta, **data)
+        compiled.grad(theta, **data)
+        check_gradient(loss, theta, **data)
+        for k, v in data.items():
+            assert np.array_equal(v, before[k]), k
+
+
+def test_lists_and_integer_arrays_are_accepted():
+    compiled = compile_gradient(LOSSES["mse"]())
+    g_list = compiled.grad([1, 0], x=[1, 2, 3], y=[2, 4, 6])
+    g_arr = compiled.grad([1.0, 0.0], x=np.array([1.0, 2.0, 3.0]), y=np.array([2.0, 4.0, 6.0]))
+    assert np.array_equal(g_list, g_arr)
