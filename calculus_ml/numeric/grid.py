@@ -1,14 +1,16 @@
 """Values on grids of points, for plots: an expression of a few symbols, and the cost of a loss.
 
 :func:`grid_function` turns an expression into a broadcasting NumPy function. It is printed by
-the code generator's printer (:class:`.codegen._Printer`) and compiled by
-:func:`.codegen._compile_source`, like the gradient kernels, with the plots' own numerics:
+the code generator's printer (:class:`.codegen._Printer`, which prints σ and softplus in their
+own NumPy form) and compiled by :func:`.codegen._compile_source`, like the gradient kernels, with
+the plots' own order of operations:
 
 * ``log σ(u)`` and ``log(1 − σ(u))`` become ``u − softplus(u)`` and ``−softplus(u)``
-  (:func:`_stable_log`), without re-simplifying the rest, and σ is ``exp(−logaddexp(0, −u))``;
+  (:func:`_stable_log`), without re-simplifying the rest;
 * common subexpressions are computed once (``sympy.cse``), and the arguments are named so that
   SymPy prints the operands of sums and products last argument first. The printed order fixes
-  the order of floating-point operations, so the numbers drawn do not depend on anything else.
+  the order of floating-point operations, so the numbers drawn do not depend on anything else;
+* float literals keep the 15 significant digits plots have always printed.
 
 :class:`GridCost` is J of a loss with scalar parameters on fixed data, evaluated on parameter
 grids in blocks of grid points × samples (or, for a loss polynomial in its parameters and many
@@ -39,12 +41,9 @@ _CHUNK = 1 << 20  # grid points × samples evaluated at once (8 MiB per temporar
 
 
 class _GridPrinter(_Printer):
-    """The code generator's printer with the plots' numerics for σ and for float literals."""
+    """The code generator's printer, with float literals as plots have always printed them."""
 
-    _print_Float = NumPyPrinter._print_Float  # the 15 significant digits plots always used
-
-    def _print_sigmoid(self, expr):
-        return f"numpy.exp(-numpy.logaddexp(0.0, -({self._print(expr.args[0])})))"
+    _print_Float = NumPyPrinter._print_Float  # 15 significant digits
 
 
 def _stable_log(arg: sympy.Expr) -> sympy.Expr:
