@@ -7,17 +7,21 @@ process, in bounded least-recently-used stores:
 * :func:`remembered` -- a decorator for a pure function of hashable arguments;
 * :class:`BoundedMemo` -- a mapping for values computed elsewhere (a proof, a compiled loss).
 
-:func:`clear` empties every store, e.g. before a cold-start benchmark.
+:func:`clear` empties every store, e.g. before a cold-start benchmark. And a package's public
+names can be imported the first time they are asked for, then kept on the package
+(:func:`loaded_on_first_use`), so importing the package stays cheap.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import sys
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Generic, TypeVar
 
-__all__ = ["remembered", "BoundedMemo", "clear", "DEFAULT_SIZE"]
+__all__ = ["remembered", "BoundedMemo", "clear", "loaded_on_first_use", "DEFAULT_SIZE"]
 
 DEFAULT_SIZE = 4096
 """Entries kept by a store unless it asks for another size."""
@@ -87,3 +91,35 @@ def clear() -> None:
     """Forget everything every store of the package remembers."""
     for clear_store in _STORES:
         clear_store()
+
+
+def loaded_on_first_use(package: str, exports: Mapping[str, str]
+                        ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for a package whose public names load on first use.
+
+    Parameters
+    ----------
+    package : str
+        The package's ``__name__``, while its ``__init__`` runs.
+    exports : mapping
+        ``name → submodule`` defining it. The first lookup of a name imports the submodule and
+        keeps the value on the package, so later lookups are plain attribute reads.
+
+    Returns
+    -------
+    (callable, callable)
+        To assign as the package's ``__getattr__`` and ``__dir__``.
+    """
+    module = sys.modules[package]
+
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{exports[name]}", package), name)
+        setattr(module, name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(vars(module)) | set(exports))
+
+    return __getattr__, __dir__

@@ -55,8 +55,9 @@ which the SymPy-free optimizers use) can be imported without SymPy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..caching import loaded_on_first_use
 
 __all__ = ["compile_gradient", "compiled_for", "check_gradient", "CompiledGradient",
            "PreparedGradient", "GradientCheck", "CompileError", "CHUNK_BYTES", "MAX_CHUNK_ROWS"]
@@ -76,17 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .codegen import CompileError
     from .compiled import CompiledGradient, PreparedGradient, compile_gradient, compiled_for
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = loaded_on_first_use(__name__, _EXPORTS)
 
 
 # Tuning of the chunked passes: read here each time data are prepared, so they may be changed.

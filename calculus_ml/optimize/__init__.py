@@ -17,8 +17,9 @@ Two layers, as in autograd and scikit-learn:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..caching import loaded_on_first_use
 from .optimizers import adam, estimate_stable_rate, gradient_descent, momentum, nesterov
 
 __all__ = ["GradientDescent", "gradient_descent", "momentum", "nesterov", "adam",
@@ -27,15 +28,4 @@ __all__ = ["GradientDescent", "gradient_descent", "momentum", "nesterov", "adam"
 if TYPE_CHECKING:  # pragma: no cover
     from .estimator import GradientDescent
 
-
-def __getattr__(name: str) -> Any:
-    if name != "GradientDescent":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .estimator import GradientDescent
-
-    globals()[name] = GradientDescent
-    return GradientDescent
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = loaded_on_first_use(__name__, {"GradientDescent": "estimator"})
