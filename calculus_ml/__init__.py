@@ -5,8 +5,9 @@ The public API is re-exported here and loaded on first use, so ``import calculus
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .caching import loaded_on_first_use
 
 __version__ = "0.1.0"
 
@@ -49,17 +50,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .parsing import parse_expression
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'calculus_ml' has no attribute {name!r}")
-    module = _EXPORTS[name]
-    if module is None:
-        value = importlib.import_module(f".{name}", __name__)
-    else:
-        value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = loaded_on_first_use(__name__, _EXPORTS)

@@ -102,8 +102,9 @@ def loaded_on_first_use(package: str, exports: Mapping[str, str]
     package : str
         The package's ``__name__``, while its ``__init__`` runs.
     exports : mapping
-        ``name → submodule`` defining it. The first lookup of a name imports the submodule and
-        keeps the value on the package, so later lookups are plain attribute reads.
+        ``name → submodule`` defining it (``None``: the name is itself a submodule). The first
+        lookup of a name imports the submodule and keeps the value on the package, so later
+        lookups are plain attribute reads.
 
     Returns
     -------
@@ -115,7 +116,9 @@ def loaded_on_first_use(package: str, exports: Mapping[str, str]
     def __getattr__(name: str) -> Any:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f".{exports[name]}", package), name)
+        source = exports[name]
+        value = importlib.import_module(f".{source or name}", package)
+        value = value if source is None else getattr(value, name)
         setattr(module, name, value)
         return value
 

@@ -197,7 +197,7 @@ def test_data_for_loss_maps_columns():
 
 
 def test_closed_form_is_printed_beside_the_fit(lesson_csv, capsys, monkeypatch):
-    import calculus_ml.cli as cli
+    import calculus_ml.cli.commands as cli
     from calculus_ml.losses import Loss
 
     class Solvable(Loss):

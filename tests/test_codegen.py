@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from numeric_cases import LOSSES, x, y
 
+from calculus_ml.errors import ExpressionError
 from calculus_ml.functions import sigmoid
 from calculus_ml.losses import Loss
 from calculus_ml.numeric import codegen, compile_gradient
@@ -96,7 +97,10 @@ def test_generated_code_evaluates_like_sympy(core, join, seed):
     params = [s.name for s in (m_, b_) if s in term.free_symbols]
     data = [s.name for s in (x, y) if s in term.free_symbols]
     loss = Loss(term, params, data)
-    compiled = compile_gradient(loss, sufficient_statistics=False)
+    try:
+        compiled = compile_gradient(loss, sufficient_statistics=False)
+    except ExpressionError:  # SymPy's own pieces of a nested max can loop: refused, and rare
+        assume(False)
     rng = np.random.default_rng(seed)
     values = {name: rng.normal(size=5) for name in data}
     theta = rng.normal(size=len(params))

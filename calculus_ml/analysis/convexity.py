@@ -20,6 +20,7 @@ import sympy
 
 from ..functions import to_elementary
 from ..losses import Loss
+from ..numeric import finite_difference
 from ..steps.real import real_value
 from ..symbolic import KINKED
 from .quadratic import Flat, flat_form, is_quadratic, prepared_gradient, quadratic_parts
@@ -86,11 +87,7 @@ def _curvature_search(loss: Loss, data: Mapping[str, Any], symbolic: Convexity) 
     rng = np.random.default_rng(0)
     for _ in range(8):
         theta = rng.normal(scale=2.0, size=prepared.size)
-        H = np.empty((prepared.size, prepared.size))
-        for k in range(prepared.size):
-            step = np.zeros(prepared.size)
-            step[k] = 1e-5 * max(1.0, abs(theta[k]))
-            H[:, k] = (prepared.grad(theta + step) - prepared.grad(theta - step)) / (2 * step[k])
+        H = finite_difference.hessian(prepared.grad, theta)
         eigenvalues = np.linalg.eigvalsh((H + H.T) / 2)
         if eigenvalues[0] < -1e-5 * max(1.0, abs(eigenvalues).max()):
             point = ", ".join(f"{v:.3g}" for v in theta)

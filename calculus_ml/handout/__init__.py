@@ -21,8 +21,7 @@ figures; :mod:`~.writers` prints it as text in each format and :mod:`~.output` w
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..caching import loaded_on_first_use
 
 FORMATS = ("markdown", "latex", "html", "pdf")
 """The formats a handout is written in."""
@@ -36,14 +35,4 @@ _EXPORTS = {
 
 __all__ = ["FORMATS", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = loaded_on_first_use(__name__, _EXPORTS)

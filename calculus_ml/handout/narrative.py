@@ -18,6 +18,7 @@ import sympy
 from ..derivation import Derivation, derive
 from ..errors import CalculusMLError, ConvergenceWarning, SpecError
 from ..numeric import CompiledGradient, compile_gradient
+from ..numeric.scaling import feature_statistics, rescaled
 from ..optimize import GradientDescent
 from . import document as doc
 from . import refs
@@ -55,8 +56,7 @@ def stable_learning_rate(loss: Any, data: dict[str, Any], standardize: bool = Fa
     """
     if standardize:
         features = {s.name for s in getattr(loss.prediction, "free_symbols", ())} & set(data)
-        data = {k: (v - v.mean()) / (v.std() or 1.0) if k in features else v
-                for k, v in data.items()}
+        data = rescaled(data, *feature_statistics(data, sorted(features)))
     bound = loss.learning_rate_bound(**data)
     if bound is None:
         raise CalculusMLError(f"{loss.name} has no learning-rate bound (it is not quadratic): "

@@ -97,6 +97,20 @@ class _Printer(NumPyPrinter):
     def _print_Float(self, expr):
         return repr(float(expr))
 
+    def _print_And(self, expr):
+        """Nested ``numpy.logical_and``: it broadcasts a scalar condition against a column of
+        samples, which ``logical_and.reduce`` of the tuple does not."""
+        return self._nested("numpy.logical_and", expr.args)
+
+    def _print_Or(self, expr):
+        return self._nested("numpy.logical_or", expr.args)
+
+    def _nested(self, function: str, args) -> str:
+        text = self._print(args[0])
+        for arg in args[1:]:
+            text = f"{function}({text}, {self._print(arg)})"
+        return text
+
     def _print_Piecewise(self, expr):
         """Nested ``numpy.where`` (``numpy.select`` refuses a literal ``True`` condition)."""
         if expr.args[-1].cond != sympy.true:

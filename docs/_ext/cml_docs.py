@@ -70,7 +70,7 @@ class CliReference(SphinxDirective):
         from calculus_ml.cli import build_parser
 
         parser = build_parser()
-        self.env.note_dependency(ROOT / "calculus_ml" / "cli.py")
+        self.env.note_dependency(ROOT / "calculus_ml" / "cli" / "parser.py")
         with mock.patch.dict(os.environ, {"COLUMNS": HELP_COLUMNS}):
             out: list[nodes.Node] = [_literal(parser.format_help())]
             for action in parser._actions:

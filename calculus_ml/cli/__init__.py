@@ -1,0 +1,32 @@
+"""Command-line front end: ``calculus-ml`` (or ``python -m calculus_ml``).
+
+Thin by design: :mod:`.parser` parses the arguments, :mod:`.commands` calls the public API, and
+:func:`main` prints. Mistakes a user can make end with one line on stderr and exit status 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from ..errors import CalculusMLError
+from . import commands
+from .parser import build_parser
+
+__all__ = ["main", "build_parser"]
+
+_COMMANDS = {"derive": commands.run_derive, "demo": commands.run_demo, "fit": commands.run_fit,
+             "losses": commands.run_losses, "handout": commands.run_handout}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        output = _COMMANDS[args.command](args)
+    except CalculusMLError as error:
+        print(f"calculus-ml: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
+    sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    return 0
