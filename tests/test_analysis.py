@@ -62,6 +62,7 @@ def agree(a: sympy.Expr, b: sympy.Expr) -> bool:
 # -- the Hessian -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mse", "ridge", "logistic", "poisson", "neuron", "polynomial"])
 def test_hessian_is_sympy_diff_twice(name):
     loss = losses.get(name)

@@ -47,6 +47,7 @@ def test_formats(capsys, fmt, marker):
     assert code == 0 and marker in out
 
 
+@pytest.mark.slow
 def test_demo_derives_the_mse(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "demo")

@@ -88,6 +88,7 @@ _JOIN = [lambda a, c: a + c, lambda a, c: a * c, lambda a, c: sympy.Max(a, c),
          lambda a, c: sigmoid(a) * c**2]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(core=st.recursive(_LEAVES, _grow, max_leaves=8), join=st.sampled_from(_JOIN),
        seed=st.integers(0, 2**16))

@@ -185,6 +185,7 @@ POLYNOMIAL_IN_PARAMS = {"mse", "rss", "ridge", "lasso", "polynomial", "multiple-
 """Losses whose per-sample term is a polynomial in the parameters (the penalty may be anything)."""
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CATALOGUE, reason="the loss catalogue (losses.names) is not there yet")
 @pytest.mark.parametrize("name, options", CATALOGUE or [("none", {})],
                          ids=lambda v: v if isinstance(v, str) else ",".join(

@@ -150,6 +150,7 @@ DERIVED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, wrt, options", DERIVED, ids=[c[0] for c in DERIVED])
 def test_derived_trees_are_true_everywhere(text, wrt, options):
     d = derive(text, wrt, **options)

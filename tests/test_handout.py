@@ -57,6 +57,7 @@ def test_every_lesson_has_a_spec():
     assert {p.stem for p in (ROOT / "derivations").glob("*.toml")} == set(names)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", handout.names())
 def test_spec_builds_in_every_format(name, tmp_path):
     formats = ["markdown", "latex", "html"] + (["pdf"] if PDFLATEX else [])
@@ -93,6 +94,7 @@ def test_golden(name, fmt):
         "tests/test_handout.py -k golden")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(PDFLATEX is None, reason=NO_PDFLATEX)
 @pytest.mark.parametrize("name", GOLDEN_HANDOUTS)
 def test_latex_compiles_with_pdflatex(name, tmp_path):
@@ -140,6 +142,7 @@ def test_cli_handout_and_errors(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_demo_fits_prints_and_writes(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0

@@ -175,6 +175,7 @@ def handout_html(tmp_path_factory) -> Path:
     return out / "07-gradient-descent.html"
 
 
+@pytest.mark.slow
 def test_handout_html_links_nothing_remote(handout_html):
     text = handout_html.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", text, re.I)
@@ -182,6 +183,7 @@ def test_handout_html_links_nothing_remote(handout_html):
     assert "<script" not in text and "<link" not in text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_handout_renders_mathml_in_chromium_offline(handout_html, tmp_path):
     measured = handout_html.with_name("measured.html")
@@ -204,6 +206,7 @@ def test_handout_renders_mathml_in_chromium_offline(handout_html, tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_the_network_check_sees_a_remote_request(tmp_path):
     """The control: a page with a remote image is caught (and its request goes nowhere)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -40,6 +41,7 @@ def _grow(children: st.SearchStrategy) -> st.SearchStrategy:
 expressions = st.recursive(leaves, _grow, max_leaves=7)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(expr=expressions, prefer_y=st.booleans())
 def test_every_step_of_a_random_expression_is_true(expr, prefer_y):

@@ -128,6 +128,7 @@ def test_jupyter_latex_has_a_text_row_per_step(derivation):
     assert rows == [title for title, _ in expected(derivation)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("render", [text.render_solution, latex.render_solution,
                                     markdown.render_solution, html.render_solution])
 def test_closed_form_steps_are_visited_in_order(render, monkeypatch):
