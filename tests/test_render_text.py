@@ -67,3 +67,19 @@ def test_the_corpus_is_products():
 @pytest.mark.parametrize("expr", CORPUS, ids=[sympy.sstr(e) for e in CORPUS])
 def test_copy_prints_products_as_sympy_does(expr):
     assert _printed(_Copy, expr) == _printed(_SymPy, expr)
+
+
+@pytest.mark.parametrize("lhs, rhs", [
+    (sympy.Derivative(x**3, x), 3 * x**2),
+    (sympy.Derivative(sympy.sin(x) / (1 + sympy.cos(x)), x), 1 / (1 + sympy.cos(x))),
+    (x**2 / 7, sympy.sqrt(x + y) / (2 + sympy.exp(x / (1 + y)))),
+])
+def test_equation_sides_share_a_baseline(lhs, rhs):
+    """``=`` stands on the row where SymPy's own ``pretty(Eq(lhs, rhs))`` puts it (SymPy aligns
+    the baselines of an equation's sides), and the picture is as tall."""
+    ours = text.equation((lhs, rhs)).split("\n")
+    theirs = sympy.pretty(sympy.Eq(lhs, rhs, evaluate=False), use_unicode=True,
+                          wrap_line=False).split("\n")
+    assert len(ours) == len(theirs)
+    assert [k for k, line in enumerate(ours) if " = " in line] == [
+        k for k, line in enumerate(theirs) if "=" in line]

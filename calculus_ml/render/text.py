@@ -11,6 +11,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..steps.rules import Fact
+from ..caching import remembered
 from .base import SubexpressionCache, cached_printer, is_partial, keep_order, ordered_factors
 from .walk import DERIVED_ABOVE, Chain, Entry, StringWalker
 
@@ -105,27 +106,29 @@ def pretty(expr: sympy.Basic) -> str:
 
 
 def equation(parts: tuple[sympy.Basic, ...]) -> str:
-    """``a = b = c`` as one pretty block."""
-    blocks = [pretty(p).split("\n") for p in parts]
-    height = max(len(b) for b in blocks)
+    """``a = b = c`` as one pretty block, every side on the same baseline (the row of its
+    fraction bar or main line), so ``=`` stands where it is read."""
+    blocks = [_lines_and_baseline(p) for p in parts]
+    above = max(baseline for _, baseline in blocks)
+    below = max(len(lines) - baseline for lines, baseline in blocks)
     padded = []
-    for block in blocks:
-        width = max(len(line) for line in block)
-        top = (height - len(block) + 1) // 2
-        lines = [" " * width] * top + [line.ljust(width) for line in block]
-        padded.append(lines + [" " * width] * (height - len(lines)))
-    middle = _baseline(blocks, height)
+    for lines, baseline in blocks:
+        width = max(len(line) for line in lines)
+        top = [" " * width] * (above - baseline)
+        bottom = [" " * width] * (below - (len(lines) - baseline))
+        padded.append(top + [line.ljust(width) for line in lines] + bottom)
     rows = []
-    for k in range(height):
-        sep = " = " if k == middle else "   "
+    for k in range(above + below):
+        sep = " = " if k == above else "   "
         rows.append(sep.join(block[k] for block in padded).rstrip())
     return "\n".join(rows)
 
 
-def _baseline(blocks: list[list[str]], height: int) -> int:
-    tallest = max(blocks, key=len)
-    top = (height - len(tallest) + 1) // 2
-    return top + len(tallest) // 2
+@remembered(4096)
+def _lines_and_baseline(expr: sympy.Basic) -> tuple[list[str], int]:
+    """``expr`` pretty-printed as lines, and the index of its baseline row."""
+    form = _Printer({"use_unicode": True, "wrap_line": False})._print(expr)
+    return form.render(wrap_line=False).split("\n"), form.baseline
 
 
 def _indent(text: str, prefix: str) -> str:
