@@ -215,22 +215,23 @@ def derive(
     >>> d["b"].rule
     'simplify'
     """
-    term = _real_symbols(parse_expression(expr))
-    variables = _resolve(term, wrt, "variable")
-    if data is None:
-        if reduce is not None:
-            raise ExpressionError("reduce= needs data= (the names summed over)")
-        expression, sample_term = term, None
-    else:
-        data_symbols = _resolve(term, data, "data name")
-        clash = set(variables) & set(data_symbols)
-        if clash:
-            raise ExpressionError(
-                f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
-            )
-        expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
-    return derivation_of(expression, variables, term=sample_term, verify=verify,
-                         time_limit=time_limit)
+    with time_budget(time_limit):  # parsing is part of the work
+        term = _real_symbols(parse_expression(expr))
+        variables = _resolve(term, wrt, "variable")
+        if data is None:
+            if reduce is not None:
+                raise ExpressionError("reduce= needs data= (the names summed over)")
+            expression, sample_term = term, None
+        else:
+            data_symbols = _resolve(term, data, "data name")
+            clash = set(variables) & set(data_symbols)
+            if clash:
+                raise ExpressionError(
+                    f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
+                )
+            expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
+        return derivation_of(expression, variables, term=sample_term, verify=verify,
+                             time_limit=time_limit)
 
 
 def derivation_of(
@@ -306,7 +307,10 @@ def _resolve(
 ) -> tuple[sympy.Symbol, ...]:
     if isinstance(names, (str, sympy.Symbol)):
         names = [names]
-    names = list(names)
+    try:
+        names = list(names)
+    except TypeError:
+        raise ExpressionError(f"{kind} must be a name or a list of names, not {names!r}") from None
     if not names:
         raise ExpressionError(f"no {kind} given")
     by_name = {s.name: s for s in expr.free_symbols}

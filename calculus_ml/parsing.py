@@ -44,9 +44,10 @@ import sympy
 
 from calculus_ml.errors import ExpressionError
 from calculus_ml.functions import dot, sigmoid, softplus
+from calculus_ml.symbolic import check_time
 
-__all__ = ["parse_expression", "normalized_name", "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH", "MAX_LITERAL_DIGITS",
-           "MAX_EXPONENT", "MAX_DIGITS", "MAX_ROOT_DIGITS", "MAX_CALL_DEPTH",
+__all__ = ["parse_expression", "normalized_name", "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH",
+           "MAX_LITERAL_DIGITS", "MAX_EXPONENT", "MAX_DIGITS", "MAX_ROOT_DIGITS", "MAX_CALL_DEPTH",
            "MAX_CONSTANT_CALL_DEPTH", "MAX_BUILD_SECONDS"]
 
 #: Longest accepted text, in characters.
@@ -145,12 +146,6 @@ _LOOK_ALIKES = str.maketrans("асеорхуіјѕһԁԛԝӏАВЕКМНОРСТ
 def normalized_name(name: str) -> str:
     """``name`` as Python reads identifiers, as in parsed text (NFKC): ``ｘ`` and ``𝑥`` are x."""
     return unicodedata.normalize("NFKC", name)
-
-
-def _scripts(name: str) -> set[str]:
-    """The scripts of the letters of ``name`` (Latin, Greek, Cyrillic, CJK, ...)."""
-    words = (unicodedata.name(char, "?").split(" ")[0] for char in name if char.isalpha())
-    return {_SAME_SCRIPT.get(word, word) for word in words} - {None}
 
 
 def _error(text: str, message: str, start: int, end: int | None = None) -> ExpressionError:
@@ -280,7 +275,8 @@ class _Parser:
             raise self.src.refuse(node, f"names may not start with '_': {node.id!r}")
         if node.id in _FUNCTIONS:
             raise self.src.refuse(node, f"'{node.id}' is a function: call it, e.g. {node.id}(x)")
-        scripts = _scripts(node.id)
+        words = {unicodedata.name(char, "?").split(" ")[0] for char in node.id if char.isalpha()}
+        scripts = {_SAME_SCRIPT.get(word, word) for word in words} - {None}  # LATIN, GREEK, ...
         if len(scripts) > 1:
             mixed = " and ".join(sorted(word.title() for word in scripts))
             raise self.src.refuse(node, f"name {node.id!r} mixes {mixed} letters: use one script")
@@ -380,6 +376,7 @@ class _Parser:
             raise self.src.refuse(node, "not a real number")
         if time.monotonic() > self.deadline:
             raise self.src.refuse(node, f"too slow to evaluate (over {MAX_BUILD_SECONDS} s)")
+        check_time()  # the budget of a derivation that parses its text
         return expr
 
     def _build_constant(self, node: ast.Constant) -> sympy.Expr:

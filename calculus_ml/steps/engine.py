@@ -33,10 +33,10 @@ _FUNCTION_RULES: dict[type, type[r.Step]] = {
 
 _CHAIN_NAMES = ("u", "v", "w", "t", "s", "q")
 
-MAX_PIECES = 6
+MAX_PIECES = 5
 """Most arguments of a ``max`` or ``min`` differentiated: its derivative's regions are
 conditions on every pair of arguments, which SymPy combines at a cost growing about fivefold
-with each argument (a second for six)."""
+with each argument (a quarter of a second for five, a second for six)."""
 
 
 class _Builder:
