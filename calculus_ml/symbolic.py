@@ -34,7 +34,7 @@ from .functions import dot, multiplied_out
 __all__ = ["Reduce", "KINKED", "over_data", "data_index", "indexed", "vector", "component",
            "differentiate", "concretize_sums", "tidy", "smallest", "fresh_symbol", "is_kinked",
            "TIME_LIMIT", "MAX_TERMS", "expanded_size", "multinomial_terms", "within_terms",
-           "time_budget", "check_time", "too_large"]
+           "fold_size", "time_budget", "check_time", "too_large"]
 
 Reduce = Literal["mean", "sum"]
 
@@ -281,6 +281,19 @@ def multinomial_terms(m: int, k: int) -> int:
     if math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(m) > math.log(_HUGE):
         return _HUGE  # without computing a big integer
     return min(math.comb(n, k), _HUGE)
+
+
+def fold_size(summand: sympy.Expr, index: sympy.Symbol) -> int:
+    """An estimate of the work SymPy does to build ``Sum(summand)`` over ``index``: it folds the
+    pieces (``Piecewise``) that hold the index into one, whose regions are all combinations of
+    theirs. The product, over those pieces, of their number of pieces plus comparisons."""
+    size = 1
+    for pieces in summand.atoms(sympy.Piecewise):
+        if pieces.has(index):
+            comparisons = sum(1 for _, condition in pieces.args
+                              for node in sympy.preorder_traversal(condition) if node.is_Relational)
+            size *= len(pieces.args) + comparisons
+    return size
 
 
 def within_terms(expr: sympy.Basic) -> bool:

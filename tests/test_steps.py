@@ -312,3 +312,14 @@ def test_a_max_of_many_arguments_is_over_budget():
 def test_the_sign_of_a_non_real_value_is_an_expression_error():
     with pytest.raises(ExpressionError, match="not real"):
         build_steps(parse_expression("sign(log(min(tan(3), tan(x))))"), x)
+
+
+def test_pieces_whose_regions_multiply_over_the_data_are_over_budget():
+    from calculus_ml.symbolic import over_data
+
+    p = sympy.Symbol("p", real=True)
+    one = over_data(parse_expression("max(p*x, a, b, c) + max(p*x, d, f, g)"), [x])
+    assert_every_step_true(build_steps(one, p))
+    two = over_data(parse_expression("max(p*x, a, b, c, d) + max(p*x, f, g, h, k)"), [x])
+    with pytest.raises(BudgetError, match="regions multiply"):
+        build_steps(two, p)

@@ -14,7 +14,7 @@ import sympy
 from sympy.core.mul import _unevaluated_Mul
 
 from ..errors import ExpressionError
-from ..symbolic import check_time, fresh_symbol, too_large
+from ..symbolic import check_time, fold_size, fresh_symbol, too_large
 from . import rules as r
 
 _FUNCTION_RULES: dict[type, type[r.Step]] = {
@@ -37,6 +37,10 @@ MAX_PIECES = 5
 """Most arguments of a ``max`` or ``min`` differentiated: its derivative's regions are
 conditions on every pair of arguments, which SymPy combines at a cost growing about fivefold
 with each argument (a quarter of a second for five, a second for six)."""
+
+MAX_FOLD = 500
+"""Largest :func:`~calculus_ml.symbolic.fold_size` of a per-sample derivative summed over data
+(about a second of SymPy's work per 250: 243 for five ``relu`` of one parameter)."""
 
 
 class _Builder:
@@ -168,7 +172,12 @@ class _Builder:
         return r.DotRule(expr, var)
 
     def _Sum(self, expr, var):
-        return r.SumOverDataRule(expr, var, substep=self.step(expr.function, var))
+        substep = self.step(expr.function, var)
+        if fold_size(substep.result, expr.limits[0][0]) > MAX_FOLD:
+            raise too_large(f"its derivative by {var} has pieces (from max, min, abs or sign) "
+                            "whose regions multiply when summed over the data",
+                            f"fewer max, min or sign terms holding {var} in one data point's term")
+        return r.SumOverDataRule(expr, var, substep=substep)
 
     # -- the chain rule ----------------------------------------------------------------------
 

@@ -198,6 +198,9 @@ class _Checker:
         if not is_real_somewhere(_elementary(expr)):
             raise ExpressionError(f"{step.expr} is not real at any point tried (each name "
                                   "between -5 and 5), so its steps cannot be checked")
+        if proved is None:  # too long to prove, too large (past 1e12) or complex to sample
+            raise too_large(f"the {step.rule} step for d/d{step.var} is too long to prove and "
+                            "has no small real values to check at points", "smaller powers")
         raise VerificationError(_message(step, expected, "cannot be checked (no real points)"))
 
     def equal_symbolically(self, a: sympy.Expr, b: sympy.Expr, *,
