@@ -18,6 +18,7 @@ _EXPORTS = {
     "CalculusMLError": "errors",
     "ExpressionError": "errors",
     "VerificationError": "errors",
+    "BudgetError": "errors",
     "DataError": "errors",
     "DivergenceError": "errors",
     "ConvergenceWarning": "errors",
@@ -35,6 +36,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from .derivation import Derivation, derive
     from .errors import (
+        BudgetError,
         CalculusMLError,
         ConvergenceWarning,
         DataError,

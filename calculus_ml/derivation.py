@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator
 import sympy
 
 from .errors import CalculusMLError, ExpressionError
-from .parsing import parse_expression
+from .parsing import normalized_name, parse_expression
 from .steps.engine import build_steps
 from .steps.rules import SimplifyRule, Step, SumOverDataRule, SumRule
-from .steps.verify import verify_tree
-from .symbolic import Reduce, over_data, tidy
+from .steps.verify import PROOFS, verify_tree
+from .symbolic import Reduce, check_time, over_data, tidy, time_budget
 
 __all__ = ["Derivation", "derive", "derivation_of", "tidied", "Reduce"]
 
@@ -97,8 +97,9 @@ class Derivation:
         return sympy.Add(*sample), sympy.Add(*rest)
 
     def verify(self, *, symbolic: bool = False) -> dict[str, int]:
-        """Check every step of every tree against ``sympy.diff``; return counts by proof kind."""
-        totals = {"symbolic": 0, "numeric": 0}
+        """Check every step of every tree against ``sympy.diff``; return counts by proof kind
+        (see :data:`~calculus_ml.steps.verify.PROOFS`)."""
+        totals = dict.fromkeys(PROOFS, 0)
         for step in self.steps.values():
             for kind, count in verify_tree(step, symbolic=symbolic).items():
                 totals[kind] += count
@@ -173,6 +174,7 @@ def derive(
     data: Iterable[str | sympy.Symbol] | None = None,
     reduce: Reduce | None = None,
     verify: bool = True,
+    time_limit: float | None = None,
 ) -> Derivation:
     """Differentiate ``expr`` step by step with respect to each variable in ``wrt``.
 
@@ -191,6 +193,9 @@ def derive(
     verify : bool
         Check every step against ``sympy.diff`` (raises
         :class:`~calculus_ml.errors.VerificationError` on a wrong step).
+    time_limit : float, optional
+        Seconds the derivation may take (default :data:`calculus_ml.symbolic.TIME_LIMIT`;
+        ``math.inf`` for no limit).
 
     Returns
     -------
@@ -199,7 +204,10 @@ def derive(
     Raises
     ------
     ExpressionError
-        For unsafe or malformed text, unknown variables or data names, or a bad ``reduce``.
+        For unsafe or malformed text, unknown variables or data names, a bad ``reduce``, or an
+        expression that is not real at any point tried.
+    BudgetError
+        For an expression too large to explain step by step, or past ``time_limit``.
 
     Examples
     --------
@@ -207,21 +215,23 @@ def derive(
     >>> d["b"].rule
     'simplify'
     """
-    term = _real_symbols(parse_expression(expr))
-    variables = _resolve(term, wrt, "variable")
-    if data is None:
-        if reduce is not None:
-            raise ExpressionError("reduce= needs data= (the names summed over)")
-        expression, sample_term = term, None
-    else:
-        data_symbols = _resolve(term, data, "data name")
-        clash = set(variables) & set(data_symbols)
-        if clash:
-            raise ExpressionError(
-                f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
-            )
-        expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
-    return derivation_of(expression, variables, term=sample_term, verify=verify)
+    with time_budget(time_limit):  # parsing is part of the work
+        term = _real_symbols(parse_expression(expr))
+        variables = _resolve(term, wrt, "variable")
+        if data is None:
+            if reduce is not None:
+                raise ExpressionError("reduce= needs data= (the names summed over)")
+            expression, sample_term = term, None
+        else:
+            data_symbols = _resolve(term, data, "data name")
+            clash = set(variables) & set(data_symbols)
+            if clash:
+                raise ExpressionError(
+                    f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
+                )
+            expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
+        return derivation_of(expression, variables, term=sample_term, verify=verify,
+                             time_limit=time_limit)
 
 
 def derivation_of(
@@ -230,6 +240,7 @@ def derivation_of(
     *,
     term: sympy.Expr | None = None,
     verify: bool = True,
+    time_limit: float | None = None,
 ) -> Derivation:
     """Differentiate a ready-made expression (already validated) with respect to each variable.
 
@@ -243,6 +254,8 @@ def derivation_of(
         The per-sample term, when ``expression`` is a sum or mean over data.
     verify : bool
         Check every step against ``sympy.diff``.
+    time_limit : float, optional
+        Seconds the derivation may take (default :data:`calculus_ml.symbolic.TIME_LIMIT`).
 
     Returns
     -------
@@ -252,13 +265,16 @@ def derivation_of(
     ------
     ExpressionError
         When SymPy itself cannot work with the expression (its evaluation of some nested
-        pieces never ends).
+        pieces never ends), or it is not real at any point tried.
+    BudgetError
+        For an expression too large to explain step by step, or past ``time_limit``.
     """
     try:
-        steps = {var: tidied(build_steps(expression, var)) for var in variables}
-        derivation = Derivation(expression, steps, term=term)
-        if verify:
-            derivation.verify()
+        with time_budget(time_limit):
+            steps = {var: tidied(build_steps(expression, var)) for var in variables}
+            derivation = Derivation(expression, steps, term=term)
+            if verify:
+                derivation.verify()
     except RecursionError:
         shown = sympy.sstr(expression)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
@@ -270,6 +286,7 @@ def derivation_of(
 def tidied(step: Step) -> Step:
     """Wrap ``step`` in a simplify step when a tidier form of its result exists."""
     simpler = tidy(step.result)
+    check_time()
     if simpler == step.result:
         return step
     return SimplifyRule(step.expr, step.var, simplified=simpler, substep=step)
@@ -290,7 +307,10 @@ def _resolve(
 ) -> tuple[sympy.Symbol, ...]:
     if isinstance(names, (str, sympy.Symbol)):
         names = [names]
-    names = list(names)
+    try:
+        names = list(names)
+    except TypeError:
+        raise ExpressionError(f"{kind} must be a name or a list of names, not {names!r}") from None
     if not names:
         raise ExpressionError(f"no {kind} given")
     by_name = {s.name: s for s in expr.free_symbols}
@@ -299,6 +319,7 @@ def _resolve(
         key = name.name if isinstance(name, sympy.Symbol) else name
         if not isinstance(key, str):
             raise ExpressionError(f"{kind} must be a name, not {name!r}")
+        key = normalized_name(key)
         if key not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
             raise ExpressionError(f"{kind} {key!r} does not occur in {expr} (its symbols: {known})")

@@ -22,6 +22,13 @@ class SpecError(CalculusMLError, ValueError):
     key and the problem."""
 
 
+class BudgetError(CalculusMLError):
+    """Work past the package's budget: an expression too large to explain step by step (a sum
+    that multiplying out would make too long, a ``max`` of too many arguments) or a derivation or
+    compilation that ran past its time limit (:data:`calculus_ml.symbolic.TIME_LIMIT`). The
+    message says which, and what to try instead."""
+
+
 class DivergenceError(CalculusMLError, ArithmeticError):
     """An optimizer whose loss became non-finite or kept growing."""
 

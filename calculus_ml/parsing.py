@@ -20,7 +20,9 @@ evaluates user text:
 Every refusal is an :class:`~calculus_ml.errors.ExpressionError` whose first line says what is
 wrong, followed by the text and a caret line under the culprit. Decimal literals become exact
 rationals built from their source text (``0.5`` -> ``1/2``, ``1e-3`` -> ``1/1000``), because
-learners write ``0.5*x + 3`` and expect exact algebra. Names become real symbols.
+learners write ``0.5*x + 3`` and expect exact algebra. Names become real symbols, read as Python
+reads identifiers (:func:`normalized_name`); a name mixing scripts (``xх``, Latin and Cyrillic)
+or two names that look alike (Cyrillic ``х`` beside Latin ``x``) are refused.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import operator
 import re
 import time
 import tokenize
+import unicodedata
 import warnings
 from fractions import Fraction
 from typing import Callable, NamedTuple
@@ -41,9 +44,10 @@ import sympy
 
 from calculus_ml.errors import ExpressionError
 from calculus_ml.functions import dot, sigmoid, softplus
+from calculus_ml.symbolic import check_time
 
-__all__ = ["parse_expression", "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH", "MAX_LITERAL_DIGITS",
-           "MAX_EXPONENT", "MAX_DIGITS", "MAX_ROOT_DIGITS", "MAX_CALL_DEPTH",
+__all__ = ["parse_expression", "normalized_name", "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH",
+           "MAX_LITERAL_DIGITS", "MAX_EXPONENT", "MAX_DIGITS", "MAX_ROOT_DIGITS", "MAX_CALL_DEPTH",
            "MAX_CONSTANT_CALL_DEPTH", "MAX_BUILD_SECONDS"]
 
 #: Longest accepted text, in characters.
@@ -133,6 +137,15 @@ _REFUSED = {
     ast.Yield: "'yield' is not allowed", ast.YieldFrom: "'yield' is not allowed",
 }
 _DECIMAL = re.compile(r"(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?")
+_SAME_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK", "MODIFIER": None}
+#: Cyrillic and Greek letters drawn like Latin ones: names equal after this map look alike.
+_LOOK_ALIKES = str.maketrans("асеорхуіјѕһԁԛԝӏАВЕКМНОРСТХУІЈЅοΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+                             "aceopxyijshdqwlABEKMHOPCTXYIJSoABEZHIKMNOPTYX")
+
+
+def normalized_name(name: str) -> str:
+    """``name`` as Python reads identifiers, as in parsed text (NFKC): ``ｘ`` and ``𝑥`` are x."""
+    return unicodedata.normalize("NFKC", name)
 
 
 def _error(text: str, message: str, start: int, end: int | None = None) -> ExpressionError:
@@ -230,6 +243,7 @@ class _Parser:
     def __init__(self, source: _Source) -> None:
         self.src = source
         self.deadline = math.inf  # time.monotonic() value after which building gives up
+        self.look_alikes: dict[str, str] = {}  # a name with look-alikes mapped: the first name
 
     def check(self, node: ast.AST) -> _Bound:
         method = self._CHECKS.get(type(node))
@@ -261,6 +275,15 @@ class _Parser:
             raise self.src.refuse(node, f"names may not start with '_': {node.id!r}")
         if node.id in _FUNCTIONS:
             raise self.src.refuse(node, f"'{node.id}' is a function: call it, e.g. {node.id}(x)")
+        words = {unicodedata.name(char, "?").split(" ")[0] for char in node.id if char.isalpha()}
+        scripts = {_SAME_SCRIPT.get(word, word) for word in words} - {None}  # LATIN, GREEK, ...
+        if len(scripts) > 1:
+            mixed = " and ".join(sorted(word.title() for word in scripts))
+            raise self.src.refuse(node, f"name {node.id!r} mixes {mixed} letters: use one script")
+        first = self.look_alikes.setdefault(node.id.translate(_LOOK_ALIKES), node.id)
+        if first != node.id:
+            raise self.src.refuse(node, f"{node.id!r} looks like {first!r} but is another name "
+                                  "(a letter of another script): use one of them")
         return _Bound(0.5, 0.5) if node.id in _CONSTANTS else _Bound(0.0, 0.0)
 
     def _check_unary(self, node: ast.UnaryOp) -> _Bound:
@@ -353,6 +376,7 @@ class _Parser:
             raise self.src.refuse(node, "not a real number")
         if time.monotonic() > self.deadline:
             raise self.src.refuse(node, f"too slow to evaluate (over {MAX_BUILD_SECONDS} s)")
+        check_time()  # the budget of a derivation that parses its text
         return expr
 
     def _build_constant(self, node: ast.Constant) -> sympy.Expr:

@@ -10,21 +10,31 @@
   the smallest of equivalent forms.
 * :func:`fresh_symbol` names an index or count that does not clash with the expression's names.
 * :data:`KINKED` lists the functions whose derivative does not exist everywhere.
+* The work budget: :func:`expanded_size` bounds, without expanding, the terms that multiplying
+  out would make (:data:`MAX_TERMS` is the most any expansion may have), and :func:`time_budget`
+  with :func:`check_time` give a derivation or compilation :data:`TIME_LIMIT` seconds, checked
+  at safe points between pieces of work (no signal or thread ever interrupts SymPy).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 import sympy
 
 from .caching import remembered
-from .errors import ExpressionError
+from .errors import BudgetError, ExpressionError
 from .functions import dot, multiplied_out
 
 __all__ = ["Reduce", "KINKED", "over_data", "data_index", "indexed", "vector", "component",
-           "differentiate", "concretize_sums", "tidy", "smallest", "fresh_symbol", "is_kinked"]
+           "differentiate", "concretize_sums", "tidy", "smallest", "fresh_symbol", "is_kinked",
+           "TIME_LIMIT", "MAX_TERMS", "expanded_size", "multinomial_terms", "within_terms",
+           "fold_size", "time_budget", "check_time", "too_large"]
 
 Reduce = Literal["mean", "sum"]
 
@@ -183,9 +193,10 @@ def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr
 
     A pure function of its arguments, remembered for the process: the trees of the catalogue's
     losses share many summands (``-2 (y - m x - b) x`` for several regressions), and each
-    costs a ``factor_terms`` of it expanded and not."""
+    costs a ``factor_terms`` of it expanded and not (not expanded when that would be too long,
+    see :func:`within_terms`)."""
     index = limits[0][0]
-    expanded = multiplied_out(summand)
+    expanded = multiplied_out(summand) if within_terms(summand) else summand
     forms = [sympy.factor_terms(summand)]
     if expanded != summand:
         forms.append(sympy.factor_terms(expanded))
@@ -197,3 +208,121 @@ def _pull_constants_out(summand: sympy.Expr, *limits: sympy.Tuple) -> sympy.Expr
         factors.append(factor)
     total = sympy.Sum(sympy.Mul(*factors), *limits)
     return constant * (total.doit() if not rest.has(index) else total)  # Σᵢ 1 = n
+
+
+# -- the work budget -----------------------------------------------------------------------
+
+TIME_LIMIT: float | None = 10.0
+"""Seconds of wall-clock time :func:`~calculus_ml.derive` and
+:func:`~calculus_ml.compile_gradient` may take unless told otherwise (``None``: no limit). Read
+at each call, so setting ``calculus_ml.symbolic.TIME_LIMIT`` takes effect from the next one."""
+
+MAX_TERMS = 1000
+"""Most terms a sum may have once multiplied out (:func:`expanded_size`): a longer expansion is
+not attempted (SymPy takes about a second per thousand terms, and a hundredth power of a sum of
+seven terms has 1.7 billion)."""
+
+_HUGE = 10**18  # sizes are capped here: past it, only "too large" matters
+
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("calculus_ml_deadline",
+                                                               default=None)
+
+
+def too_large(why: str, hint: str) -> BudgetError:
+    """The :class:`~calculus_ml.errors.BudgetError` for work past the budget: ``why`` says what
+    would be too large, ``hint`` what to try instead."""
+    return BudgetError(f"this expression is too large to explain step by step: {why}; "
+                       f"try {hint}")
+
+
+def expanded_size(expr: sympy.Basic) -> int:
+    """An upper bound, found without expanding, on the terms of the longest sum that multiplying
+    out ``expr`` builds: ``expr`` itself, an argument of a function in it or a denominator.
+
+    A sum of ``m`` terms to the power ``k`` has at most ``C(m + k - 1, k)`` terms (the
+    multinomial count), a product the product of its factors' counts; a rational power ``p/q``
+    above 1 is expanded to its whole part ``⌊p/q⌋``, as SymPy does.
+    """
+    largest = 1
+    memo: dict[sympy.Basic, int] = {}
+
+    def terms(e: sympy.Basic) -> int:
+        nonlocal largest
+        if e in memo:
+            return memo[e]
+        if e.is_Add:
+            n = sum(terms(a) for a in e.args)
+        elif e.is_Mul:
+            n = math.prod(terms(a) for a in e.args)
+        elif e.is_Pow and e.exp.is_Rational:
+            power = multinomial_terms(terms(e.base), abs(e.exp.p) // e.exp.q)
+            n = power if e.exp > 0 else 1
+            largest = max(largest, power)  # a denominator is expanded apart
+        else:
+            for a in e.args:
+                terms(a)
+            n = 1
+        n = memo[e] = min(n, _HUGE)
+        largest = max(largest, n)
+        return n
+
+    terms(expr)
+    return largest
+
+
+def multinomial_terms(m: int, k: int) -> int:
+    """Terms of a sum of ``m`` terms to the power ``k`` at most: ``C(m + k - 1, k)``, capped at
+    10¹⁸."""
+    if k == 0:
+        return 1
+    if k == 1 or m <= 1:
+        return m
+    n = m + k - 1
+    if math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(m) > math.log(_HUGE):
+        return _HUGE  # without computing a big integer
+    return min(math.comb(n, k), _HUGE)
+
+
+def fold_size(summand: sympy.Expr, index: sympy.Symbol) -> int:
+    """An estimate of the work SymPy does to build ``Sum(summand)`` over ``index``: it folds the
+    pieces (``Piecewise``) that hold the index into one, whose regions are all combinations of
+    theirs. The product, over those pieces, of their number of pieces plus comparisons."""
+    size = 1
+    for pieces in summand.atoms(sympy.Piecewise):
+        if pieces.has(index):
+            comparisons = sum(1 for _, condition in pieces.args
+                              for node in sympy.preorder_traversal(condition) if node.is_Relational)
+            size *= len(pieces.args) + comparisons
+    return size
+
+
+def within_terms(expr: sympy.Basic) -> bool:
+    """Whether multiplying out ``expr`` stays within :data:`MAX_TERMS` terms."""
+    return expanded_size(expr) <= MAX_TERMS
+
+
+@contextmanager
+def time_budget(seconds: float | None = None) -> Iterator[None]:
+    """Run the body within ``seconds`` of wall-clock time (default :data:`TIME_LIMIT`;
+    ``math.inf``: no limit), as checked by :func:`check_time`. A budget inside another keeps
+    the earlier deadline."""
+    seconds = TIME_LIMIT if seconds is None else seconds
+    now, current = time.monotonic(), _DEADLINE.get()
+    if seconds is None or math.isinf(seconds) or (
+            current is not None and current[0] <= now + seconds):
+        yield
+        return
+    token = _DEADLINE.set((now + seconds, seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def check_time() -> None:
+    """A safe point: raise :class:`~calculus_ml.errors.BudgetError` if the current
+    :func:`time_budget` has run out."""
+    budget = _DEADLINE.get()
+    if budget is not None and time.monotonic() > budget[0]:
+        raise too_large(f"the work took more than {budget[1]:g} s",
+                        "a shorter expression, fewer variables, or a larger time_limit")

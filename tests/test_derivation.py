@@ -8,8 +8,8 @@ import pytest
 import sympy
 
 from calculus_ml.derivation import Derivation, derivation_of, derive
-from calculus_ml.symbolic import over_data, tidy
-from calculus_ml.errors import ExpressionError, VerificationError
+from calculus_ml.symbolic import concretize_sums, over_data, tidy
+from calculus_ml.errors import BudgetError, ExpressionError, VerificationError
 from calculus_ml.functions import sigmoid
 from calculus_ml.steps import rules as r
 from conftest import assert_every_step_true, distinct_steps, written_out
@@ -195,6 +195,11 @@ def test_tidy_keeps_the_value_and_the_chain_shape():
         ((MSE, ["m"]), {"data": ["x", "y"], "reduce": "median"}, "reduce must be"),
         (("x**", "x"), {}, None),
         (("__import__('os')", "x"), {}, None),
+        (("x**2", 123), {}, "must be a name"),
+        (("x**2", "\u0445"), {}, "does not occur"),  # Cyrillic ha is not x
+        (("relu(2*acosh(sigmoid(x)))", "x"), {}, "not real at any point"),
+        (("max(acosh(sigmoid(x)), 0)", "x"), {}, "not real at any point"),
+        (("sign(log(min(tan(3), tan(x)), 2))", "x"), {}, "which is not real"),
     ],
 )
 def test_errors_are_expression_errors(args, options, message):
@@ -243,8 +248,54 @@ def test_a_wrong_kink_is_caught(monkeypatch):
 
 def test_verify_reports_how_each_step_was_proved():
     counts = derive(MSE, ["m", "b"], data=["x", "y"]).verify(symbolic=True)
-    assert counts["numeric"] == 0 and counts["symbolic"] > 10
+    assert counts["numeric"] == counts["numeric_too_large"] == 0 and counts["symbolic"] > 10
     assert derive("max(x, 0)", "x").verify()["numeric"] >= 1
+
+
+# -- the work budget ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, wrt, options", [
+    ("(x+a)**50/(x+b)**50", "x", {}),
+    ("(a+b+c+d+e1+f+g+h+x)**100", "a", {"data": ["x"]}),
+    ("log((x+a+b+c+d+f+g)**100)", "x", {}),
+    ("(x+a)**100*(x+b)**100*(x+c)**100", "x", {}),
+    ("sqrt((x+a+b+c+d)**99)", "x", {}),
+    ("(a+b+c+d+x)**20", "a", {"data": ["x"]}),
+])
+def test_large_powers_are_derived_without_multiplying_them_out(text, wrt, options):
+    start = time.perf_counter()
+    d = derive(text, wrt, **options)
+    assert time.perf_counter() - start < 5
+    var = d.variables[0]
+    got, want = (concretize_sums(e) for e in (d.results[var], sympy.diff(d.expression, var)))
+    atoms = sorted(got.free_symbols | want.free_symbols | got.atoms(sympy.Indexed)
+                   | want.atoms(sympy.Indexed), key=sympy.default_sort_key)
+    point = {s: sympy.Rational(k + 2, 7) for k, s in enumerate(atoms)}  # exact: no expansion
+    got, want = got.xreplace(point), want.xreplace(point)
+    assert abs(sympy.N(got - want, 50)) <= 1e-30 * abs(sympy.N(want, 50))
+
+
+def test_a_step_too_large_to_prove_is_checked_at_points_and_says_so():
+    counts = derive("(x+a)**50/(x+b)**50", "x").verify()
+    assert counts["numeric_too_large"] >= 1
+    with pytest.raises(BudgetError, match="too large to explain step by step"):
+        derive("(x+a)**50/(x+b)**50", "x").verify(symbolic=True)
+
+
+def test_the_time_limit_is_a_budget_error():
+    with pytest.raises(BudgetError, match="took more than"):
+        derive("(x + a + b)**12 + sin(x)*cos(x)", "x", time_limit=1e-6)
+    maxes = " + ".join(f"max(x, a{k}, b{k}, c{k}, d{k})" for k in range(30))
+    start = time.perf_counter()
+    with pytest.raises(BudgetError):
+        derive(maxes, "x", time_limit=1.0)
+    assert time.perf_counter() - start < 4
+
+
+def test_wrt_and_data_names_are_read_like_the_expression():
+    d = derive("\uff58**2*y", "\uff58", data=["\uff59"])  # fullwidth x and y: x and y
+    assert d.results[x] == 2 * x * sympy.Sum(Y[i], (i, 1, n)) / n
 
 
 # -- API ---------------------------------------------------------------------------------------

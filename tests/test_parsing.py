@@ -339,3 +339,24 @@ def test_fuzz_expression_like_text(text: str) -> None:
 ))
 def test_fuzz_well_formed_expressions(text: str) -> None:
     _parses_or_refuses(text)
+
+
+# --- look-alike names --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x**2 + \u0445", "looks like 'x'"),  # Cyrillic ha beside Latin x
+    ("\u03bf + o", "looks like"),  # Greek omicron beside Latin o
+    ("x\u0445 + 1", "mixes Cyrillic and Latin"),
+    ("\u0394x + 1", "mixes Greek and Latin"),
+])
+def test_look_alike_and_mixed_script_names_are_refused(text: str, message: str) -> None:
+    assert message in refused(text)
+
+
+def test_names_of_one_script_are_accepted_and_normalized() -> None:
+    theta, lam = sympy.symbols("θ λ", real=True)
+    assert parse_expression("θ*x + λ*σ") == theta * x + lam * sympy.Symbol("σ", real=True)
+    assert parse_expression("\uff58 + \U0001d465") == 2 * x  # fullwidth and mathematical x
+    assert parse_expression("\uff58**2") == x**2  # fullwidth x is x, as Python reads names
+    assert parsing.normalized_name("\uff58") == "x"

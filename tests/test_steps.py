@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy
 
-from calculus_ml.errors import VerificationError
+from calculus_ml.errors import BudgetError, ExpressionError, VerificationError
 from calculus_ml.functions import sigmoid, softplus
 from calculus_ml.parsing import parse_expression
 from calculus_ml.steps import rules as r
@@ -284,3 +284,42 @@ def test_ml_functions_are_derived_by_their_own_rules():
     root = build_steps(sigmoid(x) * softplus(x), x)
     assert {s.rule for s in root.walk()} == {"product", "sigmoid", "softplus"}
     assert_every_step_true(root)
+
+
+def test_size_estimates_bound_the_expansion_without_doing_it():
+    from calculus_ml.symbolic import MAX_TERMS, expanded_size, within_terms
+
+    for text in ("(x + y + 1)**7", "(x + 1)**3*(y - 2)**4 + (x - y)**5", "1/(x + y)**4 + x"):
+        expr = parse_expression(text)
+        assert len(sympy.Add.make_args(sympy.expand(expr))) <= expanded_size(expr)
+    assert expanded_size(parse_expression("(a+b+c+d+e1+f+g+h+x)**100")) > 10**11
+    assert within_terms(parse_expression("(y - (m*x + b))**2"))
+    assert not within_terms(parse_expression("(x + y + 1)**100")) and MAX_TERMS < 5151
+
+
+def test_a_zero_test_too_large_to_try_proves_nothing():
+    from calculus_ml.steps.zero import vanishes
+
+    assert vanishes(parse_expression("(x + a)**2 - x**2 - 2*a*x - a**2"))
+    assert vanishes(parse_expression("(x+a+b+c+d+f+g)**100 - (x+a+b+c+d+f)**100")) is None
+
+
+def test_a_max_of_many_arguments_is_over_budget():
+    with pytest.raises(BudgetError, match="at most 5 arguments"):
+        build_steps(parse_expression("max(x, a, b, c, d, f)"), x)
+
+
+def test_the_sign_of_a_non_real_value_is_an_expression_error():
+    with pytest.raises(ExpressionError, match="not real"):
+        build_steps(parse_expression("sign(log(min(tan(3), tan(x))))"), x)
+
+
+def test_pieces_whose_regions_multiply_over_the_data_are_over_budget():
+    from calculus_ml.symbolic import over_data
+
+    p = sympy.Symbol("p", real=True)
+    one = over_data(parse_expression("max(p*x, a, b, c) + max(p*x, d, f, g)"), [x])
+    assert_every_step_true(build_steps(one, p))
+    two = over_data(parse_expression("max(p*x, a, b, c, d) + max(p*x, f, g, h, k)"), [x])
+    with pytest.raises(BudgetError, match="regions multiply"):
+        build_steps(two, p)

@@ -22,7 +22,7 @@ import sympy
 from ..errors import DataError, ExpressionError
 from ..functions import dot
 from ..losses import Loss
-from ..symbolic import differentiate, fresh_symbol, tidy
+from ..symbolic import differentiate, fresh_symbol, tidy, within_terms
 
 __all__ = ["hessian", "is_quadratic", "learning_rate_bound", "solve", "Flat", "flat_form",
            "prepared_gradient", "quadratic_parts"]
@@ -82,8 +82,12 @@ def flat_form(expr: sympy.Expr, loss: Loss) -> Flat:
 
 
 def is_quadratic(loss: Loss) -> bool:
-    """Whether ``J`` is a polynomial of degree at most 2 in the parameters (``∇J`` linear)."""
+    """Whether ``J`` is a polynomial of degree at most 2 in the parameters (``∇J`` linear);
+    False also when ``J`` is too large to multiply out (see
+    :func:`~calculus_ml.symbolic.within_terms`)."""
     flat = flat_form(loss.term + loss.penalty, loss)
+    if not within_terms(flat.expr):
+        return False
     poly = flat.expr.as_poly(*flat.gens)
     return poly is not None and poly.total_degree() <= 2
 
@@ -98,13 +102,28 @@ def prepared_gradient(loss: Loss, data: Mapping[str, Any]):
 
 
 def quadratic_parts(loss: Loss, data: Mapping[str, Any]):
-    """``(H, g₀, prepared)`` with ``∇J(θ) = Hθ + g₀`` exactly, for a quadratic ``J``."""
-    prepared = prepared_gradient(loss, data)
-    zero = np.zeros(prepared.size)
-    g0 = prepared.grad(zero)
-    columns = [prepared.grad(unit) - g0 for unit in np.eye(prepared.size)]
-    H = np.array(columns).T
-    return (H + H.T) / 2, g0, prepared
+    """``(H, g₀, prepared)`` with ``∇J(θ) = Hθ + g₀`` exactly, for a quadratic ``J``.
+
+    Raises
+    ------
+    DataError
+        For malformed data, or data so large that ``H`` or ``g₀`` overflow.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
+        prepared = prepared_gradient(loss, data)
+        zero = np.zeros(prepared.size)
+        g0 = prepared.grad(zero)
+        columns = [prepared.grad(unit) - g0 for unit in np.eye(prepared.size)]
+        H = np.array(columns).T
+        H = (H + H.T) / 2
+    _require_finite(H, g0)
+    return H, g0, prepared
+
+
+def _require_finite(*arrays: np.ndarray) -> None:
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise DataError("the data are too large for floating point here: sums over them "
+                        "overflow (past about 1e308); rescale them, e.g. to thousands")
 
 
 def learning_rate_bound(loss: Loss, **data: Any) -> float | None:
@@ -162,4 +181,7 @@ def solve(loss: Loss, **data: Any) -> dict[str, float | np.ndarray]:
                         "are singular or J is unbounded below (Hessian eigenvalues "
                         f"{eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g}); e.g. all x equal, or "
                         "fewer points than parameters")
-    return prepared.unflatten(np.linalg.solve(H, -g0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        theta = np.linalg.solve(H, -g0)
+    _require_finite(theta)
+    return prepared.unflatten(theta)

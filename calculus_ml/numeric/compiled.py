@@ -19,6 +19,7 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
 from ..caching import BoundedMemo
 from ..errors import DataError
+from ..symbolic import check_time, time_budget
 from .codegen import CompileError, _compile_source
 from .kernels import _program
 from .statistics import _describe
@@ -26,8 +27,8 @@ from .model import _Layout, _Model
 from .validation import _flatten, _validate
 
 
-def compile_gradient(loss: Any, backend: str = "numpy",
-                     sufficient_statistics: bool | str = "auto") -> CompiledGradient:
+def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: bool | str = "auto",
+                     *, time_limit: float | None = None) -> CompiledGradient:
     """Compile ``loss`` into fast NumPy functions of its value and gradient.
 
     Parameters
@@ -40,6 +41,9 @@ def compile_gradient(loss: Any, backend: str = "numpy",
         Use the sums over the data (Σx, Σxy, XᵀX, ...) instead of the data themselves when ℓ is a
         polynomial in the parameters: ``"auto"`` when possible, ``True`` to require it (a
         :class:`CompileError` otherwise), ``False`` never.
+    time_limit : float, optional
+        Seconds the compilation (with the loss's derivation, if not derived yet) may take
+        (default :data:`calculus_ml.symbolic.TIME_LIMIT`; ``math.inf`` for no limit).
 
     Returns
     -------
@@ -50,6 +54,8 @@ def compile_gradient(loss: Any, backend: str = "numpy",
     ------
     CompileError
         For a loss whose form or functions the code generator does not handle.
+    BudgetError
+        For a loss too large to derive, or past ``time_limit``.
     """
     if backend != "numpy":
         raise ValueError(f"backend must be 'numpy', not {backend!r}")
@@ -57,7 +63,8 @@ def compile_gradient(loss: Any, backend: str = "numpy",
         raise ValueError("sufficient_statistics must be 'auto', True or False, "
                          f"not {sufficient_statistics!r}")
     try:
-        return _compile(loss, sufficient_statistics)
+        with time_budget(time_limit):
+            return _compile(loss, sufficient_statistics)
     except PrintMethodNotImplementedError as error:  # a node _check_printable let through
         raise CompileError(f"cannot compile: {str(error).splitlines()[0]}") from None
 
@@ -70,7 +77,9 @@ def _compile(loss: Any, sufficient_statistics: bool | str) -> CompiledGradient:
     if sufficient_statistics is True and poly is None:
         raise CompileError(f"{getattr(loss, 'name', 'the loss')} is not a polynomial in its "
                            "parameters: no sufficient statistics")
+    check_time()
     source, buffers, stats = _program(model, layout, poly, getattr(loss, "prediction", None))
+    check_time()
     return CompiledGradient(loss, model, layout, source, _compile_source(source), buffers, stats)
 
 

@@ -12,6 +12,9 @@ vectors, or a scalar product of two parameter vectors), and takes the loss apart
 * when ℓ is a polynomial in the parameters, :meth:`_Model.polynomial`: its terms as a scalar
   coefficient times a data monomial, the source of the sufficient statistics.
 
+Nothing is multiplied out that would grow past :data:`~calculus_ml.symbolic.MAX_TERMS` terms
+(estimated beforehand): such a loss takes the general path, its gradient printed as it is.
+
 :class:`_Layout` says where each parameter sits in the flat parameter vector.
 """
 
@@ -24,7 +27,7 @@ import sympy
 
 from ..caching import remembered
 from ..functions import dot, multiplied_out, sigmoid, softplus
-from ..symbolic import smallest
+from ..symbolic import check_time, smallest, within_terms
 from .codegen import CompileError, _check_printable
 
 _MAX_POLY_TERMS = 400  # beyond this many monomials the general path is cheaper to generate
@@ -147,7 +150,8 @@ class _Model:
                 raise CompileError(f"cannot compile ∂/∂{theta}: not linear in the vector {v}")
             parts.append(_Reduction(_cheapest(self.lower(coef, per_sample)), v))
             rest -= coef * v
-        if sympy.expand(sympy.piecewise_fold(rest)) != 0:
+        rest = sympy.piecewise_fold(rest)
+        if rest != 0 and (not within_terms(rest) or sympy.expand(rest) != 0):
             raise CompileError(f"cannot compile ∂/∂{theta}: a scalar where a vector belongs")
         return parts
 
@@ -169,6 +173,9 @@ class _Model:
                     node.exp.is_Integer and node.exp >= 0)):
                 if node.free_symbols & gens:
                     return None
+        if not within_terms(self.term):
+            return None
+        check_time()
         expanded = multiplied_out(self.term)
         terms = sympy.Add.make_args(expanded)
         if len(terms) > _MAX_POLY_TERMS:
@@ -217,7 +224,10 @@ def _stable_logs(expr: sympy.Expr) -> sympy.Expr:
 
 @remembered(maxsize=512)
 def _cheapest(expr: sympy.Expr) -> sympy.Expr:
-    """The cheapest of ``expr``, its expansion and the expansion's factored terms (by op count)."""
+    """The cheapest of ``expr``, its expansion and the expansion's factored terms (by op count);
+    ``expr`` itself when its expansion would be too long."""
+    if not within_terms(expr):
+        return expr
     expanded = multiplied_out(expr)
     return smallest(expr, expanded, sympy.factor_terms(expanded))
 

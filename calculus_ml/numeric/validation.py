@@ -108,8 +108,11 @@ def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None
 def _flatten(layout: _Layout, d: int | None, params: Any) -> np.ndarray:
     """``params`` (a dict by name, or an array) as a flat float array in layout order."""
     if not isinstance(params, Mapping):
-        theta = np.array(params, dtype=float).ravel()
-        if d is not None and theta.shape != (layout.size(d),):
+        try:
+            theta = np.array(params, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise DataError("params must be numbers") from None
+        if (d is not None or not any(layout.is_vector)) and theta.shape != (layout.size(d),):
             labels = [f"{n}[{d}]" if v else n for n, v in zip(layout.names, layout.is_vector)]
             raise DataError(f"params must be {layout.size(d)} numbers ({', '.join(labels)}), "
                             f"not {theta.size}")
@@ -123,7 +126,10 @@ def _flatten(layout: _Layout, d: int | None, params: Any) -> np.ndarray:
                         + (f"; unknown {', '.join(unknown)}" if unknown else ""))
     pieces = []
     for name, vector in zip(layout.names, layout.is_vector):
-        value = np.asarray(named[name], dtype=float)
+        try:
+            value = np.asarray(named[name], dtype=float)
+        except (TypeError, ValueError):
+            raise DataError(f"parameter {name} must be a number") from None
         want = ((d if d is not None else value.size),) if vector else ()
         if value.shape != want:
             raise DataError(f"parameter {name} must have shape {want}, not {value.shape}")

@@ -14,7 +14,7 @@ import sympy
 from sympy.core.mul import _unevaluated_Mul
 
 from ..errors import ExpressionError
-from ..symbolic import fresh_symbol
+from ..symbolic import check_time, fold_size, fresh_symbol, too_large
 from . import rules as r
 
 _FUNCTION_RULES: dict[type, type[r.Step]] = {
@@ -33,6 +33,15 @@ _FUNCTION_RULES: dict[type, type[r.Step]] = {
 
 _CHAIN_NAMES = ("u", "v", "w", "t", "s", "q")
 
+MAX_PIECES = 5
+"""Most arguments of a ``max`` or ``min`` differentiated: its derivative's regions are
+conditions on every pair of arguments, which SymPy combines at a cost growing about fivefold
+with each argument (a quarter of a second for five, a second for six)."""
+
+MAX_FOLD = 500
+"""Largest :func:`~calculus_ml.symbolic.fold_size` of a per-sample derivative summed over data
+(about a second of SymPy's work per 250: 243 for five ``relu`` of one parameter)."""
+
 
 class _Builder:
     """Derives one expression with respect to one variable, sharing repeated sub-derivations."""
@@ -47,6 +56,7 @@ class _Builder:
         var = self.var if var is None else var
         key = (expr, var)
         if key not in self.cache:
+            check_time()
             self.cache[key] = self._dispatch(expr, var)
         return self.cache[key]
 
@@ -128,12 +138,19 @@ class _Builder:
 
     def _MinMaxBase(self, expr, var):
         name = "max" if isinstance(expr, sympy.Max) else "min"
+        if len(expr.args) > MAX_PIECES:
+            raise too_large(f"{name} of {len(expr.args)} arguments (SymPy merges nested ones) "
+                            "has too many regions to differentiate",
+                            f"at most {MAX_PIECES} arguments in one {name}")
         pieces = expr.rewrite(sympy.Piecewise, deep=False)  # inner kinks get their own step
         return self._pieces(expr, var, pieces, f"{name} picks one argument on each region")
 
     def _sign(self, expr, var):
         (arg,) = expr.args  # SymPy rewrites sign only for arguments it knows to be real
-        pieces = sympy.Piecewise((1, arg > 0), (-1, arg < 0), (0, True))
+        try:
+            pieces = sympy.Piecewise((1, arg > 0), (-1, arg < 0), (0, True))
+        except TypeError:  # SymPy knows arg is not real: it refuses the comparisons
+            raise ExpressionError(f"{expr} takes the sign of {arg}, which is not real") from None
         return self._pieces(expr, var, pieces, "sign is 1, -1 or 0 on each region")
 
     def _pieces(self, expr, var, pieces: sympy.Piecewise, identity: str) -> r.RewriteRule:
@@ -155,7 +172,12 @@ class _Builder:
         return r.DotRule(expr, var)
 
     def _Sum(self, expr, var):
-        return r.SumOverDataRule(expr, var, substep=self.step(expr.function, var))
+        substep = self.step(expr.function, var)
+        if fold_size(substep.result, expr.limits[0][0]) > MAX_FOLD:
+            raise too_large(f"its derivative by {var} has pieces (from max, min, abs or sign) "
+                            "whose regions multiply when summed over the data",
+                            f"fewer max, min or sign terms holding {var} in one data point's term")
+        return r.SumOverDataRule(expr, var, substep=substep)
 
     # -- the chain rule ----------------------------------------------------------------------
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import math
 import operator
 import random
+from collections.abc import Iterator
 
 import sympy
 
 from ..symbolic import concretize_sums
 
-__all__ = ["N_POINTS", "equal_numerically", "numeric_verdict", "real_value"]
+__all__ = ["N_POINTS", "equal_numerically", "numeric_verdict", "real_value", "is_real_somewhere"]
 
 N_POINTS = 5
 """Random points at which two expressions must agree numerically."""
@@ -31,13 +32,8 @@ def numeric_verdict(
     """True if ``a`` and ``b`` agree at ``points`` real points, False if they disagree at one,
     None if too few of the random points tried are in the real domain of both."""
     a, b = concretize_sums(a), concretize_sums(b)
-    data = a.atoms(sympy.Indexed) | b.atoms(sympy.Indexed)
-    labels = {ix.base.label for ix in data}
-    atoms = sorted((a.free_symbols | b.free_symbols | data) - labels, key=sympy.default_sort_key)
-    rng = random.Random(0)
     agreed = 0
-    for _ in range(20 * points):
-        point = {s: rng.choice((-1.0, 1.0)) * 10 ** rng.uniform(-1, 0.7) for s in atoms}
+    for point in _random_points(a, b, tries=20 * points):
         va, vb = real_value(a, point), real_value(b, point)
         if va is None or vb is None:
             continue
@@ -47,6 +43,25 @@ def numeric_verdict(
         if agreed == points:
             return True
     return None
+
+
+def is_real_somewhere(expr: sympy.Expr, *, tries: int = 20 * N_POINTS) -> bool:
+    """Whether ``expr`` is real and finite at one of the random points :func:`numeric_verdict`
+    tries."""
+    expr = concretize_sums(expr)
+    return any(real_value(expr, point) is not None for point in _random_points(expr, tries=tries))
+
+
+def _random_points(*exprs: sympy.Expr, tries: int) -> Iterator[dict[sympy.Basic, float]]:
+    """``tries`` random points (the same ones for the same names): each name and indexed datum
+    of ``exprs`` between -5 and -0.1 or between 0.1 and 5."""
+    data = set().union(*(e.atoms(sympy.Indexed) for e in exprs))
+    labels = {ix.base.label for ix in data}
+    names = set().union(*(e.free_symbols for e in exprs)) | data
+    atoms = sorted(names - labels, key=sympy.default_sort_key)
+    rng = random.Random(0)
+    for _ in range(tries):
+        yield {s: rng.choice((-1.0, 1.0)) * 10 ** rng.uniform(-1, 0.7) for s in atoms}
 
 
 _REAL_FUNCTIONS = {

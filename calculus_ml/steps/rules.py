@@ -14,7 +14,7 @@ from typing import ClassVar, Iterator
 import sympy
 
 from ..functions import sigmoid, softplus
-from ..symbolic import component
+from ..symbolic import check_time, component
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Step:
     @cached_property
     def result(self) -> sympy.Expr:
         """The derivative, computed from this rule's formula and its substeps' results."""
+        check_time()  # a safe point of the work budget: results are computed on first use
         return self._result()
 
     def _result(self) -> sympy.Expr:

@@ -12,7 +12,9 @@ Equality is proved symbolically where that is cheap, by a ladder of tests:
 3. when a proof is insisted on, ``sympy.simplify`` of the difference is 0.
 
 Otherwise equality is confirmed numerically at random real points, where every part of both sides
-is real and finite. Kinked functions (``abs``, ``max``, pieces) agree with SymPy everywhere except
+is real and finite. So it is when a symbolic proof would be too large to try (the work budget of
+:mod:`calculus_ml.symbolic`): the step's proof is then ``"numeric_too_large"``, not
+``"numeric"``. Kinked functions (``abs``, ``max``, pieces) agree with SymPy everywhere except
 on the kink, where no derivative exists; random points miss the kink with probability one.
 
 A step with inner products ``dot(a, b)`` (a derivative by a vector component ``w_j``) is checked
@@ -34,17 +36,21 @@ from typing import Iterator, Literal
 import sympy
 
 from ..caching import BoundedMemo, remembered
-from ..errors import VerificationError
+from ..errors import ExpressionError, VerificationError
 from ..functions import ML_FUNCTIONS, dot, to_elementary
-from ..symbolic import component, concretize_sums, differentiate, is_kinked
-from .real import N_POINTS, equal_numerically, numeric_verdict, real_value
+from ..symbolic import check_time, component, concretize_sums, differentiate, is_kinked, too_large
+from .real import N_POINTS, equal_numerically, is_real_somewhere, numeric_verdict, real_value
 from .rules import SimplifyRule, Step
 from .zero import merged_sums, vanishes
 
 __all__ = ["check_step", "verify_tree", "expected_derivative", "written_out", "concretize_sums",
-           "equal_numerically", "real_value", "N_POINTS", "CONCRETE_D", "CONCRETE_J", "Proof"]
+           "equal_numerically", "real_value", "N_POINTS", "CONCRETE_D", "CONCRETE_J", "Proof",
+           "PROOFS"]
 
-Proof = Literal["symbolic", "numeric"]
+Proof = Literal["symbolic", "numeric", "numeric_too_large"]
+PROOFS: tuple[Proof, ...] = ("symbolic", "numeric", "numeric_too_large")
+"""How a step's equality can be established: proved symbolically; confirmed numerically as no
+cheap proof exists; confirmed numerically as a symbolic proof would be too large to try."""
 
 _CACHE_SIZE = 4096
 """Entries kept by each process-wide cache below (oracles, elementary forms, vanishing tests)."""
@@ -110,6 +116,10 @@ def check_step(step: Step, *, symbolic: bool = False) -> Proof:
     ------
     VerificationError
         If the step's result is not the derivative of its expression.
+    ExpressionError
+        If the step's expression is not real at any point tried, so cannot be checked.
+    BudgetError
+        If ``symbolic`` insists on a proof that would be too large, or time runs out.
     """
     return _Checker(symbolic).check(step)
 
@@ -121,7 +131,7 @@ def verify_tree(root: Step, *, symbolic: bool = False) -> dict[Proof, int]:
     rather than a step above it.
     """
     checker = _Checker(symbolic)
-    counts: dict[Proof, int] = {"symbolic": 0, "numeric": 0}
+    counts: dict[Proof, int] = dict.fromkeys(PROOFS, 0)
     for step in _bottom_up(root, set()):
         counts[checker.check(step)] += 1
     return counts
@@ -156,6 +166,7 @@ class _Checker:
         claim = (step.expr, step.var, step.result, self.symbolic)
         proof = _PROVED.get(claim)
         if proof is None:
+            check_time()
             proof = _PROVED.put(claim, self._proof(step))
         self.proofs[id(step)] = proof
         return proof
@@ -169,28 +180,47 @@ class _Checker:
         expected = differentiate(_elementary(expr), var)
         got = _elementary(result)
         thorough = self.symbolic and not is_kinked(got, expected)
-        if self.equal_symbolically(got, expected, thorough=thorough):
+        proved = self.equal_symbolically(got, expected, thorough=thorough)
+        if proved:
             return "symbolic"
+        if thorough and proved is None:
+            raise too_large(f"a symbolic proof of the {step.rule} step for d/d{step.var} would "
+                            "be too long", "verify(symbolic=False), which checks it at points")
         if thorough:
             raise VerificationError(_message(step, expected, "could not be proved equal"))
         verdict = numeric_verdict(got, expected)
         if verdict:
-            return "numeric"
+            return "numeric" if proved is False else "numeric_too_large"
         if verdict is False:
             raise VerificationError(_message(step, expected, "disagrees"))
         if expected.has(sympy.Derivative):
             raise VerificationError(_message(step, expected, "cannot be checked (no oracle)"))
+        if not is_real_somewhere(_elementary(expr)):
+            raise ExpressionError(f"{step.expr} is not real at any point tried (each name "
+                                  "between -5 and 5), so its steps cannot be checked")
+        if proved is None:  # too long to prove, too large (past 1e12) or complex to sample
+            raise too_large(f"the {step.rule} step for d/d{step.var} is too long to prove and "
+                            "has no small real values to check at points", "smaller powers")
         raise VerificationError(_message(step, expected, "cannot be checked (no real points)"))
 
-    def equal_symbolically(self, a: sympy.Expr, b: sympy.Expr, *, thorough: bool) -> bool:
+    def equal_symbolically(self, a: sympy.Expr, b: sympy.Expr, *,
+                           thorough: bool) -> bool | None:
+        """True if ``a = b`` is proved, None if a proof would be too large to try, else
+        False."""
         if a == b:
             return True
         difference = a - b
         pieces = merged_sums(difference) or (concretize_sums(difference),)
-        if all(vanishes(p) for p in pieces):
+        verdicts = []
+        for piece in pieces:
+            verdicts.append(vanishes(piece))
+            if verdicts[-1] is False:
+                break
+        if all(verdicts):
             return True
+        if None in verdicts:
+            return None
         return thorough and all(sympy.simplify(p) == 0 for p in pieces)
-
 
 
 def _message(step: Step, expected: sympy.Expr, what: str) -> str:

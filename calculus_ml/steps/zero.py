@@ -2,40 +2,55 @@
 
 * :func:`vanishes` -- 0 as a rational function of its atoms (``exp(c·a)`` read as ``E_a**c``),
   first in SymPy's sparse polynomial arithmetic (:func:`zero_as_fraction`), then by SymPy's own
-  ``as_numer_denom`` and ``expand``;
+  ``as_numer_denom`` and ``expand`` -- each only while its size, estimated beforehand, is within
+  the work budget (:func:`~calculus_ml.symbolic.within_terms`): past it, no proof is tried;
 * :func:`merged_sums` -- a difference of multiples of sums over the same data written as one
   summand, whose vanishing proves the equality for every number of data points.
 """
 
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from ..caching import remembered
+from ..symbolic import check_time, multinomial_terms, within_terms
 
 __all__ = ["vanishes", "zero_as_fraction", "merged_sums"]
 
 
-def vanishes(expr: sympy.Expr) -> bool:
+def vanishes(expr: sympy.Expr) -> bool | None:
     """Whether ``expr`` is 0 as a rational function of its atoms, ``exp(c·a)`` read as
-    ``E_a**c``."""
-    return expr == 0 or _vanishes(expr)
+    ``E_a**c``: None when the proof would be too large to try."""
+    return True if expr == 0 else _vanishes(expr)
 
 
 @remembered()
-def _vanishes(expr: sympy.Expr) -> bool:
+def _vanishes(expr: sympy.Expr) -> bool | None:
     """:func:`vanishes` for a nonzero ``expr``, remembered for the process.
 
     The fast test :func:`zero_as_fraction` is tried first; when it proves nothing, SymPy's own
-    ``as_numer_denom`` and ``expand`` decide, as they always have."""
+    ``as_numer_denom`` and ``expand`` decide, unless the numerator would expand to more than
+    :data:`~calculus_ml.symbolic.MAX_TERMS` terms."""
     if zero_as_fraction(expr):
         return True
-    numerator, _ = _exp_as_powers(expr).as_numer_denom()
+    try:
+        powers = _exp_as_powers(expr)
+    except TypeError:  # with exp(a) known positive, SymPy finds a comparison of non-reals
+        return False
+    numerator, _ = powers.as_numer_denom()
+    if not within_terms(numerator):
+        return None
     return sympy.expand(numerator) == 0
 
 
 _MAX_TERMS = 2000
 """Size (terms of a numerator or denominator) beyond which :func:`zero_as_fraction` gives up."""
+
+_MAX_PRODUCT = 50_000
+"""Products of terms one multiplication may take: :func:`zero_as_fraction` gives up before a
+larger one (in pure Python, about 10 µs each)."""
 
 
 class _GiveUp(Exception):
@@ -111,16 +126,25 @@ def _fraction(expr, table, ring, gens, memo):
         parts = [_fraction(arg, table, ring, gens, memo) for arg in expr.args]
         result = parts[0]
         for n, d in parts[1:]:
+            check_time()
             if expr.is_Mul:
+                _affordable((result[0], n), (result[1], d))
                 result = (result[0] * n, result[1] * d)
             elif result[1] == d:
                 result = (result[0] + n, d)
             else:
+                _affordable((result[0], d), (n, result[1]), (result[1], d))
                 result = (result[0] * d + n * result[1], result[1] * d)
             if max(len(result[0]), len(result[1])) > _MAX_TERMS:
                 raise _GiveUp
     memo[expr] = result
     return result
+
+
+def _affordable(*products) -> None:
+    """Give up before multiplications of pairs of polynomials that would take too long."""
+    if sum(len(a) * len(b) for a, b in products) > _MAX_PRODUCT:
+        raise _GiveUp
 
 
 def _power(fraction, k: int):
@@ -129,7 +153,19 @@ def _power(fraction, k: int):
         if not numerator:
             raise _GiveUp  # 1/0
         numerator, denominator, k = denominator, numerator, -k
+    if max(_power_terms(numerator, k), _power_terms(denominator, k)) > _MAX_TERMS:
+        raise _GiveUp
     return numerator**k, denominator**k
+
+
+def _power_terms(poly, k: int) -> int:
+    """Terms of ``poly**k`` at most, without computing it: the multinomial count, or the
+    number of monomials within its degrees, whichever is smaller."""
+    m = len(poly)
+    if m <= 1 or k <= 1:
+        return m
+    box = math.prod(k * degree + 1 for degree in poly.degrees() if degree > 0)
+    return min(box, multinomial_terms(m, k))
 
 
 def merged_sums(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
