@@ -357,3 +357,24 @@ def test_cli_analysis_errors(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and message in err
+
+
+def test_convexity_of_a_high_power_is_quick_and_right():
+    """(y − (a x + b + c))⁶⁰ is never multiplied out (it has ~10⁵ terms): the verdict comes from
+    its affine form, and a finite-difference Hessian on data agrees (no negative eigenvalue)."""
+    import time
+
+    from calculus_ml.numeric import compile_gradient, finite_difference
+
+    loss = Loss("(y - (a*x + b + c))**6", ["ａ", "b", "c"], ["x", "y"])  # ｘ-style names fold
+    assert loss.convexity().verdict == "convex"
+    big = Loss("(y - (a*x + b + c))**60", ["a", "b", "c"], ["x", "y"])
+    start = time.perf_counter()
+    assert big.convexity().verdict == "convex"
+    assert time.perf_counter() - start < 5
+    rng = np.random.default_rng(1)
+    data = {"x": rng.normal(size=20) / 4, "y": rng.normal(size=20) / 4}
+    prepared = compile_gradient(loss).prepare(**data)
+    for theta in rng.normal(scale=0.3, size=(3, 3)):
+        H = finite_difference.hessian(prepared.grad, theta)
+        assert np.linalg.eigvalsh((H + H.T) / 2)[0] > -1e-6

@@ -22,7 +22,7 @@ from ..functions import to_elementary
 from ..losses import Loss
 from ..numeric import finite_difference
 from ..steps.real import real_value
-from ..symbolic import KINKED
+from ..symbolic import KINKED, within_terms
 from .quadratic import Flat, flat_form, is_quadratic, prepared_gradient, quadratic_parts
 
 __all__ = ["Convexity", "convexity", "Verdict"]
@@ -195,7 +195,7 @@ def _with_forms(expr: sympy.Basic, gens: tuple, forms: dict) -> sympy.Basic:
     if not expr.has(*gens) or not isinstance(expr, sympy.Expr):
         return expr if not expr.has(*gens) else expr.func(
             *(_with_forms(a, gens, forms) for a in expr.args))
-    poly = expr.as_poly(*gens)
+    poly = expr.as_poly(*gens) if within_terms(expr) else None  # a 60th power is not affine
     if poly is not None and poly.total_degree() <= 1:
         factor, form = expr.as_independent(*gens, as_Add=False)
         if form.could_extract_minus_sign():
@@ -226,7 +226,7 @@ def _curvature(e: sympy.Expr, us: tuple) -> set[str]:
     """What the rules prove of ``e`` in ``us``: a subset of ``{"convex", "concave"}``."""
     if not e.has(*us):
         return {"convex", "concave"}
-    poly = e.as_poly(*us)
+    poly = e.as_poly(*us) if within_terms(e) else None
     if poly is not None and poly.total_degree() <= 1:
         return {"convex", "concave"}
     if e.is_Add:

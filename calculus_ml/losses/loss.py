@@ -24,7 +24,7 @@ import sympy
 from ..derivation import Derivation, derivation_of
 from ..errors import ExpressionError
 from ..functions import dot
-from ..parsing import parse_expression
+from ..parsing import normalized_name, parse_expression
 from ..symbolic import Reduce, data_index, fresh_symbol, over_data, vector
 
 __all__ = ["Loss"]
@@ -265,6 +265,8 @@ def _symbols(names: Iterable[str], known: dict[str, sympy.Symbol], kind: str) ->
     for name in names:
         if not isinstance(name, str):
             name = getattr(name, "name", name)
+        if isinstance(name, str):
+            name = normalized_name(name)  # as the expression's names are: ｘ is x
         if name not in known:
             found = ", ".join(sorted(known)) or "none"
             raise ExpressionError(
