@@ -124,11 +124,21 @@ def equation(parts: tuple[sympy.Basic, ...]) -> str:
     return "\n".join(rows)
 
 
-@remembered(4096)
 def _lines_and_baseline(expr: sympy.Basic) -> tuple[list[str], int]:
-    """``expr`` pretty-printed as lines, and the index of its baseline row."""
+    """``expr`` pretty-printed as lines, and the index of its baseline row (remembered, unless
+    ``expr`` is unhashable, like a mutable matrix)."""
+    try:
+        return _remembered_lines_and_baseline(expr)
+    except TypeError:
+        return _pretty_form(expr)
+
+
+def _pretty_form(expr: sympy.Basic) -> tuple[list[str], int]:
     form = _Printer({"use_unicode": True, "wrap_line": False})._print(expr)
     return form.render(wrap_line=False).split("\n"), form.baseline
+
+
+_remembered_lines_and_baseline = remembered(4096)(_pretty_form)
 
 
 def _indent(text: str, prefix: str) -> str:
