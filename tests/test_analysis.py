@@ -317,6 +317,7 @@ def run(capsys, *argv):
 FILM_VALUES = ["--values", "x=100,200,250,325,400", "y=275,300,550,525,700"]
 
 
+@pytest.mark.slow
 def test_cli_solves_the_films(capsys, tmp_path):
     status, out, err = run(capsys, "derive", "--loss", "mse", "--solve", *FILM_VALUES,
                            "--format", "json")
@@ -346,6 +347,7 @@ def test_cli_hessian_and_convexity(capsys, fmt, marker):
     assert status == 0 and marker in out and "convex: " in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv, message", [
     (["derive", "--loss", "logistic", "--solve"], "no closed form"),
     (["derive", "--loss", "mse", "--solve", "--values", "x=1,2", "y"], "NAME=VALUE"),
@@ -359,6 +361,7 @@ def test_cli_analysis_errors(capsys, argv, message):
     assert err.count("\n") == 1 and message in err
 
 
+@pytest.mark.slow
 def test_convexity_of_a_high_power_is_quick_and_right():
     """(y − (a x + b + c))⁶⁰ is never multiplied out (it has ~10⁵ terms): the verdict comes from
     its affine form, and a finite-difference Hessian on data agrees (no negative eigenvalue)."""

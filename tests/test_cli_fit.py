@@ -74,6 +74,7 @@ def test_fit_logistic(tmp_path, capsys):
     assert 1.0 < slope < 3.5  # the labels came from a slope of 2
 
 
+@pytest.mark.slow
 def test_plot_is_written_atomically(lesson_csv, tmp_path, capsys):
     path, _ = lesson_csv
     figure = tmp_path / "fit.png"

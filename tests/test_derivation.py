@@ -124,6 +124,7 @@ def test_sum_reduction_has_no_one_over_n():
         assert same(d.results[var], oracle(d, var))
 
 
+@pytest.mark.slow
 def test_logistic_log_loss():
     d = derive(LOG_LOSS, ["w", "b"], data=["x", "y"])
     sig = sigmoid(w * X[i] + b)

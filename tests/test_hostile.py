@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # 146 inputs in memory-capped interpreters: about half a minute
+
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_BYTES = 1536 << 20
 TIME_LIMIT = 2.0

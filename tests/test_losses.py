@@ -151,6 +151,7 @@ def test_options_shape_the_loss():
                                                             sympy.Symbol("x", real=True)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, options", VARIANTS, ids=IDS)
 def test_every_step_of_every_catalogue_loss_is_true(name, options):
     loss = variant(name, options)
@@ -164,6 +165,7 @@ def test_every_step_of_every_catalogue_loss_is_true(name, options):
     assert checked >= 2 * len(loss.params)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, options", VARIANTS, ids=IDS)
 def test_gradient_matches_finite_differences(name, options):
     loss = variant(name, options)

@@ -71,6 +71,7 @@ def test_import_calculus_ml_does_not_import_matplotlib():
     assert _python(code) == "False"
 
 
+@pytest.mark.slow
 def test_backend_is_agg_headless_and_a_chosen_backend_is_kept(monkeypatch):
     show = ("import sys, calculus_ml.plotting, matplotlib; "
             "print(matplotlib.get_backend().lower(), 'matplotlib.pyplot' in sys.modules)")
@@ -373,6 +374,7 @@ def test_draws_into_the_given_axes(draw):
     assert plt.get_fignums() == [figure.number]  # no new figure
 
 
+@pytest.mark.slow
 def test_save_writes_png_and_svg_atomically(tmp_path):
     ax = plotting.tangent("x^2", 1.0)
     written = plotting.save(ax, tmp_path / "tangent.png")

@@ -16,6 +16,8 @@ from sphinx.cmd.build import build_main  # noqa: E402
 import calculus_ml as cm  # noqa: E402
 from calculus_ml import sphinxext  # noqa: E402
 from calculus_ml.errors import ExpressionError  # noqa: E402
+
+pytestmark = pytest.mark.slow  # each test builds a small Sphinx project
 from calculus_ml.render.base import views  # noqa: E402
 from calculus_ml.render.latex import latex  # noqa: E402
 

@@ -314,6 +314,7 @@ def test_the_sign_of_a_non_real_value_is_an_expression_error():
         build_steps(parse_expression("sign(log(min(tan(3), tan(x))))"), x)
 
 
+@pytest.mark.slow
 def test_pieces_whose_regions_multiply_over_the_data_are_over_budget():
     from calculus_ml.symbolic import over_data
 
