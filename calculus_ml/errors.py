@@ -2,6 +2,10 @@
 
 from typing import Any
 
+MESSAGE_LIMIT = 300
+"""The longest error message the package shows (the command line, handout specs), in
+characters: a long input in it is quoted :func:`shortened`."""
+
 
 def shortened(text: str, limit: int = 60) -> str:
     """``text`` for a message, cut in the middle to ``limit`` characters (``…``), so that a long

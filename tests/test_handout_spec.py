@@ -63,11 +63,12 @@ text = "Best slope {solve:m}."
     ("{solve:m}", "{slope:m@m=1e999,b=0}", "section[1].text", "not a finite number"),
     ("{solve:m}", "{value:m=1e10,b=0}", "section[1].text", "m must be between"),
     ("{solve:m}", "{math:D(J, pi)}", "section[1].text", "pi is not a variable"),
-    ("y = [2, 4, 7]", "y = [2, 4, 7]\nw = [" + "1, " * 10_001 + "]", "data.w", "at most 10000"),
+    ("y = [2, 4, 7]", "y = [2, 4, 7]\nw = [" + "1, " * 10_001 + "]", "data.w", "at most 10,000"),
     ("x = [1, 2, 3]\ny = [2, 4, 7]", r'csv = "..\\data\\x.csv"', "data.csv",
      "inside the spec's folder"),
     ("x = [1, 2, 3]\ny = [2, 4, 7]", 'csv = "C:/x.csv"', "data.csv", "inside the spec's folder"),
-    ('loss = "mse"', 'loss = "logistic"', "data", "logistic needs y to be 0 or 1; found y = 2, 4, 7"),
+    ('loss = "mse"', 'loss = "logistic"', "data",
+     "logistic needs y to be 0 or 1; found y = 2, 4, 7"),
 ])
 def test_invalid_spec_names_file_key_and_problem(tmp_path, old, new, key, problem):
     assert old in GOOD

@@ -175,8 +175,8 @@ CASES = [
     spec("code in a custom loss", "SpecError", BASE + f'loss = {{ expression = "{PAYLOAD}", '
          'params = ["m"], data = ["x"] }', "section[1].loss"),
     # -- 5: every value has a bound --------------------------------------------------------------
-    spec("{math:D(<8,000 spaces>}", "SpecError", BASE + 'expression = "x"\ntext = "{math:D('
-         + " " * 8000 + '}"', "bad expression"),
+    spec("{math:D(<8,000 spaces>x}", "SpecError", BASE + 'expression = "x"\ntext = "{math:D('
+         + " " * 8000 + 'x}"', "bad expression"),
     spec("{value:x=2|>400000000}", "SpecError", BASE + 'expression = "x"\n'
          'text = "{value:x=2|>400000000}"', "widths and precisions above 99"),
     spec("max_iter = 1e9", "SpecError", BASE + 'loss = "mse"\nfit = { max_iter = 1e9 }',
@@ -192,7 +192,7 @@ CASES = [
     spec("5,000 points", "SpecError", BASE + 'expression = "x"\npoints = ['
          + ", ".join(["{ x = 1 }"] * 5000) + "]", "at most 50 entries"),
     spec("20,000 data values", "SpecError", BASE.replace("x = [1, 2, 3]", "x = [" + ", ".join(
-        ["1"] * 20000) + "]"), "at most 10000 entries"),
+        ["1"] * 20000) + "]"), "at most 10,000 entries"),
     spec("500 sections", "SpecError", BASE + 'expression = "x"\n'
          + '[[section]]\nheading = "H"\n' * 499, "at most 20 entries"),
     spec("1,000 placeholders", "SpecError", BASE + 'expression = "x"\ntext = "'
@@ -260,6 +260,12 @@ CASES = [
     cli("cli handout with a csv symlink", ["handout", "spec.toml", "--out", "out"],
         "leads outside", files=[("write", "spec.toml", CSV.format("p.csv")),
                                 ("symlink", "p.csv", "/etc/passwd")]),
+    cli("cli fit, a loss name of 2,000 characters", ["fit", "--loss", "m" * 2000, "--csv", "a.csv",
+                                                     "--x", "x", "--y", "y"], "unknown loss"),
+    cli("cli fit, a CSV path of 2,000 characters", ["fit", "--loss", "mse", "--csv", "d/" * 1000,
+                                                    "--x", "x", "--y", "y"], "cannot read"),
+    cli("cli derive, 2,000 characters", ["derive", "+".join(["x"] * 1000) + ")", "--wrt", "x"],
+        "calculus-ml: error:"),
     cli("cli handout named with LaTeX", ["handout", "a}b.toml", "--out", "out"],
         "is not a handout name", files=[("write", "a}b.toml", BASE + 'expression = "x"')]),
 ]
@@ -391,6 +397,7 @@ def test_hostile_case(results, case):
     if case.expect != "ok":
         assert len(result["message"].rstrip("\n")) <= MESSAGE
         assert "\n" not in result["message"].rstrip("\n")
+        assert result["message"].count(".toml:") <= 1  # the file named once
         assert "root:" not in result["message"] and "hunter2" not in result["message"]
 
 

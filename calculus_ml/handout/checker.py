@@ -4,8 +4,7 @@ messages.
 A spec is untrusted data, so besides its type every value has a bound: text lengths, list
 lengths, magnitudes of coordinates, iterations. A problem is raised as
 :class:`~calculus_ml.errors.SpecError` ``FILE: KEY: problem``, one line of at most
-:data:`MESSAGE_LIMIT` characters, with a long value quoted shortened
-(:func:`~calculus_ml.errors.quoted`).
+:data:`~calculus_ml.errors.MESSAGE_LIMIT` characters, with a long value quoted shortened.
 """
 
 from __future__ import annotations
@@ -18,25 +17,26 @@ from typing import Any, NoReturn, TypeVar
 
 import sympy
 
-from ..errors import CalculusMLError, SpecError, quoted
+from ..errors import MESSAGE_LIMIT, CalculusMLError, SpecError, quoted
 from ..parsing import parse_expression
 from . import refs
 from .refs import Narrative
 
-__all__ = ["Checker", "message", "MESSAGE_LIMIT", "MAX_SPEC_BYTES", "MAX_LINE", "MAX_GOAL",
-           "MAX_TEXT", "MAX_ITEMS", "MAX_SECTIONS", "MAX_CURVES", "MAX_ROWS", "MAX_DATA_BYTES",
-           "MAX_COORDINATE", "MAX_ITER", "MAX_STEPS", "MAX_VISITS", "MAX_PLACEHOLDERS"]
+__all__ = ["Checker", "message", "MAX_SPEC_BYTES", "MAX_LINE", "MAX_GOAL",
+           "MAX_EXPRESSION", "MAX_TEXT", "MAX_ITEMS", "MAX_SECTIONS", "MAX_CURVES", "MAX_ROWS",
+           "MAX_DATA_BYTES", "MAX_COORDINATE", "MAX_RATE", "MAX_ITER", "MAX_STEPS", "MAX_VISITS",
+           "MAX_PLACEHOLDERS"]
 
 T = TypeVar("T")
 
-MESSAGE_LIMIT = 300
-"""The longest error message, in characters."""
 MAX_SPEC_BYTES = 1 << 20
 """The largest spec file (1 MiB)."""
 MAX_LINE = 200
 """The longest title or heading, in characters."""
 MAX_GOAL = 1000
 """The longest learning goal, in characters."""
+MAX_EXPRESSION = 1000
+"""The longest expression (of a function or a loss), in characters."""
 MAX_TEXT = 20_000
 """The longest narrative text (a summary, a section's text, a caption), in characters."""
 MAX_ITEMS = 50
@@ -51,6 +51,8 @@ MAX_DATA_BYTES = 4 << 20
 """The largest CSV file a spec reads (4 MiB)."""
 MAX_COORDINATE = 1e9
 """The largest magnitude of a point, a plot limit, a held value or a walk's start."""
+MAX_RATE = 1e6
+"""The largest learning rate (and tolerance or momentum) of a fit or a walk."""
 MAX_ITER = 20_000
 """The most iterations of a fit (epochs, for a stochastic method)."""
 MAX_STEPS = 50_000
@@ -63,11 +65,12 @@ MAX_PLACEHOLDERS = 200
 """The most placeholders in one section's narrative."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+"""Control characters, and line breaks other than ``\\n``: refused in any text."""
 
 
 def message(path: Any, key: str, problem: str) -> str:
-    """``FILE: KEY: problem`` on one line of at most :data:`MESSAGE_LIMIT` characters."""
+    """``FILE: KEY: problem`` on one line of at most :data:`~calculus_ml.errors.MESSAGE_LIMIT`
+    characters."""
     where = str(path)
     if len(where) > 100:
         where = "…" + where[-99:]
@@ -144,7 +147,7 @@ class Checker:
         """A list of at most ``limit`` entries."""
         self.kind(value, list, key, what)
         if len(value) > limit:
-            self.fail(key, f"at most {limit} entries, not {len(value)}")
+            self.fail(key, f"at most {limit:,} entries, not {len(value):,}")
         return value
 
     def names(self, value: Any, key: str) -> tuple[str, ...]:
@@ -166,7 +169,7 @@ class Checker:
     def line(self, value: Any, key: str) -> str:
         """One line of text (a title, a heading): no line break or control character."""
         self.text(value, key, MAX_LINE)
-        if _LINE_BREAK.search(value):
+        if "\n" in value:
             self.fail(key, "must be one line of text")
         return value
 
@@ -181,7 +184,7 @@ class Checker:
         return value
 
     def expression(self, text: Any, key: str) -> sympy.Expr:
-        self.text(text, key, MAX_LINE * 5)
+        self.text(text, key, MAX_EXPRESSION)
         try:
             return parse_expression(text)
         except CalculusMLError as error:

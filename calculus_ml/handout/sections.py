@@ -26,8 +26,8 @@ from ..numeric.validation import check_labels
 from ..optimize import GradientDescent
 from ..optimize.optimizers import OPTIMIZERS, SCHEDULES
 from . import refs
-from .checker import (MAX_COORDINATE, MAX_CURVES, MAX_ITER, MAX_PLACEHOLDERS, MAX_ROWS,
-                      Checker)
+from .checker import (MAX_COORDINATE, MAX_CURVES, MAX_EXPRESSION, MAX_ITER, MAX_PLACEHOLDERS,
+                      MAX_RATE, MAX_ROWS, Checker)
 from .refs import Narrative, Ref, exact, parse_point
 
 __all__ = ["Section", "Plot", "read_section", "placeholders", "PLOT_KINDS"]
@@ -40,7 +40,8 @@ FIT_KEYS = {"learning_rate", "max_iter", "tol", "method", "standardize", "init",
 _FIT_RANGES = {"learning_rate": (lambda v: v > 0, "must be a positive number or \"auto\""),
                "tol": (lambda v: v >= 0, "must be at least 0"),
                "momentum": (lambda v: 0 <= v < 1, "must be at least 0 and below 1")}
-_FIT_WHOLE = {"max_iter": (1, MAX_ITER), "batch_size": (1, MAX_ROWS), "random_state": (0, 2**32 - 1)}
+_FIT_WHOLE = {"max_iter": (1, MAX_ITER), "batch_size": (1, MAX_ROWS),
+              "random_state": (0, 2**32 - 1)}
 _DEFAULT_MAX_ITER = inspect.signature(GradientDescent).parameters["max_iter"].default
 WALK_KEYS = {"param", "start", "learning_rate", "steps", "fixed"}
 PLOT_KINDS: dict[str, set[str]] = {
@@ -148,7 +149,7 @@ def _loss(value: Any, options: Any, key: str, check: Checker) -> losses.Loss:
         check.keys(value, {"expression", "params", "data", "reduce", "regularization",
                            "prediction", "title"}, f"{key}.loss")
         check.required(value, ("expression", "params", "data"), f"{key}.loss")
-        texts = {k: check.text(value[k], f"{key}.loss.{k}", 1000) for k in
+        texts = {k: check.text(value[k], f"{key}.loss.{k}", MAX_EXPRESSION) for k in
                  ("expression", "reduce", "regularization", "prediction", "title") if k in value}
         build, args = losses.Loss, (texts.pop("expression"),
                                     check.names(value["params"], f"{key}.loss.params"),
@@ -196,7 +197,7 @@ def _fit(table: Any, data: Mapping[str, np.ndarray], key: str, check: Checker) -
         if name in _FIT_RANGES:
             within, problem = _FIT_RANGES[name]
             if not (name == "learning_rate" and value == "auto") and not within(
-                    check.number(value, where, 1e6)):
+                    check.number(value, where, MAX_RATE)):
                 check.fail(where, problem)
         elif name in _FIT_WHOLE:
             check.whole(value, where, *_FIT_WHOLE[name])
@@ -230,7 +231,7 @@ def _walk(table: Any, s: Section, key: str, check: Checker) -> dict[str, Any]:
         check.fail(f"{key}.fixed", f"give the other parameters, {', '.join(sorted(others))}, "
                                    f"not {', '.join(sorted(fixed)) or 'nothing'}")
     start = check.number(table.get("start", 0), f"{key}.start", MAX_COORDINATE)
-    rate = check.number(table["learning_rate"], f"{key}.learning_rate", 1e6)
+    rate = check.number(table["learning_rate"], f"{key}.learning_rate", MAX_RATE)
     if rate <= 0:
         check.fail(f"{key}.learning_rate", "must be positive")
     return {"param": table["param"], "start": start, "fixed": fixed, "steps": steps,

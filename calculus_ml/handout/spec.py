@@ -54,8 +54,8 @@ import numpy as np
 from ..datasets import read_csv, read_regular_file
 from ..errors import CalculusMLError, SpecError, quoted
 from . import NAME, refs
-from .checker import (MAX_DATA_BYTES, MAX_GOAL, MAX_ROWS, MAX_SECTIONS, MAX_SPEC_BYTES,
-                      Checker)
+from .checker import (MAX_DATA_BYTES, MAX_GOAL, MAX_LINE, MAX_ROWS, MAX_SECTIONS,
+                      MAX_SPEC_BYTES, Checker)
 from .refs import Inline, Narrative, Ref
 from .sections import Section, read_section
 
@@ -151,11 +151,12 @@ def _data(table: Any, check: Checker) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     if "csv" in table:
         check.keys(table, {"csv", "columns"}, "data")
-        name = check.text(table["csv"], "data.csv", 255)
+        name = check.text(table["csv"], "data.csv", MAX_LINE)
         columns = table.get("columns", {})
         check.kind(columns, dict, "data.columns", "a table of data name = CSV column")
+        path = _inside(name, check)
         try:
-            found = read_csv(_inside(name, check), max_bytes=MAX_DATA_BYTES)
+            found = read_csv(path, max_bytes=MAX_DATA_BYTES)
         except CalculusMLError as error:
             check.fail("data.csv", str(error).splitlines()[0])
         rows = len(next(iter(found.values())))
