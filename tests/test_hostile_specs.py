@@ -41,13 +41,7 @@ y = [2, 4, 7]
 [[section]]
 heading = "H"
 """
-BINARY = """title = "T"
-[data]
-x = [1, 2, 3]
-y = [0, 1, 1]
-[[section]]
-heading = "H"
-"""
+BINARY = BASE.replace("y = [2, 4, 7]", "y = [0, 1, 1]")
 CSV = BASE.replace("x = [1, 2, 3]\ny = [2, 4, 7]", 'csv = "{}"') + 'loss = "mse"\n'
 PAYLOAD = f"__import__('os').system('touch {CANARY}')"
 MARKUP = ("<script>alert(1)</script> <img src=x onerror=alert(1)> [click](javascript:alert(1)) "
