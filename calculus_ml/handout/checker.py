@@ -64,8 +64,10 @@ costs up to about 0.1 µs."""
 MAX_PLACEHOLDERS = 200
 """The most placeholders in one section's narrative."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-"""Control characters, and line breaks other than ``\\n``: refused in any text."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Control characters, line breaks other than ``\\n``, and the bidirectional embeddings,
+overrides and isolates that show text in another order than it is written: refused in any
+text."""
 
 
 def message(path: Any, key: str, problem: str) -> str:
