@@ -38,7 +38,9 @@ def read_regular_file(path: str | os.PathLike, max_bytes: int) -> bytes:
     DataError
         When the file cannot be read, is not a regular file, or is larger than ``max_bytes``.
     """
-    name = os.fspath(path)
+    name = os.fsdecode(path)
+    if "\0" in name:
+        raise DataError(f"cannot read {quoted(name)}: not a file name")
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise DataError(f"cannot read {name}: not a regular file")

@@ -130,6 +130,8 @@ def test_only_regular_files_of_bounded_size_are_read(tmp_path, capsys):
     with pytest.raises(DataError, match="larger than 50 bytes"):
         read_csv(big, max_bytes=50)
     assert read_regular_file(big, 1000).startswith(b"a,b\n1,2")
+    with pytest.raises(DataError, match="not a file name"):
+        read_regular_file("a\0b.csv", 1000)
 
 
 def test_labels_outside_the_loss_domain_exit_2(tmp_path, capsys):
