@@ -1,34 +1,75 @@
 """Small data helpers: a CSV reader (the standard ``csv`` module, no pandas) and the lesson's data.
 
-:func:`read_csv` reads numeric columns by header name; :func:`data_for_loss` hands those columns to
-a loss under its own data names (stacking several feature columns into the ``(n, d)`` matrix of a
-vector feature); :func:`lesson_data` is the introductory lesson's regression data.
+:func:`read_csv` reads numeric columns by header name, from a regular file of bounded size
+(:func:`read_regular_file`); :func:`data_for_loss` hands those columns to a loss under its own
+data names (stacking several feature columns into the ``(n, d)`` matrix of a vector feature);
+:func:`lesson_data` is the introductory lesson's regression data.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
+import stat
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, quoted, shortened
 
-__all__ = ["read_csv", "lesson_data", "data_for_loss"]
+__all__ = ["read_csv", "read_regular_file", "lesson_data", "data_for_loss", "MAX_CSV_BYTES"]
 
-def read_csv(path: str | os.PathLike, columns: Sequence[str] | None = None
-             ) -> dict[str, np.ndarray]:
+MAX_CSV_BYTES = 64 << 20
+"""The largest CSV file :func:`read_csv` reads (64 MiB)."""
+
+
+def read_regular_file(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``.
+
+    A FIFO, a device or a folder is refused from its status, without being opened; the file
+    is then opened without blocking and checked again, so one swapped in meanwhile is refused
+    too.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read, is not a regular file, or is larger than ``max_bytes``.
+    """
+    name = os.fsdecode(path)
+    if "\0" in name:
+        raise DataError(f"cannot read {quoted(name)}: not a file name")
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise DataError(f"cannot read {name}: not a regular file")
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_BINARY", 0))
+        with open(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise DataError(f"cannot read {name}: not a regular file")
+            content = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise DataError(f"cannot read {name}: {error.strerror or error}") from None
+    if len(content) > max_bytes:
+        raise DataError(f"cannot read {name}: larger than {max_bytes:,} bytes")
+    return content
+
+
+def read_csv(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
+             max_bytes: int = MAX_CSV_BYTES) -> dict[str, np.ndarray]:
     """Read numeric columns of a CSV file with a header row.
 
     Parameters
     ----------
     path : str or path-like
-        The file (UTF-8, optionally with a byte-order mark).
+        The file (UTF-8, optionally with a byte-order mark): a regular file, not a FIFO or a
+        device (see :func:`read_regular_file`).
     columns : sequence of str, optional
         The header names to read (default: all).
+    max_bytes : int
+        The largest file accepted.
 
     Returns
     -------
@@ -38,15 +79,16 @@ def read_csv(path: str | os.PathLike, columns: Sequence[str] | None = None
     Raises
     ------
     DataError
-        When the file cannot be read, has no header or no rows, lacks a column, repeats a header
-        name, or holds a value that is not a finite number (named by line and column).
+        When the file cannot be read, is not a regular file or is too large, has no header or no
+        rows, lacks a column, repeats a header name, or holds a value that is not a finite number
+        (named by line and column). A message quotes no content of the file but its header.
     """
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as error:
-        raise DataError(f"cannot read {os.fspath(path)}: {error.strerror or error}") from None
-    except (UnicodeDecodeError, csv.Error) as error:
+        text = read_regular_file(path, max_bytes).decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except UnicodeDecodeError:
+        raise DataError(f"cannot read {os.fspath(path)}: not UTF-8 text") from None
+    except csv.Error as error:
         raise DataError(f"cannot read {os.fspath(path)}: {error}") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
@@ -54,12 +96,13 @@ def read_csv(path: str | os.PathLike, columns: Sequence[str] | None = None
     header = [name.strip() for name in rows[0]]
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        raise DataError(f"{os.fspath(path)}: column {repeated[0]!r} appears twice in the header")
+        raise DataError(f"{os.fspath(path)}: column {quoted(repeated[0])} appears twice in the "
+                        "header")
     wanted = list(header if columns is None else columns)
     missing = [name for name in wanted if name not in header]
     if missing:
-        raise DataError(f"{os.fspath(path)} has no column {missing[0]!r} "
-                        f"(its columns: {', '.join(header)})")
+        raise DataError(f"{os.fspath(path)} has no column {quoted(missing[0])} "
+                        f"(its columns: {shortened(', '.join(header), 150)})")
     if len(rows) == 1:
         raise DataError(f"{os.fspath(path)} has a header but no rows")
     out = {name: np.empty(len(rows) - 1) for name in wanted}
@@ -72,9 +115,8 @@ def read_csv(path: str | os.PathLike, columns: Sequence[str] | None = None
             except ValueError:
                 value = math.nan
             if not math.isfinite(value):
-                shown = repr(cell) if cell else "an empty cell"
-                raise DataError(f"{os.fspath(path)}, line {line}, column {name!r}: "
-                                f"{shown} is not a finite number")
+                what = "a value that is not a finite number" if cell else "an empty cell"
+                raise DataError(f"{os.fspath(path)}, line {line}, column {quoted(name)}: {what}")
             out[name][line - 2] = value
     return out
 

@@ -1,4 +1,24 @@
-"""The package's exception and warning types."""
+"""The package's exception and warning types, and how their messages quote an input."""
+
+from typing import Any
+
+MESSAGE_LIMIT = 300
+"""The longest error message the package shows (the command line, handout specs), in
+characters: a long input in it is quoted :func:`shortened`."""
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """``text`` for a message, cut in the middle to ``limit`` characters (``…``), so that a long
+    input never makes a long message."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
+def quoted(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, :func:`shortened`."""
+    return shortened(repr(value), limit)
 
 
 class CalculusMLError(Exception):

@@ -48,10 +48,20 @@ def _huber() -> Loss:
 
 
 def random_data(loss, rng, n=64, d=3) -> dict:
-    """Random data for every data name (``(n, d)`` for vectors) and 0.7 per hyperparameter."""
+    """Random data for every data name (``(n, d)`` for vectors), labels inside the loss's domain
+    (``loss.labels``), and 0.7 per hyperparameter."""
     data = {}
     for s in loss.data:
         data[s.name] = rng.normal(size=(n, d)) if s in loss.vectors else rng.normal(size=n)
+    labels = getattr(loss, "labels", {})
+    inside = {"binary": lambda: rng.integers(0, 2, size=n).astype(float),
+              "sign": lambda: rng.choice([-1.0, 1.0], size=n),
+              "nonnegative": lambda: rng.poisson(2.0, size=n).astype(float)}
+    data.update((name, inside[domain]()) for name, domain in labels.items() if domain in inside)
+    columns = [name for name, domain in labels.items() if domain == "one-hot"]
+    if columns:
+        hot = np.eye(len(columns))[rng.integers(0, len(columns), size=n)]
+        data.update((name, hot[:, k]) for k, name in enumerate(columns))
     data.update((h.name, 0.7) for h in loss.hyperparameters)
     return data
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from calculus_ml import losses
 from calculus_ml.cli import main
-from calculus_ml.datasets import data_for_loss, lesson_data, read_csv
+from calculus_ml.datasets import data_for_loss, lesson_data, read_csv, read_regular_file
 from calculus_ml.errors import DataError
 
 
@@ -119,6 +120,30 @@ def test_unknown_loss_and_missing_file(tmp_path, capsys):
     assert status == 2 and "cannot read" in err
 
 
+def test_only_regular_files_of_bounded_size_are_read(tmp_path, capsys):
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero", tmp_path):
+        status, _, err = run(capsys, "--loss", "mse", "--csv", str(path), "--x", "a", "--y", "b")
+        assert status == 2 and "not a regular file" in err
+    big = tmp_path / "big.csv"
+    big.write_text("a,b\n" + "1,2\n" * 100)
+    with pytest.raises(DataError, match="larger than 50 bytes"):
+        read_csv(big, max_bytes=50)
+    assert read_regular_file(big, 1000).startswith(b"a,b\n1,2")
+    with pytest.raises(DataError, match="not a file name"):
+        read_regular_file("a\0b.csv", 1000)
+
+
+def test_labels_outside_the_loss_domain_exit_2(tmp_path, capsys):
+    path = tmp_path / "pass.csv"
+    path.write_text("hours,passed\n1,0\n2,1\n3,2\n4,1\n")
+    status, out, err = run(capsys, "--loss", "logistic", "--csv", str(path), "--x", "hours",
+                           "--y", "passed")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "logistic needs y to be 0 or 1; found y = 2 (1 of 4 values)" in err
+
+
 def test_unconverged_fit_warns_on_one_line(lesson_csv, capsys):
     path, _ = lesson_csv
     status, out, err = run(capsys, "--loss", "mse", "--csv", path, "--x", "hours", "--y",
@@ -178,7 +203,7 @@ def test_read_csv_reads_named_columns(tmp_path):
     ("", "is empty"),
     ("a,b\n", "header but no rows"),
     ("a,a\n1,2\n", "'a' appears twice"),
-    ("a,b\n1,2\n3,x\n", r"line 3, column 'b': 'x' is not a finite number"),
+    ("a,b\n1,2\n3,secret\n", r"line 3, column 'b': a value that is not a finite number$"),
     ("a,b\n1,2\n3\n", "line 3, column 'b': an empty cell"),
     ("a,b\n1,nan\n", "line 2, column 'b'"),
 ])

@@ -44,6 +44,8 @@ def test_number_format():
     assert [number(v) for v in (18, -875.0, 43.75, 1.4410377, 0.000264, 57656.25, 2e-7)] \
         == ["18", "-875", "43.75", "1.441", "0.000264", "57656", "2.000e-07"]
     assert number(1.4410377, ".2f") == "1.44" and number(3.7, "d") == "4"
+    assert [number(v, "d") for v in (float("inf"), float("-inf"), float("nan"))] == [
+        "inf", "-inf", "nan"]
 
 
 def test_a_value_that_is_not_real(tmp_path):

@@ -33,6 +33,8 @@ def test_paragraphs_bullets_emphasis_and_placeholders():
     ("{solve:m", "unmatched '{'"),
     ("{fit:m|q}", "bad format spec 'q'"),
     ("**bold", "unclosed bold marker"),
+    ("{value:x=2|>400000000}", "widths and precisions above 99"),
+    ("{value:x=2|.1000f}", "widths and precisions above 99"),
 ])
 def test_malformed_text_is_a_markup_error(text, problem):
     with pytest.raises(MarkupError, match=problem):
@@ -43,6 +45,9 @@ def test_points_are_exact_decimals():
     assert parse_point("m=1.5, b=0") == {"m": sympy.Rational(3, 2), "b": 0}
     with pytest.raises(ValueError, match="is not a point"):
         parse_point("m=1,m=2")
+    for text in ("x=1e9999", "x=-inf", "x=nan"):
+        with pytest.raises(ValueError, match="is not a finite number"):
+            parse_point(text)
 
 
 def test_math_parses_definitions_derivatives_and_decimals():
@@ -50,6 +55,7 @@ def test_math_parses_definitions_derivatives_and_decimals():
     assert str(parse_math("D(J, b)")) == "Derivative(J, b)"
     assert str(parse_math("0.05*x")) == "0.05*x"
     for arg, problem in [("", "must be one expression"), ("a = b = c", "must be one expression"),
-                         ("1 +", "bad expression in {math:1 [+]}")]:
+                         ("1 +", "bad expression in {math:1 [+]}"),
+                         ("D(J, pi)", "pi is not a variable")]:
         with pytest.raises(MarkupError, match=problem):
             parse_math(arg)

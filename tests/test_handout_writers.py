@@ -28,3 +28,34 @@ def test_unicode_declarations():
         r"\DeclareUnicodeCharacter{2264}{\ensuremath{\leq}}")
     with pytest.raises(CalculusMLError, match="cannot be typeset by pdflatex"):
         writers.unicode_declarations("☃")
+
+
+HOSTILE = ("<script>alert(1)</script> <img src=x onerror=alert(1)> [a](javascript:alert(1)) "
+           "<javascript:x> &amp; *not bold* _x_ `c` $m$ # h ~~s~~ \\ | line\nbreak")
+
+
+def test_markdown_shows_markup_as_text():
+    text = writers.markdown_escape(HOSTILE)
+    assert "<" not in text and ">" not in text and "\n" not in text
+    assert text == ("&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt; "
+                    "\\[a\\](javascript:alert(1)) &lt;javascript:x&gt; &amp;amp; \\*not bold\\* "
+                    "\\_x\\_ \\`c\\` \\$m\\$ \\# h \\~\\~s\\~\\~ \\\\ | line break")
+    ordinary = "a & b, (c); d: 1.5 - 2/3 = x|y"
+    assert writers.markdown_escape(ordinary) == ordinary
+
+
+def test_every_text_of_a_markdown_document_is_escaped():
+    document = doc.Document(HOSTILE, (
+        doc.Heading(2, (doc.Run("H\n# Fake title"),)),
+        doc.Prose((("p", (doc.Run(HOSTILE), doc.Run("<b>code</b>", frozenset({"code"})))),
+                   ("ul", ((doc.Run(HOSTILE),),)))),
+        doc.Table(((doc.Run("a|b"),),), (((doc.Run("<i>"),),),)),
+        doc.Figure("f-fig1", 1, (doc.Run("[x](javascript:y) <img> \\"),)),
+    ))
+    text = writers.write_markdown(document)
+    assert [line for line in text.splitlines() if line.startswith("#")] == [
+        "# " + writers.markdown_escape(HOSTILE), "## H \\# Fake title"]
+    assert "<script" not in text and "<img" not in text and "<i>" not in text
+    assert "`<b>code</b>`" in text  # a code span shows its text as written
+    assert "| a\\|b |" in text
+    assert "![(x)(javascript:y) &lt;img&gt; \\\\](f-fig1.png)" in text

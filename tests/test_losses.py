@@ -131,9 +131,9 @@ def test_predictions_where_there_is_one():
     ("svm", {}, "unknown loss 'svm' \\(choose from mse, rss"),
     ("mse", {"degree": 2}, "loss 'mse' has no option 'degree' \\(it takes no options\\)"),
     ("polynomial", {"k": 2}, "has no option 'k' \\(it takes degree=2\\)"),
-    ("polynomial", {"degree": 0}, "degree must be an integer ≥ 1"),
+    ("polynomial", {"degree": 0}, "degree must be an integer from 1 to 10"),
     ("polynomial", {"degree": 2.5}, "degree must be an integer"),
-    ("softmax", {"k": 1}, "k must be an integer ≥ 2"),
+    ("softmax", {"k": 1}, "k must be an integer from 2 to 10"),
     ("neuron", {"activation": "relu"}, "activation must be one of sigmoid, tanh"),
     ("logistic", {"vector": "yes"}, "vector must be True or False"),
 ])
@@ -391,3 +391,17 @@ def test_the_compiled_gradient_is_the_verified_derivation(name, options):
     shift = np.zeros_like(honest)
     shift[-1] = 1.0  # b is the last parameter; J is a mean, so +1 per sample is +1
     np.testing.assert_allclose(corrupted, honest + shift, rtol=1e-12, atol=1e-12)
+
+
+def test_catalogue_losses_declare_their_labels():
+    assert losses.get("logistic").labels == {"y": "binary"}
+    assert losses.get("logistic", vector=True).labels == {"y": "binary"}
+    assert losses.get("hinge").labels == {"y": "sign"}
+    assert losses.get("poisson").labels == {"y": "nonnegative"}
+    assert losses.get("softmax", k=2).labels == {"y1": "one-hot", "y2": "one-hot"}
+    assert losses.get("mse").labels == {} and losses.get("neuron").labels == {}
+    assert set(losses.LABEL_DOMAINS) == {"binary", "sign", "nonnegative", "one-hot"}
+    with pytest.raises(ExpressionError, match="label 'm' is not data"):
+        Loss("(y - m*x)**2", ["m"], ["x", "y"], labels={"m": "binary"})
+    with pytest.raises(ExpressionError, match="unknown domain 'positive'"):
+        Loss("(y - m*x)**2", ["m"], ["x", "y"], labels={"y": "positive"})

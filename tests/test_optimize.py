@@ -14,7 +14,7 @@ import pytest
 import sympy
 
 from calculus_ml import GradientDescent
-from calculus_ml.errors import ConvergenceWarning, DataError, DivergenceError
+from calculus_ml.errors import ConvergenceWarning, DataError, DivergenceError, ExpressionError
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import Loss
 from calculus_ml.optimize import (
@@ -258,12 +258,34 @@ def test_standardize_refuses_what_it_cannot_map():
     ("learning_rate", 0), ("learning_rate", -1.0), ("learning_rate", float("nan")),
     ("max_iter", 0), ("max_iter", 2.5), ("tol", -1.0), ("method", "newton"),
     ("batch_size", 0), ("schedule", "cosine"), ("momentum", 1.0), ("standardize", "yes"),
-    ("callback", 3), ("progress", "sometimes"),
+    ("callback", 3), ("progress", "sometimes"), ("random_state", "abc"), ("random_state", -1),
+    ("random_state", True),
 ])
 def test_bad_hyperparameters_raise_value_error(option, value):
     xs, ys = line_data()
     with pytest.raises(ValueError, match=option):
         GradientDescent(mse(), **{option: value}).fit(x=xs, y=ys)
+
+
+def test_a_loss_by_its_catalogue_name():
+    xs, ys = line_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = GradientDescent("mse", learning_rate=0.1, max_iter=50).fit(x=xs, y=ys)
+    assert fit.loss.name == "mse" and repr(fit).startswith("GradientDescent(mse,")
+    with pytest.raises(ExpressionError, match="unknown loss 'msee'"):
+        GradientDescent("msee")
+    with pytest.raises(TypeError, match="loss must be a calculus_ml.losses.Loss or the name"):
+        GradientDescent(5)
+
+
+def test_labels_outside_the_loss_domain_are_refused():
+    xs, _ = line_data()
+    labels = np.arange(xs.size) % 3.0  # 0, 1, 2: not a yes/no outcome
+    with pytest.raises(DataError, match=r"logistic needs y to be 0 or 1; found y = 2 \(13 of 40"):
+        GradientDescent("logistic").fit(x=xs, y=labels)
+    with pytest.raises(DataError, match="logistic needs y"):
+        GradientDescent("logistic", standardize=True).fit(x=xs, y=labels)
 
 
 def test_sgd_with_a_batch_size_is_refused():

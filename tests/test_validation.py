@@ -63,3 +63,45 @@ def test_lists_and_integer_arrays_are_accepted():
     g_list = compiled.grad([1, 0], x=[1, 2, 3], y=[2, 4, 6])
     g_arr = compiled.grad([1.0, 0.0], x=np.array([1.0, 2.0, 3.0]), y=np.array([2.0, 4.0, 6.0]))
     assert np.array_equal(g_list, g_arr)
+
+
+@pytest.mark.parametrize("name, options, labels, message", [
+    ("logistic", {}, {"y": [0, 1, 2, 0.5]}, r"logistic needs y to be 0 or 1; found y = 2, 0.5 "
+                                            r"\(2 of 4 values\)"),
+    ("logistic", {"vector": True}, {"y": [0, 1, -1, 1]}, "found y = -1"),
+    ("hinge", {}, {"y": [1, -1, 0, 1]}, r"hinge needs y to be -1 or \+1; found y = 0"),
+    ("poisson", {}, {"y": [0, 2, -3, 1]}, "poisson needs y to be at least 0; found y = -3"),
+    ("softmax", {}, {"y1": [1, 0, 0, 1], "y2": [0, 1, 0, 1], "y3": [0, 0, 1, 0]},
+     r"softmax needs y1, y2, y3 to be one-hot: .*found \(y1, y2, y3\) = \(1, 1, 0\) "
+     r"\(1 of 4 rows\)"),
+    ("softmax", {}, {"y1": [0.5, 0, 0, 1], "y2": [0.5, 1, 0, 0], "y3": [0, 0, 1, 0]},
+     r"\(0.5, 0.5, 0\)"),
+])
+def test_labels_outside_the_loss_domain_are_refused(name, options, labels, message):
+    from calculus_ml import losses
+
+    loss = losses.get(name, **options)
+    x = np.arange(8.0).reshape(4, 2) if options.get("vector") else np.arange(4.0)
+    compiled = compile_gradient(loss)
+    with pytest.raises(DataError, match=message):
+        compiled.grad(np.zeros(compiled.prepare(x=x, **_inside(labels)).size), x=x, **labels)
+    with pytest.raises(DataError, match=message):
+        compiled.validate(x=x, **labels)
+
+
+def _inside(labels: dict) -> dict:
+    """The labels with every value moved into the domain, to size the parameters."""
+    if "y1" in labels:
+        return {"y1": [1, 0, 0, 1], "y2": [0, 1, 0, 0], "y3": [0, 0, 1, 0]}
+    return {"y": [1, 1, 1, 1]}
+
+
+def test_labels_inside_the_domain_and_losses_without_labels_pass():
+    from calculus_ml import losses
+    from calculus_ml.numeric.validation import check_labels
+
+    check_labels(losses.get("logistic"), {"y": np.array([0.0, 1.0, 1.0])})
+    check_labels(losses.get("hinge"), {"y": np.array([-1.0, 1.0])})
+    check_labels(losses.get("poisson"), {"y": np.array([0.0, 7.0])})
+    check_labels(losses.get("mse"), {"y": np.array([-3.5, 1e9])})
+    check_labels(losses.get("softmax"), {"y1": np.array([1.0])})  # a column alone: not checked

@@ -1,8 +1,8 @@
 """Command-line front end: ``calculus-ml`` (or ``python -m calculus_ml``).
 
 Thin by design: :mod:`.parser` parses the arguments, :mod:`.commands` calls the public API, and
-:func:`main` prints. Mistakes a user can make end with one line on stderr and exit status 2,
-never a traceback.
+:func:`main` prints. Mistakes a user can make end with one line on stderr (of at most
+:data:`~calculus_ml.errors.MESSAGE_LIMIT` characters) and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ..errors import CalculusMLError
+from ..errors import MESSAGE_LIMIT, CalculusMLError, shortened
 from . import commands
 from .parser import build_parser
 
@@ -26,7 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         output = _COMMANDS[args.command](args)
     except CalculusMLError as error:
-        print(f"calculus-ml: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        print(f"calculus-ml: error: {shortened(str(error).splitlines()[0], MESSAGE_LIMIT)}",
+              file=sys.stderr)
         return 2
     sys.stdout.write(output if output.endswith("\n") else output + "\n")
     return 0

@@ -21,10 +21,16 @@ figures; :mod:`~.writers` prints it as text in each format and :mod:`~.output` w
 
 from __future__ import annotations
 
+import re
+
 from ..caching import loaded_on_first_use
 
 FORMATS = ("markdown", "latex", "html", "pdf")
 """The formats a handout is written in."""
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""A handout's name (its spec's file name): it becomes file names and the figure paths of the
+LaTeX and Markdown documents, so it holds nothing that a path or LaTeX could read otherwise."""
 
 _EXPORTS = {
     "Handout": "builder", "build": "builder", "demo": "builder", "find": "builder",
@@ -33,6 +39,6 @@ _EXPORTS = {
 }
 """Public names loaded on first use: the command line reads :data:`FORMATS` without SymPy."""
 
-__all__ = ["FORMATS", *_EXPORTS]
+__all__ = ["FORMATS", "NAME", *_EXPORTS]
 
 __getattr__, __dir__ = loaded_on_first_use(__name__, _EXPORTS)

@@ -22,6 +22,7 @@ from ..numeric.scaling import feature_statistics, rescaled
 from ..optimize import GradientDescent
 from . import document as doc
 from . import refs
+from .checker import message
 from .document import Run
 from .refs import Narrative, Ref, parse_point
 from .sections import Section
@@ -32,8 +33,11 @@ __all__ = ["Context", "number", "stable_learning_rate", "prose", "cells"]
 
 def number(value: Any, fmt: str = "") -> str:
     """A computed number for the narrative: ``fmt`` if given, else integers whole and other
-    values to four significant digits without an exponent (one only beyond that range)."""
+    values to four significant digits without an exponent (one only beyond that range);
+    ``inf`` or ``nan`` as such."""
     value = float(value)
+    if not math.isfinite(value):
+        return str(value)
     if fmt:
         return format(round(value) if fmt.endswith("d") else value, fmt)
     if value.is_integer() and abs(value) < 1e15:
@@ -75,7 +79,8 @@ class Context:
 
     def fail(self, key: str, error: Any) -> SpecError:
         """The error to raise for a fact that cannot be computed: ``FILE: SECTION KEY: error``."""
-        return SpecError(f"{self.spec.path}: {self.section.key}{key}: {str(error).splitlines()[0]}")
+        return SpecError(message(self.spec.path, f"{self.section.key}{key}",
+                                 str(error).splitlines()[0]))
 
     @cached_property
     def derivation(self) -> Derivation:
@@ -168,6 +173,10 @@ class Context:
             value = self.solved[arg]
         elif kind == "bound":
             value = self.section.loss.learning_rate_bound(**self.data)
+            if value is None:
+                raise self.fail("", "{bound}: this loss has no largest stable learning rate "
+                                    "2/λ_max (it is not quadratic in its parameters, or not curved "
+                                    "on these data)")
         elif kind == "walk":
             k, _, name = arg.partition(":")
             _, p, slope, cost = self.walk[int(k)]

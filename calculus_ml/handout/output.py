@@ -3,24 +3,38 @@
 Everything is written into a temporary folder inside the output folder, and moved into place
 (one ``os.replace`` per file) only once all of it succeeded: a failure leaves no half-written
 file and never replaces a good earlier one.
+
+A build killed on the way (``kill -9``, a power cut) cannot remove its temporary folder; the next
+build into the same folder does. Every build holds a shared lock on the output folder while it
+writes; one that gets the lock exclusively knows that no other build is writing there, so the
+temporary folders it finds are left over, and removes them. (Where there are no such locks, on
+Windows or a file system without them, left-over folders stay.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import CalculusMLError
-from . import FORMATS, writers
+from ..errors import CalculusMLError, quoted
+from . import FORMATS, NAME, writers
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 __all__ = ["FORMATS", "SUFFIX", "HandoutError", "write"]
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "html": ".html", "pdf": ".pdf"}
+STAGING = ".calculus-ml-"
+"""The prefix of the temporary folder a build writes into, inside the output folder."""
 
 
 class HandoutError(CalculusMLError, RuntimeError):
@@ -49,14 +63,19 @@ def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
     Raises
     ------
     HandoutError
-        For an unknown format, PDF without ``pdflatex``, or a file that cannot be written; in
-        every case nothing in ``out`` has changed.
+        For an unknown format, a handout name that is not :data:`~calculus_ml.handout.NAME`,
+        PDF without ``pdflatex``, or a file that cannot be written; in every case nothing in
+        ``out`` has changed (but left-over temporary folders of killed builds are removed).
     """
     handouts = [handouts] if hasattr(handouts, "document") else list(handouts)
     formats = [formats] if isinstance(formats, str) else list(formats)
     for fmt in formats:
         if fmt not in FORMATS:
-            raise HandoutError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+            raise HandoutError(f"unknown format {quoted(fmt)} (choose from {', '.join(FORMATS)})")
+    for handout in handouts:
+        if not isinstance(handout.name, str) or not NAME.fullmatch(handout.name):
+            raise HandoutError(f"{quoted(handout.name)} is not a handout name: use letters, "
+                               "digits, '.', '_' and '-', starting with a letter or digit")
     if "pdf" in formats and shutil.which("pdflatex") is None:
         raise HandoutError("PDF output needs pdflatex, which is not installed: install TeX Live "
                            "(Debian/Ubuntu: apt-get install texlive-latex-base; macOS: MacTeX) "
@@ -64,21 +83,63 @@ def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".calculus-ml-", dir=out))
+        with _writing_into(out):
+            staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=out))
+            try:
+                names_ = [name for h in handouts for name in _write_one(h, staging, formats)]
+                missing = [name for name in names_ if not (staging / name).is_file()]
+                if missing:  # a bug, never a half-moved output
+                    raise HandoutError(f"internal error: {missing[0]} was not written; "
+                                       "nothing changed")
+                for name in names_:
+                    os.replace(staging / name, out / name)
+                return [out / name for name in names_]
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
     except OSError as error:
         raise HandoutError(f"cannot write to {out}: {error.strerror or error}") from None
+
+
+@contextlib.contextmanager
+def _writing_into(out: Path) -> Iterator[None]:
+    """Hold a shared lock on the folder ``out`` while writing into it (:func:`_lock`)."""
+    folder = _lock(out)
     try:
-        names_ = [name for h in handouts for name in _write_one(h, staging, formats)]
-        missing = [name for name in names_ if not (staging / name).is_file()]
-        if missing:  # a bug, never a half-moved output
-            raise HandoutError(f"internal error: {missing[0]} was not written; nothing changed")
-        for name in names_:
-            os.replace(staging / name, out / name)
-        return [out / name for name in names_]
-    except OSError as error:
-        raise HandoutError(f"cannot write to {out}: {error.strerror or error}") from None
+        yield
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if folder is not None:
+            os.close(folder)  # releases the lock
+
+
+def _lock(out: Path) -> int | None:
+    """A shared lock on the folder ``out``, taken after removing the temporary folders of
+    killed builds if no other build is writing there: the folder's descriptor, or None where
+    there are no locks (and nothing is removed)."""
+    if fcntl is None:
+        return None
+    try:
+        folder = os.open(out, os.O_RDONLY)
+    except OSError:  # a folder one may write into but not read
+        return None
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # another build is writing: its folder is not left over
+        pass
+    except OSError:  # a file system without locks
+        os.close(folder)
+        return None
+    else:
+        _remove_left_over(out)
+    fcntl.flock(folder, fcntl.LOCK_SH)
+    return folder
+
+
+def _remove_left_over(out: Path) -> None:
+    """Remove the temporary folders in ``out`` (only folders, never through a link)."""
+    with os.scandir(out) as entries:
+        for entry in entries:
+            if entry.name.startswith(STAGING) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _write_one(handout: Any, folder: Path, formats: list[str]) -> list[str]:

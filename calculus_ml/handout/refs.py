@@ -27,13 +27,14 @@ Narrative Markdown is paragraphs, ``- `` bullet lists, ``**bold**``, ``*italic*`
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sympy
 
-from ..errors import CalculusMLError
+from ..errors import CalculusMLError, ExpressionError, quoted, shortened
 from ..parsing import parse_expression
 from .document import Run
 
@@ -45,7 +46,7 @@ REF_KINDS = ("math", "expr", "result", "value", "slope", "fit", "solve", "bound"
 _REF = re.compile(r"\{\{|\}\}|\{([a-z_]+)(?::([^{}|]*))?(?:\|([^{}]*))?\}|[{}]")
 _STYLE = re.compile(r"\*\*|\*|`")
 _CALL = re.compile(r"^\s*([A-Za-z]\w*)\s*\(([^()]*)\)\s*$")
-_D = re.compile(r"\bD\(\s*([^(),]+?)\s*,\s*([A-Za-z]\w*)\s*\)")
+_D = re.compile(r"\bD\(([^(),]*),\s*([A-Za-z]\w*)\s*\)")  # matches one way only: linear time
 
 
 class MarkupError(ValueError):
@@ -120,17 +121,26 @@ def inline(text: str) -> Inline:
         else:
             kind, arg, fmt = match.group(1), (match.group(2) or "").strip(), match.group(3) or ""
             if kind not in REF_KINDS:
-                raise MarkupError(f"unknown placeholder {{{kind}}} (known: {', '.join(REF_KINDS)})")
+                raise MarkupError(f"unknown placeholder {{{shortened(kind)}}} (known: "
+                                  f"{', '.join(REF_KINDS)})")
             if fmt:
-                try:
-                    format(1.5, fmt)
-                except ValueError:
-                    raise MarkupError(f"bad format spec {fmt!r} in {match.group()}") from None
+                _check_format(fmt, match.group())
             tokens.append(Ref(kind, arg, fmt, frozenset(style)))
     literal(text[pos:])
     if style:
         raise MarkupError(f"unclosed {', '.join(sorted(style))} marker in {text[:40]!r}...")
     return tuple(tokens)
+
+
+def _check_format(fmt: str, ref: str) -> None:
+    """A format spec that formats a number, with no width or precision over two digits."""
+    try:
+        format(1.5, fmt)
+    except ValueError:
+        raise MarkupError(f"bad format spec {quoted(fmt)} in {quoted(ref)}") from None
+    if len(fmt) > 20 or re.search(r"\d{3}", fmt):
+        raise MarkupError(f"format spec {quoted(fmt)} in {quoted(ref)}: widths and precisions "
+                          "above 99 are not allowed")
 
 
 def lines(blocks: Narrative) -> Iterator[Inline]:
@@ -140,14 +150,18 @@ def lines(blocks: Narrative) -> Iterator[Inline]:
 
 
 def parse_point(text: str) -> dict[str, sympy.Rational]:
-    """``"m=1.5, b=0"`` as ``{"m": 3/2, "b": 0}`` (exact decimals); ValueError if malformed."""
+    """``"m=1.5, b=0"`` as ``{"m": 3/2, "b": 0}`` (exact decimals); ValueError if malformed or
+    not finite."""
     point = {}
     for item in text.split(","):
         name, eq, value = item.partition("=")
         name = name.strip()
         if not eq or not name.isidentifier() or name in point:
-            raise ValueError(f"{text!r} is not a point such as x=3 or m=1.5,b=0")
-        point[name] = exact(float(value))
+            raise ValueError(f"{quoted(text)} is not a point such as x=3 or m=1.5,b=0")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{name} = {quoted(value.strip())} is not a finite number")
+        point[name] = exact(number)
     return point
 
 
@@ -166,12 +180,12 @@ def parse_math(arg: str) -> sympy.Basic:
     """
     sides = arg.split("=")
     if len(sides) > 2 or not arg:
-        raise MarkupError(f"{{math:{arg}}} must be one expression or A = B")
+        raise MarkupError(f"{{math:{shortened(arg)}}} must be one expression or A = B")
     try:
         parsed = [math_side(side) for side in sides]
     except CalculusMLError as error:
-        raise MarkupError(f"bad expression in {{math:{arg}}}: {str(error).splitlines()[0]}"
-                         ) from None
+        raise MarkupError(f"bad expression in {{math:{shortened(arg)}}}: "
+                          f"{str(error).splitlines()[0]}") from None
     return parsed[0] if len(parsed) == 1 else sympy.Eq(*parsed, evaluate=False)
 
 
@@ -187,8 +201,10 @@ def math_side(text: str) -> sympy.Expr:
 
     def derivative(match: re.Match) -> str:
         name = f"Dcml{len(stash)}"
-        stash[name] = sympy.Derivative(parse_expression(match.group(1)),
-                                       parse_expression(match.group(2)))
+        variable = parse_expression(match.group(2))
+        if not isinstance(variable, sympy.Symbol):
+            raise ExpressionError(f"D(..., {match.group(2)}): {match.group(2)} is not a variable")
+        stash[name] = sympy.Derivative(parse_expression(match.group(1).strip()), variable)
         return name
 
     expr = parse_expression(_D.sub(derivative, text).strip())

@@ -7,8 +7,8 @@ A spec is data, not code. Its keys (every other key is an error)::
     goals = ["...", "..."]                   # optional: the learning goals, Markdown
 
     [data]                  # optional: arrays by the loss's data names, and/or a bundled CSV
-    x = [100, 200, 250]     # inline, or:  csv = "data/films.csv"  (relative to the spec, inside
-    y = [275, 300, 550]     # its folder)  columns = { x = "budget", y = "revenue" }
+    x = [100, 200, 250]     # inline, or:  csv = "data/films.csv"  (a regular file inside the
+    y = [275, 300, 550]     # spec's folder)  columns = { x = "budget", y = "revenue" }
 
     [[section]]             # one or more
     heading = "..."                         # required
@@ -34,10 +34,16 @@ placeholders such as ``{slope:x=3}`` name the numbers the builder computes
 (:mod:`calculus_ml.handout.refs` lists them); :mod:`calculus_ml.handout.sections` checks each
 ``[[section]]``. :func:`load` raises :class:`~calculus_ml.errors.SpecError` naming the file, the
 key and the problem.
+
+A spec is untrusted data: every value is bounded (:mod:`calculus_ml.handout.checker`), its file
+name is the handout's name (letters, digits, ``.``, ``_`` and ``-``: it becomes file names and
+figure paths), and its CSV file must be a regular file inside the spec's folder once every
+symbolic link is followed.
 """
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -45,11 +51,13 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import read_csv
-from ..errors import CalculusMLError, SpecError
-from . import refs
+from ..datasets import read_csv, read_regular_file
+from ..errors import CalculusMLError, SpecError, quoted
+from . import NAME, refs
+from .checker import (MAX_DATA_BYTES, MAX_GOAL, MAX_LINE, MAX_ROWS, MAX_SECTIONS,
+                      MAX_SPEC_BYTES, Checker)
 from .refs import Inline, Narrative, Ref
-from .sections import Checker, Section, read_section
+from .sections import Section, read_section
 
 __all__ = ["Spec", "load", "TOP_KEYS"]
 
@@ -89,22 +97,18 @@ def load(path: str | Path) -> Spec:
     """
     path = Path(path)
     check = Checker(path)
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except OSError as error:
-        raise SpecError(f"{path}: cannot read: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError(f"{path}: not valid TOML: {error}") from None
+    raw = _toml(path, check)
+    if not NAME.fullmatch(path.stem):
+        check.fail("", f"the file name {quoted(path.stem)} is not a handout name: use letters, "
+                       "digits, '.', '_' and '-', starting with a letter or digit")
     check.keys(raw, TOP_KEYS, "")
     if "title" not in raw:
         check.fail("title", "missing (every handout needs a title)")
-    goals = raw.get("goals", [])
-    check.kind(goals, list, "goals", "a list of Markdown strings")
+    goals = check.items(raw.get("goals", []), "goals", "a list of Markdown strings")
     spec = Spec(
-        path=path, name=path.stem, title=check.kind(raw["title"], str, "title", "text"),
+        path=path, name=path.stem, title=check.line(raw["title"], "title"),
         summary=check.narrative(raw.get("summary", ""), "summary"),
-        goals=tuple(check.parsed(refs.inline, check.kind(g, str, f"goals[{k}]", "text"),
+        goals=tuple(check.parsed(refs.inline, check.text(g, f"goals[{k}]", MAX_GOAL),
                                  f"goals[{k}]") for k, g in enumerate(goals, 1)),
         data=_data(raw.get("data", {}), check), sections=[])
     for top, lines in (("summary", refs.lines(spec.summary)), ("goals", spec.goals)):
@@ -117,10 +121,27 @@ def load(path: str | Path) -> Spec:
     sections = raw.get("section")
     if not isinstance(sections, list) or not sections:
         check.fail("section", "missing: a handout needs at least one [[section]]")
+    check.items(sections, "section", "a list of [[section]] tables", MAX_SECTIONS)
     for k, table in enumerate(sections, 1):
         spec.sections.append(read_section(check.kind(table, dict, f"section[{k}]", "a table"),
                                           f"section[{k}]", spec.data, check))
     return spec
+
+
+def _toml(path: Path, check: Checker) -> dict[str, Any]:
+    """The file's TOML: a regular file of at most :data:`~.checker.MAX_SPEC_BYTES`, UTF-8, and
+    not nested too deeply for the parser."""
+    try:
+        text = read_regular_file(path, MAX_SPEC_BYTES).decode("utf-8")
+        return tomllib.loads(text)
+    except CalculusMLError as error:
+        check.fail("", str(error).replace(f"cannot read {path}:", "cannot read:", 1))
+    except UnicodeDecodeError:
+        check.fail("", "cannot read: not UTF-8 text")
+    except (tomllib.TOMLDecodeError, ValueError) as error:  # ValueError: an integer too long
+        check.fail("", f"not valid TOML: {error}")
+    except RecursionError:
+        check.fail("", "not valid TOML: nested too deeply")
 
 
 def _data(table: Any, check: Checker) -> dict[str, np.ndarray]:
@@ -130,26 +151,29 @@ def _data(table: Any, check: Checker) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     if "csv" in table:
         check.keys(table, {"csv", "columns"}, "data")
-        name = check.kind(table["csv"], str, "data.csv", "a relative file name")
-        relative = PurePosixPath(name)
-        if relative.is_absolute() or ".." in relative.parts:
-            check.fail("data.csv", f"{name!r} must be a relative path inside the spec's folder")
+        name = check.text(table["csv"], "data.csv", MAX_LINE)
         columns = table.get("columns", {})
         check.kind(columns, dict, "data.columns", "a table of data name = CSV column")
+        path = _inside(name, check)
         try:
-            found = read_csv(check.path.parent / relative)
+            found = read_csv(path, max_bytes=MAX_DATA_BYTES)
         except CalculusMLError as error:
             check.fail("data.csv", str(error).splitlines()[0])
+        rows = len(next(iter(found.values())))
+        if rows > MAX_ROWS:
+            check.fail("data.csv", f"at most {MAX_ROWS:,} rows of data, not {rows:,}")
         for column in columns.values():
-            if column not in found:
-                check.fail("data.columns", f"no column {column!r} in {name} "
+            if not isinstance(column, str) or column not in found:
+                check.fail("data.columns", f"no column {quoted(column)} in {quoted(name)} "
                                            f"(its columns: {', '.join(found)})")
         rename = {v: k for k, v in columns.items()}
         return {rename.get(k, k): v for k, v in found.items()}
+    check.items(list(table), "data", "a table of arrays")
     for name, values in table.items():
         key = f"data.{name}"
         if not isinstance(values, list) or not values:
             check.fail(key, "must be a non-empty list of numbers")
+        check.items(values, key, "a list of numbers", MAX_ROWS)
         out[name] = np.array([check.number(v, f"{key}[{i}]") for i, v in enumerate(values, 1)],
                              dtype=float)
     sizes = {len(v) for v in out.values()}
@@ -158,3 +182,24 @@ def _data(table: Any, check: Checker) -> dict[str, np.ndarray]:
     return out
 
 
+def _inside(name: str, check: Checker) -> Path:
+    """The CSV file ``name`` of the spec: a relative POSIX path (no ``..``, no drive, no
+    backslash, on every system) to a regular file inside the spec's folder, every symbolic link
+    followed. Returned as written (beside the spec), for messages."""
+    relative = PurePosixPath(name)
+    if (not name or relative.is_absolute() or ".." in relative.parts or "\\" in name
+            or ":" in name):
+        check.fail("data.csv", f"{quoted(name)} must be a relative path inside the spec's folder "
+                               "(with / between folders)")
+    folder = check.path.parent.resolve()
+    try:
+        target = (folder / relative).resolve(strict=True)
+        mode = target.stat().st_mode
+    except (OSError, RuntimeError) as error:  # missing, unreadable, or a loop of links
+        check.fail("data.csv", f"cannot read {quoted(name)}: "
+                               f"{getattr(error, 'strerror', None) or 'a loop of symbolic links'}")
+    if not target.is_relative_to(folder):
+        check.fail("data.csv", f"{quoted(name)} leads outside the spec's folder")
+    if not stat.S_ISREG(mode):
+        check.fail("data.csv", f"{quoted(name)} is not a regular file")
+    return check.path.parent / relative

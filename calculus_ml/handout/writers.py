@@ -7,6 +7,7 @@ the way SymPy's printers do, and prints the maths only through the format's SymP
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import sympy
@@ -19,7 +20,7 @@ from ..render.latex import escape_text, latex
 from .document import Document, Math
 
 __all__ = ["FIGURE_FORMAT", "write_markdown", "write_latex", "write_html", "plain",
-           "unicode_declarations"]
+           "unicode_declarations", "markdown_escape"]
 
 FIGURE_FORMAT = {"markdown": "png", "latex": "png", "html": "svg"}
 """Which of a figure's files each format links to."""
@@ -39,11 +40,8 @@ class _Writer:
         return "".join(self.math(t.expr) if isinstance(t, Math) else self.styled(t.text, t.style)
                        for t in tokens)
 
-    def escape(self, text: str) -> str:
-        return text
-
     def styled(self, text: str, style: frozenset) -> str:
-        text = self.escape(text)
+        text = self.escape(text, style)
         for flag, wrapping in self.emphasis.items():
             if flag in style:
                 text = wrapping.format(text)
@@ -53,11 +51,30 @@ class _Writer:
 # -- Markdown ------------------------------------------------------------------------------------
 
 
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]#$~<>]|&(?=#?[A-Za-z0-9]+;)")
+_HTML_SPECIAL = re.compile(r"[\\<>]|&(?=#?[A-Za-z0-9]+;)")
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+def markdown_escape(text: str, special: re.Pattern = _MARKDOWN_SPECIAL) -> str:
+    """Plain text as Markdown that reads as that text and nothing more: one line, markup
+    characters backslash-escaped, ``<``, ``>`` and ``&`` of an entity as HTML entities (no tag,
+    link, heading or emphasis can start inside it)."""
+    return special.sub(lambda m: _ENTITIES.get(m.group()) or "\\" + m.group(),
+                       _LINE_BREAKS.sub(" ", text))
+
+
 class _Markdown(_Writer):
     emphasis = {"code": "`{}`", "italic": "*{}*", "bold": "**{}**"}
 
     def page(self, doc, body):
-        return f"# {doc.title}\n\n{body}\n"
+        return f"# {self.escape(doc.title)}\n\n{body}\n"
+
+    def escape(self, text, style=frozenset()):
+        if "code" in style:  # a code span shows its text as written: nothing to escape
+            return _LINE_BREAKS.sub(" ", text)
+        return markdown_escape(text)
 
     def math(self, expr):
         return f"${latex(expr)}$"
@@ -80,13 +97,18 @@ class _Markdown(_Writer):
         return "\n\n".join("$$" + " = ".join(latex(p) for p in row) + "$$" for row in b.rows)
 
     def _Table(self, b):
-        lines = ["| " + " | ".join(self.inline(c) for c in b.header) + " |",
+        lines = ["| " + " | ".join(self.cell(c) for c in b.header) + " |",
                  "|" + "---:|" * len(b.header)]
-        lines += ["| " + " | ".join(self.inline(c) for c in row) + " |" for row in b.rows]
+        lines += ["| " + " | ".join(self.cell(c) for c in row) + " |" for row in b.rows]
         return "\n".join(lines)
 
+    def cell(self, tokens) -> str:
+        """A table cell: its words' ``|`` escaped too, so they cannot end the cell."""
+        return "".join(self.math(t.expr) if isinstance(t, Math) else
+                       self.styled(t.text, t.style).replace("|", "\\|") for t in tokens)
+
     def _Figure(self, b):
-        alt = plain(b.caption).replace("]", ")").replace("[", "(")
+        alt = markdown_escape(plain(b.caption).replace("]", ")").replace("[", "("), _HTML_SPECIAL)
         return (f"![{alt}]({b.stem}.{FIGURE_FORMAT['markdown']})\n\n"
                 f"*Figure {b.number}.* {self.inline(b.caption)}")
 
@@ -159,7 +181,7 @@ class _Latex(_Writer):
     def math(self, expr):
         return f"${latex(expr)}$"
 
-    def escape(self, text):
+    def escape(self, text, style=frozenset()):
         return escape_text(text)
 
     def _Heading(self, b):
@@ -206,7 +228,7 @@ class _Html(_Writer):
     def math(self, expr):
         return h.mathml(expr)
 
-    def escape(self, text):
+    def escape(self, text, style=frozenset()):
         return h.escape(text)
 
     def _Heading(self, b):

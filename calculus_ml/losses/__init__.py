@@ -8,7 +8,8 @@ gradients in matrix form.
 from __future__ import annotations
 
 from .catalogue import Entry, describe, get, names
-from .loss import Loss
+from .loss import LABEL_DOMAINS, Loss
 from .matrix import ElementwiseSigmoid, matrix_symbols
 
-__all__ = ["Loss", "names", "get", "describe", "Entry", "matrix_symbols", "ElementwiseSigmoid"]
+__all__ = ["Loss", "LABEL_DOMAINS", "names", "get", "describe", "Entry", "matrix_symbols",
+           "ElementwiseSigmoid"]

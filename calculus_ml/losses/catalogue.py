@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy
 
-from ..errors import ExpressionError
+from ..errors import ExpressionError, quoted
 from .loss import Loss
 from .matrix import least_squares_matrix_gradient, logistic_matrix_gradient
 
@@ -53,7 +53,7 @@ def describe(name: str) -> Entry:
         For a name not in the catalogue.
     """
     if name not in _CATALOGUE:
-        raise ExpressionError(f"unknown loss {name!r} (choose from {', '.join(_CATALOGUE)})")
+        raise ExpressionError(f"unknown loss {quoted(name)} (choose from {', '.join(_CATALOGUE)})")
     return _CATALOGUE[name]
 
 
@@ -76,13 +76,21 @@ def get(name: str, **options: Any) -> Loss:
     return loss
 
 
+_MOST = 10
+"""The largest degree of a polynomial and number of softmax classes: each step of their
+derivation is explained and checked, which takes seconds already at this size."""
+
+
 def _option(value: Any, name: str, kind: type, least: int | None = None, choices=()) -> Any:
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-        raise ExpressionError(f"option {name} must be an integer ≥ {least}, not {value!r}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)
+                        or not least <= value <= _MOST):
+        raise ExpressionError(f"option {name} must be an integer from {least} to {_MOST}, "
+                              f"not {quoted(value)}")
     if kind is bool and not isinstance(value, bool):
-        raise ExpressionError(f"option {name} must be True or False, not {value!r}")
-    if choices and value not in choices:
-        raise ExpressionError(f"option {name} must be one of {', '.join(choices)}, not {value!r}")
+        raise ExpressionError(f"option {name} must be True or False, not {quoted(value)}")
+    if choices and (not isinstance(value, str) or value not in choices):
+        raise ExpressionError(f"option {name} must be one of {', '.join(choices)}, "
+                              f"not {quoted(value)}")
     return value
 
 
@@ -171,7 +179,8 @@ def _logistic(vector: bool) -> Loss:
     z = _linear(vector)
     return Loss(f"-y*log(sigmoid({z})) - (1 - y)*log(1 - sigmoid({z}))", ["w", "b"], ["x", "y"],
                 title=describe("logistic").description, prediction=f"sigmoid({z})",
-                matrix_gradient=logistic_matrix_gradient if vector else None)
+                matrix_gradient=logistic_matrix_gradient if vector else None,
+                labels={"y": "binary"})
 
 
 @_entry("softmax", "cross-entropy of k classes, logits z_c = w_c x + b_c, one-hot y_c", k=3)
@@ -182,7 +191,8 @@ def _softmax(k: int) -> Loss:
             + " + ".join(f"y{c}*{z}" for c, z in enumerate(logits, 1)) + ")")
     params = [f"w{c}" for c in range(1, k + 1)] + [f"b{c}" for c in range(1, k + 1)]
     data = ["x"] + [f"y{c}" for c in range(1, k + 1)]
-    return Loss(term, params, data, title=f"cross-entropy of {k} classes (softmax of the logits)")
+    return Loss(term, params, data, title=f"cross-entropy of {k} classes (softmax of the logits)",
+                labels={name: "one-hot" for name in data[1:]})
 
 
 @_entry("hinge", "hinge loss max(0, 1 − y (w x + b)) of a linear classifier, y = ±1",
@@ -192,7 +202,7 @@ def _hinge(vector: bool) -> Loss:
     note = _KINK.format(what="max(0, 1 − yᵢ zᵢ)", where="yᵢ zᵢ = 1 (zᵢ the score)",
                         used="0, the slope of the flat piece (the first piece listed)")
     return Loss(f"max(0, 1 - y*({z}))", ["w", "b"], ["x", "y"], title=describe("hinge").description,
-                prediction=z, notes=[note])
+                prediction=z, notes=[note], labels={"y": "sign"})
 
 
 @_entry("poisson", "Poisson regression: negative log-likelihood of the rate exp(w x + b)",
@@ -200,7 +210,8 @@ def _hinge(vector: bool) -> Loss:
 def _poisson(vector: bool) -> Loss:
     z = _linear(vector)
     return Loss(f"exp({z}) - y*({z})", ["w", "b"], ["x", "y"],
-                title=describe("poisson").description, prediction=f"exp({z})")
+                title=describe("poisson").description, prediction=f"exp({z})",
+                labels={"y": "nonnegative"})
 
 
 @_entry("neuron", "squared error of one neuron, y ≈ σ(w x + b) (or tanh)", activation="sigmoid",

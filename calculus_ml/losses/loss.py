@@ -27,7 +27,15 @@ from ..functions import dot
 from ..parsing import normalized_name, parse_expression
 from ..symbolic import Reduce, data_index, fresh_symbol, over_data, vector
 
-__all__ = ["Loss"]
+__all__ = ["Loss", "LABEL_DOMAINS"]
+
+LABEL_DOMAINS = {
+    "binary": "0 or 1",
+    "sign": "-1 or +1",
+    "nonnegative": "at least 0",
+    "one-hot": "one-hot: in each row one of them is 1 and the others 0",
+}
+"""The values a label may be restricted to (:attr:`Loss.labels`), each with how it reads."""
 
 
 class Loss:
@@ -55,12 +63,18 @@ class Loss:
         ``{parameter name: matrix expression}``: the gradient in matrix form (``X`` the ``n × d``
         data matrix), for losses with vector parameters; or a function returning it, called
         when the form is first asked for.
+    labels : dict, optional
+        ``{data name: domain}``, a domain of :data:`LABEL_DOMAINS`: the values the loss is
+        meant for (the log-loss needs ``y`` in {0, 1}). Data outside it are refused wherever the
+        loss meets data (:func:`calculus_ml.numeric.compile_gradient` checks them). Several
+        names marked ``"one-hot"`` are one one-hot label, a column per class.
 
     Raises
     ------
     ExpressionError
         For unsafe text, an empty parameter or data list, a name that does not occur, a name
-        that is both a parameter and data, or data inside the penalty. (A vector used outside
+        that is both a parameter and data, data inside the penalty, or a label that is not data
+        or whose domain is unknown. (A vector used outside
         ``dot`` is refused when the loss is derived: see :attr:`objective`.)
     """
 
@@ -79,6 +93,7 @@ class Loss:
         matrix_gradient: (
             Mapping[str, sympy.Basic] | Callable[[], Mapping[str, sympy.Basic]] | None
         ) = None,
+        labels: Mapping[str, str] | None = None,
     ):
         if reduce not in ("mean", "sum"):
             raise ExpressionError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
@@ -100,6 +115,7 @@ class Loss:
             raise ExpressionError(f"{names} cannot be both a parameter and data")
         if self.penalty.free_symbols & set(self.data):
             raise ExpressionError("the penalty may only involve parameters and constants, not data")
+        self.labels = _labels(labels or {}, {s.name for s in self.data})
 
     def _check_vectors(self) -> None:
         expr = self.term + self.penalty
@@ -253,6 +269,17 @@ class Loss:
     def __repr__(self) -> str:
         names = ", ".join(p.name for p in self.params)
         return f"<Loss {self.name}: {self.title} (params {names})>"
+
+
+def _labels(labels: Mapping[str, str], data: set[str]) -> dict[str, str]:
+    for name, domain in labels.items():
+        if name not in data:
+            raise ExpressionError(f"label {name!r} is not data of the loss "
+                                  f"({', '.join(sorted(data))})")
+        if domain not in LABEL_DOMAINS:
+            raise ExpressionError(f"label {name!r}: unknown domain {domain!r} (choose from "
+                                  f"{', '.join(LABEL_DOMAINS)})")
+    return dict(labels)
 
 
 def _symbols(names: Iterable[str], known: dict[str, sympy.Symbol], kind: str) -> tuple:

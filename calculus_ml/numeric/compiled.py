@@ -24,7 +24,7 @@ from .codegen import CompileError, _compile_source
 from .kernels import _program
 from .statistics import _describe
 from .model import _Layout, _Model
-from .validation import _flatten, _validate
+from .validation import _flatten, _validate, check_labels
 
 
 def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: bool | str = "auto",
@@ -153,9 +153,11 @@ class CompiledGradient:
         ------
         DataError
             For missing or unknown names, mismatched lengths, empty, non-finite or wrongly shaped
-            arrays, or a hyperparameter that is not a finite number.
+            arrays, a hyperparameter that is not a finite number, or labels outside the values
+            the loss is meant for (``loss.labels``).
         """
         arrays, hyper, d = _validate(self._model, data)
+        check_labels(self.loss, dict(zip(self.data_names, arrays)))
         return PreparedGradient(self, arrays, hyper, d, use_statistics=self.sufficient_statistics)
 
     def grad(self, params: Any, **data: Any) -> np.ndarray:
@@ -187,6 +189,7 @@ class CompiledGradient:
         """
         arrays, hyper, _ = _validate(self._model, data)
         out = {s.name: a for s, a in zip(self._model.data, arrays)}
+        check_labels(self.loss, out)
         out.update((h.name, v) for h, v in zip(self._model.hyper, hyper))
         return out
 

@@ -2,8 +2,9 @@
 
 Every problem is a :class:`~calculus_ml.errors.DataError` naming the culprit: a missing or unknown
 name, arrays of different lengths, an empty, non-finite, non-numeric or wrongly shaped array, a
-hyperparameter that is not a finite number, parameters of the wrong number or shape. The
-caller's arrays are never modified; converted copies are made only when needed.
+hyperparameter that is not a finite number, parameters of the wrong number or shape, labels
+outside the values the loss is meant for (:func:`check_labels`). The caller's arrays are never
+modified; converted copies are made only when needed.
 
 This is the package's one check of a loss's data: the compiled gradient and the plots' grid
 cost (:class:`~calculus_ml.numeric.grid.GridCost`) both use :func:`_validate`.
@@ -19,6 +20,7 @@ import numpy as np
 import sympy
 
 from ..errors import DataError
+from ..losses import LABEL_DOMAINS
 from .model import _Layout
 
 
@@ -135,3 +137,47 @@ def _flatten(layout: _Layout, d: int | None, params: Any) -> np.ndarray:
             raise DataError(f"parameter {name} must have shape {want}, not {value.shape}")
         pieces.append(value.ravel())
     return np.concatenate(pieces)
+
+
+_INSIDE = {"binary": lambda v: (v == 0) | (v == 1), "sign": lambda v: np.abs(v) == 1,
+           "nonnegative": lambda v: v >= 0}
+"""Which values of a label lie in each domain of :data:`calculus_ml.losses.LABEL_DOMAINS`
+(one-hot, a property of several columns together, is checked row by row)."""
+
+
+def check_labels(loss: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    """Refuse labels outside the domain the loss declares (``loss.labels``, if any).
+
+    ``arrays`` are validated float arrays by data name; a label not among them is not checked,
+    a one-hot label only when all its columns are there.
+
+    Raises
+    ------
+    DataError
+        Naming the loss, the label, the values it needs and the first values found outside.
+    """
+    labels = getattr(loss, "labels", None) or {}
+    name_of_loss = getattr(loss, "name", "the loss")
+    columns = [name for name, domain in labels.items() if domain == "one-hot"]
+    for name, domain in labels.items():
+        if domain != "one-hot" and name in arrays:
+            values = arrays[name].ravel()
+            outside = values[~_INSIDE[domain](values)]
+            if outside.size:
+                raise DataError(f"{name_of_loss} needs {name} to be {LABEL_DOMAINS[domain]}; found "
+                                f"{name} = {_some(outside.tolist())} ({outside.size} of "
+                                f"{values.size} values)")
+    if columns and all(name in arrays for name in columns):
+        rows = np.column_stack([arrays[name] for name in columns])
+        outside = rows[~(((rows == 0) | (rows == 1)).all(axis=1) & (rows.sum(axis=1) == 1))]
+        if outside.size:
+            found = [f"({', '.join(f'{v:g}' for v in row)})" for row in outside.tolist()]
+            raise DataError(f"{name_of_loss} needs {', '.join(columns)} to be "
+                            f"{LABEL_DOMAINS['one-hot']}; found ({', '.join(columns)}) = "
+                            f"{_some(found)} ({len(outside)} of {len(rows)} rows)")
+
+
+def _some(values: list) -> str:
+    """The first three different values, as text."""
+    shown = [v if isinstance(v, str) else f"{v:g}" for v in dict.fromkeys(values)]
+    return ", ".join(shown[:3]) + (", ..." if len(shown) > 3 else "")

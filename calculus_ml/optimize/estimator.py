@@ -18,13 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CalculusMLError, ConvergenceWarning, DivergenceError
+from .. import losses
+from ..errors import CalculusMLError, ConvergenceWarning, DivergenceError, quoted
 from ..numeric import PreparedGradient, compiled_for
 from ..numeric.scaling import Standardization, linear_form
 from .optimizers import OPTIMIZERS, SCHEDULES, estimate_stable_rate
 
 __all__ = ["GradientDescent"]
 
+_SEEDS = (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)
+"""What ``random_state`` may be besides None or an integer: what seeds NumPy's generators."""
 _PATIENCE = 10  # iterations of growing loss (above the starting loss) that count as divergence
 
 
@@ -36,8 +39,9 @@ class GradientDescent:
 
     Parameters
     ----------
-    loss : calculus_ml.losses.Loss
-        The loss to minimise; it is compiled once (see :func:`calculus_ml.compile_gradient`).
+    loss : calculus_ml.losses.Loss or str
+        The loss to minimise, or the name of a catalogue loss (``"mse"``); it is compiled once
+        (see :func:`calculus_ml.compile_gradient`).
     learning_rate : float
         The step size η (the starting one, with a ``schedule``).
     max_iter : int
@@ -97,7 +101,7 @@ class GradientDescent:
                  standardize: bool = False, random_state: Any = None,
                  callback: Callable | None = None, progress: bool | str = "auto",
                  init: Any = None):
-        self.loss = loss
+        self.loss = _as_loss(loss)
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.tol = tol
@@ -152,6 +156,11 @@ class GradientDescent:
             raise ValueError(f"momentum must be in [0, 1), not {self.momentum!r}")
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise ValueError(f"standardize must be True or False, not {self.standardize!r}")
+        if not (self.random_state is None or isinstance(self.random_state, _SEEDS) or (
+                isinstance(self.random_state, numbers.Integral) and self.random_state >= 0
+                and not isinstance(self.random_state, bool))):
+            raise ValueError(f"random_state must be None, an integer >= 0 or a NumPy Generator, "
+                             f"not {quoted(self.random_state)}")
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback must be callable, not {self.callback!r}")
         if self.progress not in ("auto", True, False):
@@ -305,6 +314,24 @@ class GradientDescent:
         if not hasattr(self, "params_"):
             raise ValueError("this GradientDescent is not fitted yet: call fit first")
         return self.compiled_.predict(self.params_, **features)
+
+
+def _as_loss(loss: Any) -> Any:
+    """``loss`` itself, or the catalogue's loss of that name.
+
+    Raises
+    ------
+    ExpressionError
+        For a name that is not in the catalogue.
+    TypeError
+        For something that is neither a loss nor a name.
+    """
+    if isinstance(loss, str):
+        return losses.get(loss)
+    if not all(hasattr(loss, name) for name in ("term", "params", "data")):
+        raise TypeError(f"loss must be a calculus_ml.losses.Loss or the name of a catalogue loss "
+                        f"({', '.join(losses.names())}), not {quoted(loss)}")
+    return loss
 
 
 def _rows(name: str, value: Any, exact: Any):
