@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # 92 cases in a memory-capped interpreter, and a killed build
+
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY = 1536 << 20
 """The address-space cap of every interpreter running cases (1.5 GiB)."""
