@@ -12,10 +12,11 @@ import sympy
 
 from .errors import CalculusMLError, ExpressionError
 from .parsing import normalized_name, parse_expression
+from .steps.answer_key import answer_key
 from .steps.engine import build_steps
 from .steps.rules import SimplifyRule, Step, SumOverDataRule, SumRule
 from .steps.verify import PROOFS, verify_tree
-from .symbolic import Reduce, check_time, over_data, tidy, time_budget
+from .symbolic import Reduce, check_time, over_data, time_budget
 
 __all__ = ["Derivation", "derive", "derivation_of", "tidied", "Reduce"]
 
@@ -285,11 +286,11 @@ def derivation_of(
 
 def tidied(step: Step) -> Step:
     """Wrap ``step`` in a simplify step when a tidier form of its result exists."""
-    simpler = tidy(step.result)
+    simpler, how = answer_key(step.result)
     check_time()
     if simpler == step.result:
         return step
-    return SimplifyRule(step.expr, step.var, simplified=simpler, substep=step)
+    return SimplifyRule(step.expr, step.var, simplified=simpler, substep=step, how=how)
 
 
 def _real_symbols(expr: sympy.Expr) -> sympy.Expr:

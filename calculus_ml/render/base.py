@@ -141,9 +141,37 @@ def cached_printer(print_expr: Callable[[sympy.Basic], str]) -> Callable[[sympy.
     return printer
 
 
-@remembered(4096)
+class Partial(sympy.Derivative):
+    """A derivative every format writes with ∂: a step of a partial derivative, whatever its
+    own expression holds (``∂/∂x[x]`` under ``∂/∂x[x y]``)."""
+
+    @classmethod
+    def class_key(cls):
+        return sympy.Derivative.class_key()  # printed in the same place in a product
+
+
+class Notation:
+    """Printer mixin: the notation the formats share that SymPy's printers lack (``max`` and
+    ``min`` written as functions, not as SymPy's class names)."""
+
+    def _print_Max(self, expr):
+        return self._print_Function(expr, func_name="max")
+
+    def _print_Min(self, expr):
+        return self._print_Function(expr, func_name="min")
+
+
 def is_partial(expr: sympy.Basic) -> bool:
-    """Whether ``d/dx[expr]`` is written with ∂: more than one real quantity in ``expr``.
+    """Whether a derivative (or ``d/dx[expr]``) is written with ∂: a :class:`Partial`, or more
+    than one real quantity in its expression."""
+    if isinstance(expr, Partial):
+        return True
+    return _several_quantities(expr.expr if isinstance(expr, sympy.Derivative) else expr)
+
+
+@remembered(4096)
+def _several_quantities(expr: sympy.Basic) -> bool:
+    """More than one real quantity in ``expr``.
 
     SymPy's own test asks for the free symbols of every sum, which dominates printing time.
     """
@@ -151,13 +179,14 @@ def is_partial(expr: sympy.Basic) -> bool:
 
 
 @remembered(4096)
-def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Derivative:
-    """The unevaluated ``d expr / d var``, for display.
+def derivative(expr: sympy.Expr, var: sympy.Symbol, partial: bool = False) -> sympy.Derivative:
+    """The unevaluated ``d expr / d var`` (a :class:`Partial` if ``partial``), for display.
 
     Built without ``Derivative``'s validation, which asks every sum for its free symbols and
     would otherwise dominate rendering time; the pair is a step's own ``expr`` and ``var``.
     """
-    return sympy.Basic.__new__(sympy.Derivative, expr, sympy.Tuple(var, sympy.Integer(1)))
+    kind = Partial if partial else sympy.Derivative
+    return sympy.Basic.__new__(kind, expr, sympy.Tuple(var, sympy.Integer(1)))
 
 
 def views(root: r.Step) -> list[StepView]:
@@ -180,8 +209,10 @@ class _Reader:
     def __init__(self):
         self.out: list[StepView] = []
         self.seen: set[int] = set()
+        self.partial: sympy.Basic | None = None
 
     def read(self, root: r.Step) -> list[StepView]:
+        self.partial = root.var if is_partial(root.expr) else None  # ∂ throughout its tree
         self.visit(root, 0)
         return self.out
 
@@ -189,7 +220,8 @@ class _Reader:
         repeated = id(step) in self.seen
         self.seen.add(id(step))
         view = StepView(
-            step, depth, equation_of(step), () if repeated else facts_of(step), repeated
+            step, depth, equation_of(step, step.var == self.partial), () if repeated else
+            facts_of(step), repeated
         )
         by_class(lambda name: getattr(self, name, None), "_visit_", step)(view)
 
@@ -206,9 +238,13 @@ class _Reader:
 
 
 @remembered(4096)
-def equation_of(step: r.Step) -> tuple[sympy.Basic, ...]:
-    """The chain ``d/dx[expr], form, result`` with consecutive duplicates removed."""
-    chain = [derivative(step.expr, step.var), _dispatch("_form_", step), step.result]
+def equation_of(step: r.Step, partial: bool = False) -> tuple[sympy.Basic, ...]:
+    """The chain ``d/dx[expr], form, result`` with consecutive duplicates removed; with
+    ``partial``, every derivative in it is written with ∂."""
+    def d(expr: sympy.Expr) -> sympy.Derivative:
+        return derivative(expr, step.var, partial)
+
+    chain = [d(step.expr), _dispatch("_form_", step, d), step.result]
     out = []
     for part in chain:
         if part is not None and (not out or part != out[-1]):
@@ -243,9 +279,9 @@ def by_class(lookup: Callable[[str], Any], prefix: str, obj: object) -> Any:
     return None
 
 
-def _dispatch(prefix: str, step: r.Step):
+def _dispatch(prefix: str, step: r.Step, *args):
     method = by_class(globals().get, prefix, step)
-    return None if method is None else method(step)
+    return None if method is None else method(step, *args)
 
 
 def _unevaluated_mul(*factors: sympy.Expr) -> sympy.Expr:
@@ -258,24 +294,24 @@ def _unevaluated_mul(*factors: sympy.Expr) -> sympy.Expr:
 # -- forms: the rule applied, before the sub-derivatives are worked out ----------------------
 
 
-def _form_Step(step):
+def _form_Step(step, d):
     return None
 
 
-def _form_ConstantMultipleRule(step):
-    return _unevaluated_mul(step.constant, derivative(step.other, step.var))
+def _form_ConstantMultipleRule(step, d):
+    return _unevaluated_mul(step.constant, d(step.other))
 
 
-def _form_SumRule(step):
-    return sympy.Add(*(derivative(t.expr, step.var) for t in step.terms), evaluate=False)
+def _form_SumRule(step, d):
+    return sympy.Add(*(d(t.expr) for t in step.terms), evaluate=False)
 
 
-def _form_ProductRule(step):
+def _form_ProductRule(step, d):
     exprs = [f.expr for f in step.factors]
     return sympy.Add(
         *(
             _unevaluated_mul(
-                *(derivative(e, step.var) if j == k else e for j, e in enumerate(exprs))
+                *(d(e) if j == k else e for j, e in enumerate(exprs))
             )
             for k in range(len(exprs))
         ),
@@ -283,37 +319,37 @@ def _form_ProductRule(step):
     )
 
 
-def _form_QuotientRule(step):
+def _form_QuotientRule(step, d):
     f, g = step.numerator.expr, step.denominator.expr
     top = sympy.Add(
-        _unevaluated_mul(derivative(f, step.var), g),
-        -_unevaluated_mul(f, derivative(g, step.var)),
+        _unevaluated_mul(d(f), g),
+        -_unevaluated_mul(f, d(g)),
         evaluate=False,
     )
     return sympy.Mul(top, sympy.Pow(g**2, -1, evaluate=False), evaluate=False)
 
 
-def _form_ChainRule(step):
-    return _unevaluated_mul(step.outer_at_inner, derivative(step.inner, step.var))
+def _form_ChainRule(step, d):
+    return _unevaluated_mul(step.outer_at_inner, d(step.inner))
 
 
-def _form_GeneralPowerRule(step):
-    return _unevaluated_mul(step.expr, derivative(step.substep.expr, step.var))
+def _form_GeneralPowerRule(step, d):
+    return _unevaluated_mul(step.expr, d(step.substep.expr))
 
 
-def _form_RewriteRule(step):
-    return derivative(step.rewritten, step.var)
+def _form_RewriteRule(step, d):
+    return d(step.rewritten)
 
 
-def _form_SumOverDataRule(step):
-    return sympy.Sum(derivative(step.expr.function, step.var), *step.expr.limits)
+def _form_SumOverDataRule(step, d):
+    return sympy.Sum(d(step.expr.function), *step.expr.limits)
 
 
-def _form_PiecewiseRule(step):
-    return sympy.Piecewise(*((derivative(s.expr, step.var), c) for s, c in step.pieces))
+def _form_PiecewiseRule(step, d):
+    return sympy.Piecewise(*((d(s.expr), c) for s, c in step.pieces))
 
 
-def _form_SimplifyRule(step):
+def _form_SimplifyRule(step, d):
     return step.substep.result
 
 
@@ -325,7 +361,7 @@ def _facts_ChainRule(step):
 
 
 def _facts_PowerRule(step):
-    return [Fact("exponent", sympy.Eq(sympy.Symbol("n"), step.exponent, evaluate=False))]
+    return [Fact("exponent", step.exponent)]
 
 
 def _facts_ConstantMultipleRule(step):

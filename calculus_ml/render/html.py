@@ -69,7 +69,7 @@ class _Printer(MathMLPresentationPrinter):
         return self._el("mrow", self._el("mo", text=open_), inner, self._el("mo", text=close))
 
     def _print_Derivative(self, expr):  # d/dx[f], as the LaTeX renderer writes it
-        d = "\N{PARTIAL DIFFERENTIAL}" if is_partial(expr.expr) else "d"
+        d = "\N{PARTIAL DIFFERENTIAL}" if is_partial(expr) else "d"
         node = self._print(expr.expr)
         for var, count in reversed(expr.variable_count):
             top, bottom = self._el("mi", text=d), self._el("mi", text=d)

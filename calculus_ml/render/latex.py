@@ -44,7 +44,7 @@ class _Printer(SubexpressionCache, LatexPrinter):
         return super()._print_Add(expr, order=keep_order(expr, order))
 
     def _print_Derivative(self, expr):
-        d = r"\partial" if is_partial(expr.expr) else "d"
+        d = r"\partial" if is_partial(expr) else "d"
         tex = self._print(expr.expr)
         for var, count in reversed(expr.variable_count):
             power = "" if count == 1 else f"^{{{count}}}"

@@ -12,11 +12,12 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..steps.rules import Fact
 from ..caching import remembered
-from .base import SubexpressionCache, cached_printer, is_partial, keep_order, ordered_factors
+from .base import (Notation, SubexpressionCache, cached_printer, is_partial, keep_order,
+                   ordered_factors)
 from .walk import DERIVED_ABOVE, Chain, Entry, StringWalker
 
 
-class _Printer(SubexpressionCache, PrettyPrinter):
+class _Printer(Notation, SubexpressionCache, PrettyPrinter):
     """SymPy's pretty printer, writing indexed data ``x[i]`` as ``xᵢ`` and keeping the term
     order of a rule's sum of derivatives."""
 
@@ -80,7 +81,7 @@ class _Printer(SubexpressionCache, PrettyPrinter):
         return prettyForm.__mul__(*a) / prettyForm.__mul__(*b)
 
     def _print_Derivative(self, deriv):
-        d = "∂" if is_partial(deriv.expr) else "d"
+        d = "∂" if is_partial(deriv) else "d"
         below = None
         for var, count in reversed(deriv.variable_count):
             part = prettyForm(*self._print(var).left(d))

@@ -16,6 +16,7 @@ from sympy.core.mul import _unevaluated_Mul
 from ..errors import ExpressionError
 from ..symbolic import check_time, fold_size, fresh_symbol, too_large
 from . import rules as r
+from .answer_key import plain_condition
 
 _FUNCTION_RULES: dict[type, type[r.Step]] = {
     func: rule
@@ -143,6 +144,7 @@ class _Builder:
                             "has too many regions to differentiate",
                             f"at most {MAX_PIECES} arguments in one {name}")
         pieces = expr.rewrite(sympy.Piecewise, deep=False)  # inner kinks get their own step
+        pieces = sympy.Piecewise(*((e, plain_condition(c)) for e, c in pieces.args))
         return self._pieces(expr, var, pieces, f"{name} picks one argument on each region")
 
     def _sign(self, expr, var):

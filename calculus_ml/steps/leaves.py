@@ -49,7 +49,7 @@ class VariableRule(Step):
 
 @dataclass(frozen=True, eq=False)
 class PowerRule(Step):
-    """d/dx[x^n] = n x^(n-1)"""
+    """d/dx[x^k] = k x^(k-1)"""
 
     exponent: sympy.Expr = sympy.Integer(1)
 

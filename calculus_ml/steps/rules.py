@@ -282,6 +282,7 @@ class SimplifyRule(Step):
 
     simplified: sympy.Expr = sympy.Integer(0)
     substep: Step | None = None
+    how: str = "collect common factors"
 
     rule: ClassVar[str] = "simplify"
     title: ClassVar[str] = "simplify"
@@ -294,7 +295,7 @@ class SimplifyRule(Step):
         return self.simplified
 
     def _explanation(self):
-        return "Tidy the result: collect and factor common terms."
+        return f"{self.how[:1].upper()}{self.how[1:]}."
 
 
 RULES: tuple[type[Step], ...] = (

@@ -1,0 +1,219 @@
+"""The answer key: the last step of a derivation writes its result as an answer key would.
+
+:func:`answer_key` tries the forms a teacher would reach for — collected and factored
+(:func:`~calculus_ml.symbolic.tidy`), the common factors cancelled, factored, over one
+denominator, the identities a learner knows (``sin² + cos² = 1``, ``cosh² − sinh² = 1``,
+``x·sign(x) = |x|`` so ``|x|/x`` is piecewise constant) — and keeps the shortest (SymPy's
+``count_ops``, then a leading plus sign, then the fewest minus signs). The sign is then moved
+to where it reads best: a factor ``(−a + x)`` squared is ``(a − x)²``, and ``−x(y − σ)``
+is ``x(σ − y)``. The rules' own shapes (``σ(1 − σ)``, ``1 − tanh²``) win a tie.
+
+Every form is equal to the derivative it replaces; the simplify step built from it is checked
+by the verifier like any other. The work is bounded: the costly forms are tried only on
+results of at most :data:`MAX_OPS` operations whose expansion stays within
+:data:`~calculus_ml.symbolic.MAX_TERMS` terms, ``trigsimp`` only below :data:`TRIG_OPS`, and
+the time budget is checked between forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import sympy
+from sympy.core.mul import _keep_coeff
+
+from ..caching import remembered
+from ..symbolic import check_time, tidy, within_terms
+
+__all__ = ["answer_key", "plain_condition", "length", "MAX_OPS", "TRIG_OPS"]
+
+MAX_OPS = 80
+"""Most operations (``sympy.count_ops``) of a result for which cancelling, factoring and the
+identities are tried (a factorization of a long sum is the slowest of them)."""
+
+TRIG_OPS = 30
+"""Most operations of a result with trigonometric or hyperbolic functions for which
+``sympy.trigsimp`` is tried (it takes about 0.1 s on a short result)."""
+
+_TRIG = (sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot,
+         sympy.sinh, sympy.cosh, sympy.tanh)
+
+COLLECTED = "collect common factors"
+
+
+def length(expr: sympy.Basic) -> tuple[int, bool, int]:
+    """How long ``expr`` reads: its operations, whether it starts with a minus sign, its minus
+    signs."""
+    text = sympy.sstr(expr)
+    return sympy.count_ops(expr), text.startswith("-"), text.count("-")
+
+
+@remembered(2048)
+def answer_key(expr: sympy.Expr) -> tuple[sympy.Expr, str]:
+    """The shortest equal form of a derivative and how it was reached.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        A derivative as the rules built it.
+
+    Returns
+    -------
+    tuple
+        ``(form, how)``: the form (``expr`` itself when nothing is shorter) and a phrase
+        saying what was done, e.g. ``"cancel common factors"``.
+    """
+    if isinstance(expr, sympy.Piecewise):
+        pieces = [(answer_key(e)[0], c) for e, c in expr.args]
+        return sympy.Piecewise(*pieces), "simplify each piece"
+    collected = tidy(expr)
+    if expr.has(sympy.Sum, sympy.Piecewise):  # the constants of a sum are pulled out
+        return _signs_outside(collected), COLLECTED
+    best, how = _signs_outside(collected), COLLECTED
+    if sympy.count_ops(expr) <= MAX_OPS and within_terms(expr):
+        functions = _functions(expr)
+        for form, reason in _forms(expr):
+            check_time()
+            form = _signs_outside(form)
+            if length(form) < length(best) and _functions(form) <= functions:
+                best, how = form, reason
+    return best, how
+
+
+def _functions(expr: sympy.Expr) -> set[type]:
+    """The functions ``expr`` is written with: a form may not bring in new ones (``1 − tanh²``
+    stays, rather than becoming ``1/cosh²``)."""
+    return {type(call) for call in expr.atoms(sympy.Function)}
+
+
+def _forms(expr: sympy.Expr) -> Iterator[tuple[sympy.Expr, str]]:
+    yield sympy.together(expr), "write it over one denominator"
+    cancelled = sympy.cancel(expr)
+    yield cancelled, "cancel common factors"
+    yield sympy.factor(cancelled), "factor"
+    for identity, rewrite in _IDENTITIES:
+        rewritten = rewrite(expr)
+        if rewritten is not None and rewritten != expr:
+            for form in (sympy.cancel(rewritten), sympy.factor(rewritten)):
+                yield form, identity
+    if expr.has(*_TRIG) and sympy.count_ops(expr) <= TRIG_OPS:
+        yield sympy.trigsimp(expr), "use the trigonometric identities"
+
+
+def _pythagoras(expr: sympy.Expr) -> sympy.Expr | None:
+    """``sin²`` written as ``1 − cos²`` and ``sinh²`` as ``cosh² − 1`` (or back), whichever
+    squares there are fewer of."""
+    table = {}
+    for pair, square in (((sympy.sin, sympy.cos), lambda c: 1 - c**2),
+                         ((sympy.sinh, sympy.cosh), lambda c: c**2 - 1)):
+        odd, even = pair
+        for call in expr.atoms(odd):
+            table[call**2] = square(even(*call.args))
+    if not table:
+        return None
+    return sympy.expand(expr).subs(table)
+
+
+def _abs_sign(expr: sympy.Expr) -> sympy.Expr | None:
+    """``|a|`` written as ``a·sign(a)`` and ``sign(a)²`` as 1 (true away from ``a = 0``,
+    where the derivative of ``|a|`` does not exist), then ``a·sign(a)`` as ``|a|`` again."""
+    arguments = {call.args[0] for call in expr.atoms(sympy.Abs, sympy.sign)}
+    if not arguments:
+        return None
+    signs = {a: sympy.Dummy("s") for a in arguments}
+    written = expr.xreplace({sympy.Abs(a): a * s for a, s in signs.items()}
+                            | {sympy.sign(a): s for a, s in signs.items()})
+    written = sympy.expand(written)
+    unit = {s: s for s in signs.values()}
+    written = written.replace(
+        lambda e: e.is_Pow and e.base in unit and e.exp.is_Integer,
+        lambda e: e.base ** (e.exp % 2),
+    )
+    written = sympy.factor(written)
+    back = written.xreplace({s: sympy.sign(a) for a, s in signs.items()})
+    return back.replace(lambda e: e.is_Mul and _signed(e) is not None, _abs_of_product)
+
+
+def _signed(product: sympy.Mul) -> sympy.Expr | None:
+    """A factor ``a`` of ``product`` that ``sign(a)`` also divides, if any."""
+    return next((f for f in product.args
+                 if not isinstance(f, sympy.sign) and sympy.sign(f) in product.args), None)
+
+
+def _abs_of_product(product: sympy.Mul) -> sympy.Expr:
+    """``a·sign(a)·rest`` as ``|a|·rest``."""
+    a = _signed(product)
+    factors = list(product.args)
+    factors.remove(a)
+    factors.remove(sympy.sign(a))
+    return sympy.Abs(a) * sympy.Mul(*factors)
+
+
+_IDENTITIES: tuple[tuple[str, Callable[[sympy.Expr], sympy.Expr | None]], ...] = (
+    ("use sin² + cos² = 1", _pythagoras),
+    ("use x·sign(x) = |x|: |x|/x is constant on each side of 0", _abs_sign),
+)
+
+
+def _signs_outside(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with its minus signs where they read best: a sum raised to an even power has
+    a positive leading term (``(−a + x)²`` is ``(a − x)²``), and a product with a minus sign
+    in front takes it into a sum factor when that removes a minus sign (``−x(y − σ)`` is
+    ``x(σ − y)``)."""
+    if not isinstance(expr, sympy.Expr) or expr.is_Atom:
+        return expr
+    args = [_signs_outside(a) for a in expr.args]
+    if expr.is_Pow:
+        base, exp = args
+        if base.is_Add and exp.is_Integer and exp.is_even and _reads_negative(base):
+            base = -base
+        return sympy.Pow(base, exp)
+    if not expr.is_Mul:
+        return expr.func(*args)
+    numbers = [a for a in args if a.is_Number]
+    others = [a for a in args if not a.is_Number]
+    return _sign_into_factor(_keep_coeff(sympy.Mul(*numbers), sympy.Mul(*others)))
+
+
+def _sign_into_factor(product: sympy.Mul) -> sympy.Expr:
+    coefficient, rest = product.as_coeff_Mul()
+    if not coefficient.is_negative:
+        return product
+    factors = sympy.Mul.make_args(rest)
+    for k, factor in enumerate(factors):
+        base, exp = factor.as_base_exp()
+        if base.is_Add and exp.is_Integer and exp.is_odd:
+            flipped = _keep_coeff(-coefficient,
+                                  sympy.Mul(*factors[:k], (-base) ** exp, *factors[k + 1:]))
+            if length(flipped) < length(product):
+                return flipped
+    return product
+
+
+def _reads_negative(expr: sympy.Add) -> bool:
+    """Whether a sum is printed with a minus sign in front."""
+    return sympy.sstr(expr).startswith("-")
+
+
+def plain_condition(condition: sympy.Basic) -> sympy.Basic:
+    """An equivalent condition written plainly: both sides' difference multiplied out and its
+    positive numeric content divided off, terms with a minus sign moved to the right
+    (``x ≥ x/100`` is ``x ≥ 0``, ``q(y − t) ≥ (q − 1)(y − t)`` is ``y ≥ t``).
+
+    A comparison whose difference has a denominator that is not a number is left as it is
+    (dividing by it could reverse the comparison), and so are other conditions.
+    """
+    if isinstance(condition, (sympy.And, sympy.Or)):
+        return condition.func(*(plain_condition(c) for c in condition.args))
+    if not isinstance(condition, (sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt)):
+        return condition
+    numerator, denominator = sympy.together(condition.lhs - condition.rhs).as_numer_denom()
+    if not (denominator.is_number and denominator.is_nonzero) or not within_terms(numerator):
+        return condition
+    content, difference = sympy.expand(numerator).as_content_primitive()
+    if (content / denominator).is_negative:
+        difference = -difference
+    left = [t for t in sympy.Add.make_args(difference) if not t.could_extract_minus_sign()]
+    right = [-t for t in sympy.Add.make_args(difference) if t.could_extract_minus_sign()]
+    plain = condition.func(sympy.Add(*left), sympy.Add(*right))
+    return plain if sympy.count_ops(plain) <= sympy.count_ops(condition) else condition
