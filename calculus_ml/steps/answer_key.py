@@ -66,24 +66,21 @@ def answer_key(expr: sympy.Expr) -> tuple[sympy.Expr, str]:
     if isinstance(expr, sympy.Piecewise):
         pieces = [(answer_key(e)[0], c) for e, c in expr.args]
         return sympy.Piecewise(*pieces), "simplify each piece"
-    collected = tidy(expr)
+    best, how = _signs_outside(tidy(expr)), COLLECTED
+    ratios = _ratios(expr)
+    if ratios != expr:
+        form = _signs_outside(tidy(ratios))
+        if length(form) < length(best):
+            best, how = form, "write sin/cos as tan (and sinh/cosh as tanh)"
     if expr.has(sympy.Sum, sympy.Piecewise):  # the constants of a sum are pulled out
-        return _signs_outside(collected), COLLECTED
-    best, how = _signs_outside(collected), COLLECTED
+        return best, how
     if sympy.count_ops(expr) <= MAX_OPS and within_terms(expr):
-        functions = _functions(expr)
         for form, reason in _forms(expr):
             check_time()
             form = _signs_outside(form)
-            if length(form) < length(best) and _functions(form) <= functions:
+            if length(form) < length(best):
                 best, how = form, reason
     return best, how
-
-
-def _functions(expr: sympy.Expr) -> set[type]:
-    """The functions ``expr`` is written with: a form may not bring in new ones (``1 − tanh²``
-    stays, rather than becoming ``1/cosh²``)."""
-    return {type(call) for call in expr.atoms(sympy.Function)}
 
 
 def _forms(expr: sympy.Expr) -> Iterator[tuple[sympy.Expr, str]]:
@@ -96,9 +93,45 @@ def _forms(expr: sympy.Expr) -> Iterator[tuple[sympy.Expr, str]]:
         if rewritten is not None and rewritten != expr:
             for form in (sympy.cancel(rewritten), sympy.factor(rewritten)):
                 yield form, identity
-    if expr.has(*_TRIG) and sympy.count_ops(expr) <= TRIG_OPS:
-        yield sympy.trigsimp(expr), "use the trigonometric identities"
+    if sympy.count_ops(expr) > TRIG_OPS:
+        return
+    if expr.has(*_TRIG):
+        simpler = sympy.trigsimp(expr)
+        if _functions(simpler) <= _functions(expr):  # 1 − tanh² stays, not 1/cosh²
+            yield simpler, "use the trigonometric identities"
+    if expr.has(sympy.exp):
+        yield sympy.exptrigsimp(expr), "write exponentials as hyperbolic functions"
 
+
+def _functions(expr: sympy.Expr) -> set[type]:
+    """The functions ``expr`` is written with."""
+    return {type(call) for call in expr.atoms(sympy.Function)}
+
+
+_RATIOS = ((sympy.sin, sympy.cos, sympy.tan), (sympy.sinh, sympy.cosh, sympy.tanh),
+           (sympy.cos, sympy.sin, sympy.cot))
+
+
+def _ratios(expr: sympy.Expr) -> sympy.Expr:
+    """``sin(a)/cos(a)`` written as ``tan(a)``, ``sinh/cosh`` as ``tanh`` and ``cos/sin`` as
+    ``cot``, in every product (inside sums over data too)."""
+    if not expr.has(*(top for top, _, _ in _RATIOS)):
+        return expr
+    return expr.replace(lambda e: e.is_Mul, _ratio_of_product)
+
+
+def _ratio_of_product(product: sympy.Mul) -> sympy.Expr:
+    powers = product.as_powers_dict()
+    for top, bottom, ratio in _RATIOS:
+        for base in [b for b in powers if isinstance(b, top)]:
+            below = bottom(*base.args)
+            up, down = sympy.S(powers[base]), -sympy.S(powers.get(below, 0))
+            if up.is_positive and down.is_positive:
+                k = sympy.Min(up, down)
+                powers[base] -= k
+                powers[below] += k
+                powers[ratio(*base.args)] += k
+    return sympy.Mul(*(b**e for b, e in powers.items()))
 
 def _pythagoras(expr: sympy.Expr) -> sympy.Expr | None:
     """``sin²`` written as ``1 − cos²`` and ``sinh²`` as ``cosh² − 1`` (or back), whichever
@@ -136,8 +169,8 @@ def _abs_sign(expr: sympy.Expr) -> sympy.Expr | None:
 
 def _signed(product: sympy.Mul) -> sympy.Expr | None:
     """A factor ``a`` of ``product`` that ``sign(a)`` also divides, if any."""
-    return next((f for f in product.args
-                 if not isinstance(f, sympy.sign) and sympy.sign(f) in product.args), None)
+    return next((f for f in product.args if not (f.is_number or isinstance(f, sympy.sign))
+                 and sympy.sign(f) in product.args), None)
 
 
 def _abs_of_product(product: sympy.Mul) -> sympy.Expr:
