@@ -230,15 +230,16 @@ def _reads_negative(expr: sympy.Add) -> bool:
 
 def plain_condition(condition: sympy.Basic) -> sympy.Basic:
     """An equivalent condition written plainly: both sides' difference multiplied out and its
-    positive numeric content divided off, terms with a minus sign moved to the right
-    (``x ≥ x/100`` is ``x ≥ 0``, ``q(y − t) ≥ (q − 1)(y − t)`` is ``y ≥ t``).
+    positive numeric content divided off, the quantities on the left with a plus sign and the
+    number on the right (``x ≥ x/100`` is ``x ≥ 0``, ``q(y − t) ≥ (q − 1)(y − t)`` is
+    ``y ≥ t``, ``x/5 − 2 < 3x`` is ``x > −5/7``).
 
     A comparison whose difference has a denominator that is not a number is left as it is
     (dividing by it could reverse the comparison), and so are other conditions.
     """
     if isinstance(condition, (sympy.And, sympy.Or)):
         return condition.func(*(plain_condition(c) for c in condition.args))
-    if not isinstance(condition, (sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt)):
+    if not isinstance(condition, tuple(_REVERSED)):
         return condition
     numerator, denominator = sympy.together(condition.lhs - condition.rhs).as_numer_denom()
     if not (denominator.is_number and denominator.is_nonzero) or not within_terms(numerator):
@@ -246,7 +247,18 @@ def plain_condition(condition: sympy.Basic) -> sympy.Basic:
     content, difference = sympy.expand(numerator).as_content_primitive()
     if (content / denominator).is_negative:
         difference = -difference
-    left = [t for t in sympy.Add.make_args(difference) if not t.could_extract_minus_sign()]
-    right = [-t for t in sympy.Add.make_args(difference) if t.could_extract_minus_sign()]
-    plain = condition.func(sympy.Add(*left), sympy.Add(*right))
+    number, quantities = difference.as_coeff_Add()
+    relation = condition.func
+    if all(t.could_extract_minus_sign() for t in sympy.Add.make_args(quantities)):
+        # -x - 5 < 0 is x + 5 > 0
+        number, quantities, relation = -number, -quantities, _REVERSED[relation]
+    factor, alone = quantities.as_coeff_Mul()
+    if factor.is_positive and not alone.is_Add:  # 7x > -5 is x > -5/7
+        number, quantities = number / factor, alone
+    left = [t for t in sympy.Add.make_args(quantities) if not t.could_extract_minus_sign()]
+    right = [-t for t in sympy.Add.make_args(quantities) if t.could_extract_minus_sign()]
+    plain = relation(sympy.factor_terms(sympy.Add(*left)), sympy.Add(*right) - number)
     return plain if sympy.count_ops(plain) <= sympy.count_ops(condition) else condition
+
+
+_REVERSED = {sympy.Ge: sympy.Le, sympy.Le: sympy.Ge, sympy.Gt: sympy.Lt, sympy.Lt: sympy.Gt}
