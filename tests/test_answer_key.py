@@ -11,6 +11,7 @@ import pytest
 import sympy
 
 from answer_key_corpus import corpus
+from calculus_ml import symbolic
 from calculus_ml.derivation import derive
 from calculus_ml.functions import sigmoid
 from calculus_ml.losses import catalogue
@@ -71,6 +72,10 @@ def test_double_negatives_are_gone():
     assert equals_diff(d, x) and equals_diff(d, a)
     d = derive("(x - a)^2/s^2", ["s"])
     assert d.results[s] == -2 * (a - x) ** 2 / s**3
+    d = derive("(y - tanh(w*x + b))^2", ["b"])
+    tanh = sympy.tanh(w * x + b)
+    assert d.results[b] == sympy.Mul(2, 1 - tanh**2, tanh - y)
+    assert equals_diff(d, b)
 
 
 LOG_LOSS = "-y*log(sigmoid(w*x + b)) - (1 - y)*log(1 - sigmoid(w*x + b))"
@@ -145,7 +150,7 @@ def test_max_and_min_print_as_functions_and_the_exponent_is_not_n():
     assert "exponent: 2" in text and "n = 2" not in text
 
 
-def _timed(form, expr, seconds=5):
+def _timed(form, expr, seconds=3):
     """``form(expr)``, or None past ``seconds`` (SymPy's simplify can run for minutes)."""
     def stop(*_):
         raise TimeoutError
@@ -162,10 +167,11 @@ def _timed(form, expr, seconds=5):
 
 
 @pytest.mark.slow
-def test_few_answers_are_longer_than_sympys_shortest():
+def test_few_answers_are_longer_than_sympys_shortest(monkeypatch):
     """At most 2% of the corpus's results (and the catalogue's) have more than 1.5 times the
     operations of the shortest of SymPy's simplify, factor, cancel and trigsimp of
     sympy.diff; every step of every tree checked."""
+    monkeypatch.setattr(symbolic, "TIME_LIMIT", None)  # a loaded machine is not a budget test
     derivations = [derive(text, list(wrt), data=list(data) if data else None)
                    for text, wrt, data in corpus()]
     derivations += [catalogue.get(name).derivation for name in catalogue.names()]

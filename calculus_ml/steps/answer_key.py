@@ -31,12 +31,13 @@ MAX_OPS = 80
 """Most operations (``sympy.count_ops``) of a result for which cancelling, factoring and the
 identities are tried (a factorization of a long sum is the slowest of them)."""
 
-TRIG_OPS = 30
-"""Most operations of a result with trigonometric or hyperbolic functions for which
-``sympy.trigsimp`` is tried (it takes about 0.1 s on a short result)."""
+TRIG_OPS = 20
+"""Most operations of a result with trigonometric functions for which ``sympy.trigsimp`` is
+tried, or with exponentials for which ``sympy.exptrigsimp`` is (each takes about 0.1 s on a
+short result; ``trigsimp`` takes a second on hyperbolic ones, so they are left to the
+identities)."""
 
-_TRIG = (sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot,
-         sympy.sinh, sympy.cosh, sympy.tanh)
+_CIRCULAR = (sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot)
 
 COLLECTED = "collect common factors"
 
@@ -93,13 +94,11 @@ def _forms(expr: sympy.Expr) -> Iterator[tuple[sympy.Expr, str]]:
         if rewritten is not None and rewritten != expr:
             for form in (sympy.cancel(rewritten), sympy.factor(rewritten)):
                 yield form, identity
-    if sympy.count_ops(expr) > TRIG_OPS:
-        return
-    if expr.has(*_TRIG):
+    if expr.has(*_CIRCULAR) and sympy.count_ops(expr) <= TRIG_OPS:
         simpler = sympy.trigsimp(expr)
-        if _functions(simpler) <= _functions(expr):  # 1 − tanh² stays, not 1/cosh²
+        if _functions(simpler) <= _functions(expr):  # no function the learner did not use
             yield simpler, "use the trigonometric identities"
-    if expr.has(sympy.exp):
+    if expr.has(sympy.exp) and sympy.count_ops(expr) <= TRIG_OPS:
         yield sympy.exptrigsimp(expr), "write exponentials as hyperbolic functions"
 
 
@@ -210,17 +209,34 @@ def _signs_outside(expr: sympy.Expr) -> sympy.Expr:
 
 def _sign_into_factor(product: sympy.Mul) -> sympy.Expr:
     coefficient, rest = product.as_coeff_Mul()
+    factors = []
+    for factor in sympy.Mul.make_args(rest):  # -x² - 1 is -(x² + 1), tanh² - 1 is -(1 - tanh²)
+        base, exp = factor.as_base_exp()
+        if base.is_Add and exp.is_Integer and (_all_negative(base) or _tanh_squared(-base)):
+            factor, coefficient = (-base) ** exp, coefficient * (-1) ** exp
+        factors.append(factor)
+    product = _keep_coeff(coefficient, sympy.Mul(*factors))
     if not coefficient.is_negative:
         return product
-    factors = sympy.Mul.make_args(rest)
+    flips = [product]
     for k, factor in enumerate(factors):
         base, exp = factor.as_base_exp()
-        if base.is_Add and exp.is_Integer and exp.is_odd:
-            flipped = _keep_coeff(-coefficient,
-                                  sympy.Mul(*factors[:k], (-base) ** exp, *factors[k + 1:]))
-            if length(flipped) < length(product):
-                return flipped
-    return product
+        if base.is_Add and exp.is_Integer and exp.is_odd and not (
+                _all_negative(-base) or _tanh_squared(base)):
+            flips.append(_keep_coeff(-coefficient, sympy.Mul(*factors[:k], (-base) ** exp,
+                                                             *factors[k + 1:])))
+    return min(flips, key=length)
+
+
+def _tanh_squared(terms: sympy.Add) -> bool:
+    """Whether ``terms`` is ``1 - tanh(u)²``, the derivative of ``tanh`` as learners know it."""
+    one, square = terms.as_coeff_Add()
+    return one == 1 and square.could_extract_minus_sign() and (-square).is_Pow \
+        and (-square).exp == 2 and isinstance((-square).base, sympy.tanh)
+
+
+def _all_negative(terms: sympy.Add) -> bool:
+    return all(t.could_extract_minus_sign() for t in terms.args)
 
 
 def _reads_negative(expr: sympy.Add) -> bool:
