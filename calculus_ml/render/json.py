@@ -20,7 +20,7 @@ from sympy.printing.repr import ReprPrinter
 from sympy.printing.str import StrPrinter
 
 from ..steps.rules import Step
-from .base import SubexpressionCache, cached_printer, equation_of
+from .base import SubexpressionCache, cached_printer, equation_of, is_partial
 from .latex import latex
 
 
@@ -58,8 +58,11 @@ def _fields(step: Step) -> dict[str, str]:
     return out
 
 
-def step_to_dict(step: Step) -> dict:
-    """One step and its substeps."""
+def step_to_dict(step: Step, partial: sympy.Basic | None = None) -> dict:
+    """One step and its substeps; the derivatives by ``partial`` (by default the step's
+    variable, when its expression has several quantities) are written with ∂."""
+    if partial is None and is_partial(step.expr):
+        partial = step.var
     return {
         "rule": step.rule,
         "title": step.title,
@@ -67,9 +70,9 @@ def step_to_dict(step: Step) -> dict:
         **_expr("expr", step.expr),
         **_expr("result", step.result),
         "explanation": step.explanation,
-        "latex": " = ".join(latex(p) for p in equation_of(step)),
+        "latex": " = ".join(latex(p) for p in equation_of(step, step.var == partial)),
         "fields": _fields(step),
-        "substeps": [step_to_dict(s) for s in step.substeps],
+        "substeps": [step_to_dict(s, partial) for s in step.substeps],
     }
 
 
