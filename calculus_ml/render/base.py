@@ -19,6 +19,7 @@ import sympy
 
 from ..caching import BoundedMemo, remembered
 from ..steps import rules as r
+from ..steps.answer_key import positive_first
 from ..steps.rules import Fact
 
 
@@ -114,9 +115,10 @@ def ordered_factors(expr: sympy.Mul) -> tuple[sympy.Expr, ...]:
 
 @remembered(8192)
 def ordered_terms(expr: sympy.Expr, order: str | None) -> tuple[sympy.Expr, ...]:
-    """``expr.as_ordered_terms(order=order)``, remembered: sorting a sum's terms is the costliest
-    part of printing it, and text, LaTeX and JSON print the same sums."""
-    return tuple(expr.as_ordered_terms(order=order))
+    """``expr.as_ordered_terms(order=order)`` with its first positive term put in front
+    (:func:`~calculus_ml.steps.answer_key.positive_first`); remembered: sorting a sum's terms
+    is the costliest part of printing it, and text, LaTeX and JSON print the same sums."""
+    return positive_first(expr.as_ordered_terms(order=order))
 
 
 def cached_printer(print_expr: Callable[[sympy.Basic], str]) -> Callable[[sympy.Basic], str]:

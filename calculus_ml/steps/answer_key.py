@@ -5,8 +5,7 @@
 denominator, the identities a learner knows (``sin² + cos² = 1``, ``cosh² − sinh² = 1``,
 ``x·sign(x) = |x|`` so ``|x|/x`` is piecewise constant) — and keeps the shortest (SymPy's
 ``count_ops``, then a leading plus sign, then the fewest minus signs). The sign is then moved
-to where it reads best: a factor ``(−a + x)`` squared is ``(a − x)²``, and ``−x(y − σ)``
-is ``x(σ − y)``. The rules' own shapes (``σ(1 − σ)``, ``1 − tanh²``) win a tie.
+to where it reads best: ``−x(y − σ)`` is ``x(σ − y)``, ``(−x² − 1)/d`` is ``−(x² + 1)/d``. The rules' own shapes (``σ(1 − σ)``, ``1 − tanh²``) win a tie.
 
 Every form is equal to the derivative it replaces; the simplify step built from it is checked
 by the verifier like any other. The work is bounded: the costly forms are tried only on
@@ -17,7 +16,7 @@ the time budget is checked between forms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import sympy
 from sympy.core.mul import _keep_coeff
@@ -25,7 +24,7 @@ from sympy.core.mul import _keep_coeff
 from ..caching import remembered
 from ..symbolic import check_time, tidy, within_terms
 
-__all__ = ["answer_key", "plain_condition", "length", "MAX_OPS", "TRIG_OPS"]
+__all__ = ["answer_key", "plain_condition", "positive_first", "length", "MAX_OPS", "TRIG_OPS"]
 
 MAX_OPS = 80
 """Most operations (``sympy.count_ops``) of a result for which cancelling, factoring and the
@@ -45,8 +44,7 @@ COLLECTED = "collect common factors"
 def length(expr: sympy.Basic) -> tuple[int, bool, int]:
     """How long ``expr`` reads: its operations, whether it starts with a minus sign, its minus
     signs."""
-    text = sympy.sstr(expr)
-    return sympy.count_ops(expr), text.startswith("-"), text.count("-")
+    return sympy.count_ops(expr), _reads_negative(expr), sympy.sstr(expr).count("-")
 
 
 @remembered(2048)
@@ -188,16 +186,16 @@ _IDENTITIES: tuple[tuple[str, Callable[[sympy.Expr], sympy.Expr | None]], ...] =
 
 
 def _signs_outside(expr: sympy.Expr) -> sympy.Expr:
-    """``expr`` with its minus signs where they read best: a sum raised to an even power has
-    a positive leading term (``(−a + x)²`` is ``(a − x)²``), and a product with a minus sign
-    in front takes it into a sum factor when that removes a minus sign (``−x(y − σ)`` is
-    ``x(σ − y)``)."""
+    """``expr`` with its minus signs where they read best: a sum of negative terms has its
+    minus sign in front (``(−a − x)²`` is ``(a + x)²``, ``(−x² − 1)/d`` is ``−(x² + 1)/d``),
+    ``tanh² − 1`` is ``−(1 − tanh²)``, and a product with a minus sign in front takes it into
+    a sum factor when that reads better (``−x(y − σ)`` is ``x(σ − y)``)."""
     if not isinstance(expr, sympy.Expr) or expr.is_Atom:
         return expr
     args = [_signs_outside(a) for a in expr.args]
     if expr.is_Pow:
         base, exp = args
-        if base.is_Add and exp.is_Integer and exp.is_even and _reads_negative(base):
+        if base.is_Add and exp.is_Integer and exp.is_even and _all_negative(base):
             base = -base
         return sympy.Pow(base, exp)
     if not expr.is_Mul:
@@ -239,9 +237,19 @@ def _all_negative(terms: sympy.Add) -> bool:
     return all(t.could_extract_minus_sign() for t in terms.args)
 
 
-def _reads_negative(expr: sympy.Add) -> bool:
-    """Whether a sum is printed with a minus sign in front."""
-    return sympy.sstr(expr).startswith("-")
+def positive_first(terms: Sequence[sympy.Expr]) -> tuple[sympy.Expr, ...]:
+    """A sum's terms with the first positive one put in front, as an answer key writes them
+    (``x − a``, ``σ(z) − y``); all negative, they stay as they are."""
+    first = next((k for k, t in enumerate(terms) if not t.could_extract_minus_sign()), 0)
+    return (terms[first], *terms[:first], *terms[first + 1:])
+
+
+def _reads_negative(expr: sympy.Expr) -> bool:
+    """Whether ``expr`` is printed with a minus sign in front (a sum's first positive term is
+    printed first, see :func:`positive_first`)."""
+    if expr.is_Add:
+        return _all_negative(expr)
+    return expr.as_coeff_Mul()[0].is_negative
 
 
 def plain_condition(condition: sympy.Basic) -> sympy.Basic:

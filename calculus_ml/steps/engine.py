@@ -16,7 +16,7 @@ from sympy.core.mul import _unevaluated_Mul
 from ..errors import ExpressionError
 from ..symbolic import check_time, fold_size, fresh_symbol, too_large
 from . import rules as r
-from .answer_key import plain_condition
+from .answer_key import plain_condition, positive_first
 
 _FUNCTION_RULES: dict[type, type[r.Step]] = {
     func: rule
@@ -75,7 +75,7 @@ class _Builder:
     # -- handlers, one per expression type ---------------------------------------------------
 
     def _Add(self, expr, var):
-        terms = expr.as_ordered_terms()
+        terms = positive_first(expr.as_ordered_terms())  # the order they are printed in
         return r.SumRule(expr, var, terms=tuple(self.step(t, var) for t in terms))
 
     def _Mul(self, expr, var):
