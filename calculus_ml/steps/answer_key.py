@@ -10,7 +10,7 @@ to where it reads best: ``−x(y − σ)`` is ``x(σ − y)``, ``(−x² − 1)/
 Every form is equal to the derivative it replaces; the simplify step built from it is checked
 by the verifier like any other. The work is bounded: the costly forms are tried only on
 results of at most :data:`MAX_OPS` operations whose expansion stays within
-:data:`~calculus_ml.symbolic.MAX_TERMS` terms, ``trigsimp`` only below :data:`TRIG_OPS`, and
+:data:`MAX_EXPANDED` terms, ``trigsimp`` only below :data:`TRIG_OPS`, and
 the time budget is checked between forms.
 """
 
@@ -22,13 +22,19 @@ import sympy
 from sympy.core.mul import _keep_coeff
 
 from ..caching import remembered
-from ..symbolic import check_time, tidy, within_terms
+from ..symbolic import check_time, expanded_size, tidy, within_terms
 
-__all__ = ["answer_key", "plain_condition", "positive_first", "length", "MAX_OPS", "TRIG_OPS"]
+__all__ = ["answer_key", "plain_condition", "positive_first", "length", "MAX_OPS",
+           "MAX_EXPANDED", "TRIG_OPS"]
 
 MAX_OPS = 80
 """Most operations (``sympy.count_ops``) of a result for which cancelling, factoring and the
 identities are tried (a factorization of a long sum is the slowest of them)."""
+
+MAX_EXPANDED = 200
+"""Most terms (:func:`~calculus_ml.symbolic.expanded_size`) multiplying a result out may give
+for those forms to be tried (factoring a sum of 126 terms in five symbols takes a quarter
+of a second)."""
 
 TRIG_OPS = 20
 """Most operations of a result with trigonometric functions for which ``sympy.trigsimp`` is
@@ -65,7 +71,9 @@ def answer_key(expr: sympy.Expr) -> tuple[sympy.Expr, str]:
     if isinstance(expr, sympy.Piecewise):
         pieces = [(answer_key(e)[0], c) for e, c in expr.args]
         return sympy.Piecewise(*pieces), "simplify each piece"
-    best, how = _signs_outside(tidy(expr)), COLLECTED
+    collected = tidy(expr)
+    best = _signs_outside(collected)
+    how = COLLECTED if collected != expr else "move the minus sign into a bracket"
     ratios = _ratios(expr)
     if ratios != expr:
         form = _signs_outside(tidy(ratios))
@@ -73,7 +81,7 @@ def answer_key(expr: sympy.Expr) -> tuple[sympy.Expr, str]:
             best, how = form, "write sin/cos as tan (and sinh/cosh as tanh)"
     if expr.has(sympy.Sum, sympy.Piecewise):  # the constants of a sum are pulled out
         return best, how
-    if sympy.count_ops(expr) <= MAX_OPS and within_terms(expr):
+    if sympy.count_ops(expr) <= MAX_OPS and expanded_size(expr) <= MAX_EXPANDED:
         for form, reason in _forms(expr):
             check_time()
             form = _signs_outside(form)
