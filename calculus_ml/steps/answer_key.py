@@ -47,6 +47,7 @@ _CIRCULAR = (sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot)
 COLLECTED = "collect common factors"
 
 
+@remembered(4096)
 def length(expr: sympy.Basic) -> tuple[int, bool, int]:
     """How long ``expr`` reads: its operations, whether it starts with a minus sign, its minus
     signs."""
@@ -91,9 +92,13 @@ def answer_key(expr: sympy.Expr) -> tuple[sympy.Expr, str]:
 
 
 def _forms(expr: sympy.Expr) -> Iterator[tuple[sympy.Expr, str]]:
-    yield sympy.together(expr), "write it over one denominator"
-    cancelled = sympy.cancel(expr)
-    yield cancelled, "cancel common factors"
+    if any(p.exp.is_negative for p in expr.atoms(sympy.Pow)):
+        yield sympy.together(expr), "write it over one denominator"
+        cancelled = sympy.cancel(expr)
+        yield cancelled, "cancel common factors"
+    else:
+        cancelled = sympy.expand(expr)
+        yield cancelled, "multiply out"
     yield sympy.factor(cancelled), "factor"
     for identity, rewrite in _IDENTITIES:
         rewritten = rewrite(expr)
