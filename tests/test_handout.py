@@ -30,6 +30,12 @@ GOLDEN_HANDOUTS = ("03-chain-rule", "06-step-sizes")
 REGEN = os.environ.get("CALCULUS_ML_REGEN_GOLDEN") == "1"
 PDFLATEX = shutil.which("pdflatex")
 NO_PDFLATEX = "pdflatex is not installed (apt-get install texlive-latex-base)"
+PDFTOTEXT = shutil.which("pdftotext")
+NO_PDFTOTEXT = "pdftotext is not installed (apt-get install poppler-utils)"
+PAGE = re.compile(r'width="([\d.]+)" height="([\d.]+)"')
+WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                  r"(.*?)</word>", re.DOTALL)
+POINTS = {"cm": 72 / 2.54, "mm": 72 / 25.4, "in": 72.0, "pt": 72 / 72.27, "bp": 1.0}
 ROOT = Path(__file__).resolve().parents[1]
 
 _BUILT: dict[str, handout.Handout] = {}
@@ -76,6 +82,42 @@ def test_spec_builds_in_every_format(name, tmp_path):
         assert f"{stem}.png" in text and f"{stem}.svg" in (tmp_path / f"{name}.html").read_text()
     if not PDFLATEX:
         pytest.skip(f"PDF not built: {NO_PDFLATEX}")
+    if not PDFTOTEXT:
+        pytest.skip(f"PDF margins not checked: {NO_PDFTOTEXT}")
+    margin = text_margin(tmp_path / f"{name}.tex")
+    outside = words_outside(tmp_path / f"{name}.pdf", margin)
+    assert not outside, f"{len(outside)} words cross the {margin:.1f}pt margins: {outside[:5]}"
+
+
+def text_margin(tex: Path) -> float:
+    """The margin of the text block in PostScript points, read from the geometry package's
+    options in the document's preamble."""
+    match = re.search(r"\\usepackage\[margin=([\d.]+)(cm|mm|in|pt|bp)\]\{geometry\}",
+                      tex.read_text(encoding="utf-8"))
+    assert match, "the preamble sets no margin"
+    return float(match.group(1)) * POINTS[match.group(2)]
+
+
+def words_outside(pdf: Path, margin: float) -> list[tuple[int, str, float, float]]:
+    """Every word of ``pdf`` (``pdftotext -bbox``) whose box is not inside the text block's
+    width, a margin of ``margin`` points from each side of its page, or not on the paper (the
+    page number sits below the text block, in the bottom margin): (page, word, x min, x max).
+    Half a point of slack for rounding."""
+    run = subprocess.run([PDFTOTEXT, "-bbox", str(pdf), "-"], capture_output=True, timeout=60,
+                         check=True)
+    out = []
+    # not read as XML: a word may hold control characters pdftotext does not escape
+    pages = run.stdout.decode("utf-8", "replace").split("<page ")[1:]
+    assert pages, f"{pdf.name} has no pages"
+    for number, page in enumerate(pages, 1):
+        width, height = (float(v) for v in PAGE.match(page).groups())
+        words = WORD.findall(page)
+        assert words, f"page {number} has no words"
+        for x0, y0, x1, y1, text in words:
+            x0, y0, x1, y1 = float(x0), float(y0), float(x1), float(y1)
+            if x0 < margin - 0.5 or x1 > width - margin + 0.5 or y0 < 0 or y1 > height:
+                out.append((number, text, x0, x1))
+    return out
 
 
 @pytest.mark.parametrize("name", GOLDEN_HANDOUTS)

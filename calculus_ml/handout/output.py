@@ -51,7 +51,8 @@ def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
         Built handouts (:func:`~calculus_ml.handout.build`): ``name``, ``document``, ``figures``.
     out : str or path
         The output folder (created if needed). Each handout gives ``NAME.md`` / ``.tex`` /
-        ``.html`` / ``.pdf`` and its figures ``NAME-figK.png`` and ``.svg``.
+        ``.html`` / ``.pdf`` and its figures ``NAME-figK.png`` and ``.svg`` (and ``.pdf``, the
+        vector figure a LaTeX or PDF handout includes).
     formats : str or sequence of str
         Any of ``markdown``, ``latex``, ``html``, ``pdf``.
 
@@ -148,9 +149,10 @@ def _write_one(handout: Any, folder: Path, formats: list[str]) -> list[str]:
     from ..plotting import save
 
     written = []
-    with rc_context({"svg.hashsalt": "calculus-ml"}):  # stable SVG ids
-        for stem, figure in handout.figures:
-            written += [p.name for p in save(figure, folder / stem, formats=("png", "svg"))]
+    figure_formats = ("png", "svg") + (("pdf",) if {"latex", "pdf"} & set(formats) else ())
+    with rc_context({"svg.hashsalt": "calculus-ml", "pdf.fonttype": 42}):  # stable SVG ids;
+        for stem, figure in handout.figures:  # PDF figures with real (searchable) fonts
+            written += [p.name for p in save(figure, folder / stem, formats=figure_formats)]
     write_text = {"markdown": writers.write_markdown, "latex": writers.write_latex,
                   "html": writers.write_html}
     for fmt in formats:

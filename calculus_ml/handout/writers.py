@@ -22,7 +22,7 @@ from .document import Document, Math
 __all__ = ["FIGURE_FORMAT", "write_markdown", "write_latex", "write_html", "plain",
            "unicode_declarations", "markdown_escape"]
 
-FIGURE_FORMAT = {"markdown": "png", "latex": "png", "html": "svg"}
+FIGURE_FORMAT = {"markdown": "png", "latex": "pdf", "html": "svg"}
 """Which of a figure's files each format links to."""
 
 
@@ -173,6 +173,7 @@ class _Latex(_Writer):
                 r"\usepackage{graphicx}" "\n"
                 r"\usepackage[margin=2.5cm]{geometry}" "\n"
                 r"\setlength{\parindent}{0pt}\setlength{\parskip}{0.6em}" "\n"
+                r"\setlength{\emergencystretch}{3em}" "\n"  # wider spaces, not overfull lines
                 + (declarations + "\n" if declarations else "")
                 + rf"\title{{{escape_text(doc.title)}}}" "\n" r"\date{}" "\n"
                 r"\begin{document}" "\n" r"\maketitle" "\n\n"
@@ -201,7 +202,7 @@ class _Latex(_Writer):
         return b.closed_form.to_latex().strip()
 
     def _Equations(self, b):
-        return "\n".join(r"\[ " + " = ".join(latex(p) for p in row) + r" \]" for row in b.rows)
+        return "\n".join(latex_format.display(tuple(row)) for row in b.rows)
 
     def _Table(self, b):
         cells = [" & ".join(self.inline(c) for c in row) + r" \\" for row in b.rows]
