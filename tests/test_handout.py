@@ -13,8 +13,11 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import setuptools
@@ -195,3 +198,67 @@ def test_demo_fits_prints_and_writes(tmp_path, capsys, monkeypatch):
     folder = tmp_path / "calculus_ml_demo"
     assert {"demo.html", "demo.md", "demo-fig1.png", "demo-fig1.svg"} <= {
         p.name for p in folder.iterdir()}
+
+
+# -- the index page ------------------------------------------------------------------------------
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self._href = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._href, self.text = dict(attrs)["href"], ""
+
+    def handle_data(self, data):
+        if self._href is not None:
+            self.text += data
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self.links.append((self.text, self._href))
+            self._href = None
+
+
+def spec_title(name: str) -> str:
+    with open(ROOT / "derivations" / f"{name}.toml", "rb") as spec:
+        return tomllib.load(spec)["title"]
+
+
+def check_index(folder: Path, names: list[str], formats: tuple[str, ...]) -> None:
+    """``index.html`` links every handout by the title its spec gives it, to each format's
+    file; ``index.md`` to its Markdown file."""
+    parser = _Links()
+    parser.feed((folder / "index.html").read_text(encoding="utf-8"))
+    assert all((folder / href).is_file() for _, href in parser.links)
+    links = iter(parser.links)
+    for name in names:
+        assert next(links) == (spec_title(name), f"{name}{SUFFIX[formats[0]]}")
+        assert [next(links)[1] for _ in formats[1:]] == [f"{name}{SUFFIX[f]}" for f in formats[1:]]
+    if (folder / "index.md").exists():
+        md = re.findall(r"^- \[(.*?)\]\((.*?)\)$", (folder / "index.md").read_text(), re.M)
+        assert md == [(spec_title(n), f"{n}.md") for n in names]
+
+
+def test_index_links_every_handout_by_its_title(tmp_path):
+    """Handouts with their titles and no content: only the index is under test."""
+    from calculus_ml.handout.document import Document
+
+    names = ["01-derivative-as-slope", "08-logistic-regression", "demo"]
+    stand_ins = [SimpleNamespace(name=n, document=Document(spec_title(n), ()), figures=[])
+                 for n in names]
+    written = handout.write(stand_ins, tmp_path, ["markdown", "html", "latex"], index=True)
+    assert {p.name for p in written} >= {"index.md", "index.html"}
+    check_index(tmp_path, names, ("html", "latex"))
+    with pytest.raises(handout.HandoutError, match="index"):
+        handout.write([SimpleNamespace(name="index", document=Document("T", ()), figures=[])],
+                      tmp_path / "x", "html", index=True)
+
+
+@pytest.mark.slow
+def test_cli_all_writes_the_index(tmp_path):
+    assert main(["handout", "--all", "--format", "html", "--out", str(tmp_path)]) == 0
+    check_index(tmp_path, handout.names(), ("html",))

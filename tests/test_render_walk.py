@@ -71,7 +71,7 @@ def _html_steps(out: str):
 
 
 def _latex_steps(out: str):
-    found = re.findall(r"\\intertext\{(?:\\hspace\*\{([\d.]+)em\})?\\textbf\{(.+?)\.?\}", out)
+    found = re.findall(r"^\{(?:\\leftskip=([\d.]+)em )?\\textbf\{(.+?)\.?\}", out, re.M)
     return [(t, round(float(em or 0) / 1.5)) for em, t in found]
 
 

@@ -12,9 +12,6 @@ from .base import SubexpressionCache, cached_printer, is_partial, keep_order
 from .latex_lines import LINE_WIDTH, break_chain, fits
 from .walk import Entry, StringWalker
 
-MAX_INDENT = 6
-"""Steps nested deeper than this are indented no further (their sentences keep room)."""
-
 _TEXT_ESCAPES = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -115,7 +112,7 @@ class LatexWalker(StringWalker):
         return "\n\n".join([rf"\paragraph{{{self.words(heading)}.}}", *steps]) + "\n"
 
     def _render_Step(self, entry: Entry) -> str:
-        indent = 1.5 * min(entry.depth, MAX_INDENT)
+        indent = 1.5 * entry.depth
         head = self.head(entry)
         if self.document_body:
             skip = rf"\leftskip={indent:g}em " if indent else ""
