@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import doctest
+import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +36,30 @@ def test_quickstart_is_included_from_the_readme():
     page = (DOCS / "getting-started.md").read_text(encoding="utf-8")
     assert '{include} ../README.md' in page
     assert "\n## Quickstart\n" in readme and "\n## Usage\n" in readme
+
+
+@pytest.mark.slow
+def test_built_site_loads_no_remote_script(tmp_path):
+    """The docs render their maths offline: every script is a file of the site (MathJax
+    bundled by sphinx-mathjax-offline), none is fetched from the network."""
+    pytest.importorskip("sphinx")
+    pytest.importorskip("myst_parser")
+    if importlib.util.find_spec("sphinx-mathjax-offline") is None:
+        pytest.skip('sphinx-mathjax-offline is not installed (pip install ".[docs]")')
+    out = tmp_path / "html"
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(DOCS), str(out)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    pages = sorted(out.glob("*.html"))
+    assert len(pages) >= 10
+    mathjax = set()
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        sources = re.findall(r"<script\b[^>]*\bsrc=\"([^\"]*)\"", html)
+        remote = [s for s in sources if re.match(r"(?i)(https?:)?//", s)]
+        assert not remote, f"{page.name} loads {remote}"
+        assert not re.search(r"(?i)src=\"(https?:)?//", html), f"{page.name} fetches a remote file"
+        assert all((out / s.split("?")[0]).is_file() for s in sources), page.name
+        mathjax |= {s for s in sources if "mathjax" in s.lower()}
+    assert mathjax, "no page loads MathJax"
+    assert 'class="math' in (out / "examples.html").read_text(encoding="utf-8")
