@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from calculus_ml import handout
-from calculus_ml.datasets import lesson_data
 from calculus_ml.errors import SpecError
 from calculus_ml.handout import writers
 from calculus_ml.handout.narrative import number
@@ -35,35 +34,6 @@ def test_fit_and_walk_numbers_match_numpy():
     slope, intercept = np.polyfit(x, y, 1)
     assert np.isclose(ctx.fit.params_["m"], slope, rtol=1e-6)
     assert np.isclose(ctx.solved["b"], intercept, rtol=1e-9)
-
-
-def test_step_sizes_walks_the_lessons_own_numbers():
-    """The step-sizes handout quotes the lesson's slopes, update and forward difference; NumPy
-    recomputes each from ``lesson_data()`` and J(b) = Σ(y − (43x + b))²."""
-    built = handout.build("06-step-sizes")
-    data = lesson_data()
-    x, y = data["x"], data["y"]
-    ctx = next(c for c in built.contexts if c.section.walk)
-    assert np.array_equal(ctx.data["x"], x) and np.array_equal(ctx.data["y"], y)  # the CSV
-
-    def cost(b):
-        return np.sum((y - (43 * x + b)) ** 2)
-
-    def slope(b):
-        return -2 * np.sum(y - (43 * x + b))
-
-    delta, n = 0.001, len(x)
-    forward = (cost(3 + delta) - cost(3)) / delta
-    assert np.isclose(forward - slope(3), n * delta, atol=1e-6)  # the bias is n·δ, exactly
-    text = writers.write_markdown(built.document)
-    assert f"at $b = 3$ the slope is {slope(3):.2f}" in text and f"{slope(3):.2f}" == "-232.76"
-    assert f"at $b = 6$ it is {slope(6):.2f}" in text and f"{slope(6):.2f}" == "-52.76"
-    assert f"to {3 - 0.01 * slope(3):.2f}." in text and f"{3 - 0.01 * slope(3):.2f}" == "5.33"
-    assert f"It printed {forward:.2f}, not {slope(3):.2f}" in text and f"{forward:.2f}" == "-232.73"
-    assert f"too large by {n * delta:.2f} for these {n} points" in text
-    b = [row[1] for row in ctx.walk]  # each step shrinks the gap to the minimum by 1 − 2nη
-    bottom = np.mean(y - 43 * x)
-    assert np.allclose(np.diff(bottom - np.array(b)) / (bottom - np.array(b[:-1])), -2 * n * 0.01)
 
 
 def test_number_format():
