@@ -123,7 +123,7 @@ def test_every_format_shows_each_step_at_its_depth(derivation, fmt):
 
 
 def test_jupyter_latex_has_a_text_row_per_step(derivation):
-    rows = re.findall(r"&(?:\\hspace\*\{[\d.]+em\})?\\text\{\\textbf\{(.+?)\.?\}",
+    rows = re.findall(r"&(?:\\hspace\{[\d.]+em\})?\\text\{\\textbf\{(.+?)\.?\}",
                       latex.render_math(derivation))
     assert rows == [title for title, _ in expected(derivation)]
 

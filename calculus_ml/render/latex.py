@@ -117,7 +117,7 @@ class LatexWalker(StringWalker):
         if self.document_body:
             skip = rf"\leftskip={indent:g}em " if indent else ""
             return "\n".join([rf"{{{skip}{head}\par}}"] + [display(c) for c in entry.equations])
-        space = rf"\hspace*{{{indent:g}em}}" if indent else ""
+        space = rf"\hspace{{{indent:g}em}}" if indent else ""  # MathJax has no \hspace*
         return "\n".join([rf"&{space}\text{{{head}}} \\"]
                          + [rf"{equation(c)} \\" for c in entry.equations])
 
