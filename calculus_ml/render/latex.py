@@ -100,7 +100,8 @@ class LatexWalker(StringWalker):
         return f"{label}\n{display((expr,))}"
 
     def section(self, heading, var, steps, result):
-        return "\n\n".join([rf"\paragraph{{{heading} ${latex(var)}$.}}", steps, display(result)])
+        return "\n\n".join([rf"\subsubsection*{{{heading} ${latex(var)}$}}", steps,
+                            display(result)])
 
     def nest(self, steps):
         if self.document_body:
