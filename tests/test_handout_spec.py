@@ -67,6 +67,8 @@ text = "Best slope {solve:m}."
     ("{solve:m}", "{forward:m@m=1,b=0}", "section[1].text", "a step and a point"),
     ("{solve:m}", "{forward_bias:q+1@m=1,b=0}", "section[1].text", "gives no value of q"),
     ("{solve:m}", "{forward:m+1e12@m=1,b=0}", "section[1].text", "the step must be at most"),
+    ("{solve:m}", "{forward:m+1e999@m=1,b=0}", "section[1].text", "other than 0"),
+    ("{solve:m}", "{forward:m+1e-999@m=1,b=0}", "section[1].text", "other than 0"),
     ("y = [2, 4, 7]", "y = [2, 4, 7]\nw = [" + "1, " * 10_001 + "]", "data.w", "at most 10,000"),
     ("x = [1, 2, 3]\ny = [2, 4, 7]", r'csv = "..\\data\\x.csv"', "data.csv",
      "inside the spec's folder"),

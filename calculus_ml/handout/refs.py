@@ -188,9 +188,9 @@ def parse_difference(text: str) -> tuple[str, sympy.Rational, dict[str, sympy.Ra
     if not at or match is None:
         raise ValueError(f"{quoted(text)} is not a step and a point such as b+0.001@m=43,b=3")
     var, sign, size = match.groups()
-    h = exact(float(size)) * (-1 if sign == "-" else 1)
-    if h == 0 or not math.isfinite(float(size)):
+    if float(size) == 0 or not math.isfinite(float(size)):
         raise ValueError(f"the step in {quoted(text)} must be a finite number other than 0")
+    h = exact(float(size)) * (-1 if sign == "-" else 1)
     where = parse_point(point)
     if var not in where:
         raise ValueError(f"the point in {quoted(text)} gives no value of {var}")
