@@ -1,8 +1,11 @@
-"""Machine-learning functions SymPy lacks: the logistic sigmoid and softplus.
+"""Machine-learning functions SymPy lacks: the logistic sigmoid, softplus, GELU and SiLU.
 
-Both are real SymPy functions with their textbook derivatives, so the engine can name a rule
-for them; :func:`to_elementary` rewrites them into ``exp``/``log`` for independent checks.
-The inner product ``dot`` and :func:`multiplied_out` (expansion of products only) live here too.
+They are real SymPy functions with their textbook derivatives, so the engine can name a rule
+for them; :func:`to_elementary` rewrites them into ``exp``/``log``/``erf`` for independent checks.
+The step functions ``heaviside``, ``floor`` and ``ceil`` are SymPy's with the derivative they
+have wherever one exists, 0 (SymPy leaves ``d/dx floor(x)`` unevaluated and writes a Dirac delta
+for Heaviside's). The inner product ``dot`` and :func:`multiplied_out` (expansion of products
+only) live here too, and so does the one Greek name SymPy does not know: ``lam`` prints as λ.
 """
 
 from __future__ import annotations
@@ -84,7 +87,125 @@ class softplus(sympy.Function):
         return f"{logaddexp}(0.0, {printer._print(self.args[0])})"
 
 
-ML_FUNCTIONS = (sigmoid, softplus)
+class gelu(sympy.Function):
+    r"""Gaussian error linear unit :math:`\operatorname{GELU}(z) = z\,\Phi(z)
+    = \tfrac{z}{2}\left(1 + \operatorname{erf}(z/\sqrt{2})\right)` (the exact form)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        z = self.args[0]
+        return (1 + sympy.erf(z / sympy.sqrt(2))) / 2 + z * sympy.exp(-z**2 / 2) / sympy.sqrt(
+            2 * sympy.pi)
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return z * (1 + sympy.erf(z / sympy.sqrt(2))) / 2
+
+    _eval_rewrite_as_erf = _eval_rewrite_as_exp
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        tex = r"\operatorname{GELU}\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _pretty(self, printer):
+        return printer._print_Function(self, func_name="GELU")
+
+    def _mathml_presentation(self, printer):
+        return printer._print(sympy.Function("GELU")(*self.args))
+
+
+class silu(sympy.Function):
+    r"""Sigmoid linear unit (swish) :math:`\operatorname{SiLU}(z) = z\,\sigma(z)`."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 + self.args[0] * (1 - s))
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return z / (1 + sympy.exp(-z))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        tex = r"\operatorname{SiLU}\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _pretty(self, printer):
+        return printer._print_Function(self, func_name="SiLU")
+
+    def _mathml_presentation(self, printer):
+        return printer._print(sympy.Function("SiLU")(*self.args))
+
+    def _numpycode(self, printer):
+        tanh = printer._module_format("numpy.tanh")
+        z = printer._print(self.args[0])
+        return f"(({z})*(0.5*{tanh}(0.5*({z})) + 0.5))"
+
+
+class heaviside(sympy.Function):
+    r"""The unit step :math:`H(z)` (1 for z > 0, 0 for z < 0, 1/2 at 0), derivative 0 off 0."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_extended_positive:
+            return sympy.Integer(1)
+        if z.is_extended_negative:
+            return sympy.Integer(0)
+        if z.is_zero:
+            return sympy.Rational(1, 2)
+        return None
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_rewrite_as_Piecewise(self, z, **kwargs):
+        return sympy.Piecewise((1, z > 0), (0, z < 0), (sympy.Rational(1, 2), True))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.Piecewise)._eval_evalf(prec)
+
+    def _numpycode(self, printer):
+        step = printer._module_format("numpy.heaviside")
+        return f"{step}({printer._print(self.args[0])}, 0.5)"
+
+    def _latex(self, printer, exp=None):
+        tex = r"H\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _pretty(self, printer):
+        return printer._print_Function(self, func_name="H")
+
+    def _sympystr(self, printer):
+        return "heaviside(%s)" % printer._print(self.args[0])
+
+
+class floor(sympy.floor):
+    """The largest integer at most ``z``; its derivative is 0 between the integers."""
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+
+class ceil(sympy.ceiling):
+    """The smallest integer at least ``z``; its derivative is 0 between the integers."""
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+
+STEP_FUNCTIONS = (heaviside, floor, ceil)
+ML_FUNCTIONS = (sigmoid, softplus, gelu, silu)
 
 
 def multiplied_out(expr: sympy.Expr) -> sympy.Expr:
@@ -97,7 +218,25 @@ def to_elementary(expr: sympy.Expr) -> sympy.Expr:
     """Rewrite the ML functions of ``expr`` into ``exp`` and ``log``."""
     if not expr.has(*ML_FUNCTIONS):
         return expr
-    return expr.rewrite(sigmoid, sympy.exp).rewrite(softplus, sympy.exp)
+    for func in (gelu, silu, sigmoid, softplus):  # silu's form holds a sigmoid
+        expr = expr.rewrite(func, sympy.exp)
+    return expr
+
+
+def _print_lam_as_lambda() -> None:
+    """Teach SymPy's printers the name ``lam`` (the package's spelling of λ, as ``lambda`` is a
+    Python keyword): Unicode text and MathML print λ, LaTeX ``\\lambda``, as for ``lamda``."""
+    import importlib
+
+    from sympy.printing.pretty import pretty_symbology
+
+    latex_printer = importlib.import_module("sympy.printing.latex")  # the module, not latex()
+
+    pretty_symbology.greek_unicode.setdefault("lam", pretty_symbology.greek_unicode["lamda"])
+    latex_printer.tex_greek_dictionary.setdefault("lam", r"\lambda")
+
+
+_print_lam_as_lambda()
 
 
 class dot(sympy.Function):

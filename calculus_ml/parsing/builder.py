@@ -1,0 +1,120 @@
+"""Building SymPy expressions from a checked tree: the canonical one, and the one as typed.
+
+The canonical expression is built node by node with SymPy's automatic evaluation, refusing a part
+that is undefined (``1/(x-x)``, ``log(0)``) or a non-real constant as soon as it appears; a
+wall-clock deadline backs up the checker's limits against SymPy's own slowness. The typed
+expression is built from the same tree with evaluation off: the learner's term order, signs,
+decimals (as typed: ``0.044715``) and unsimplified calls (``sqrt(x**2)``, ``log(x, 2)``), for
+display and for the rewrite steps that lead from it to the canonical form.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+
+import sympy
+
+from ..errors import ExpressionError
+from ..symbolic import check_time
+from .checker import BINARY, UNARY
+from .limits import MAX_BUILD_SECONDS, MAX_CONSTANT_CALL_DEPTH
+from .source import Source
+from .vocabulary import CONSTANTS, FUNCTIONS
+
+__all__ = ["Builder", "typed"]
+
+
+class Builder:
+    """Builds the canonical SymPy form of a tree that passed the checker."""
+
+    def __init__(self, source: Source, seconds: float = MAX_BUILD_SECONDS) -> None:
+        self.src = source
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def build(self, node: ast.AST) -> sympy.Expr:
+        """The SymPy form of ``node``, refusing undefined or non-real parts as soon as they
+        appear (nested non-real constants, ``log(log(...(99)))``, make SymPy's automatic
+        evaluation exponentially slow)."""
+        try:
+            expr = self._BUILDS[type(node)](self, node)
+            undefined = expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+            non_real = not expr.free_symbols and expr.is_extended_real is False
+        except ExpressionError:
+            raise
+        except (ArithmeticError, TypeError, ValueError) as exc:  # SymPy refusing, e.g. max(I)
+            raise self.src.refuse(node, _sympy_failure(exc)) from None
+        if undefined:
+            raise self.src.refuse(node, "undefined value (division by zero?)")
+        if non_real:
+            raise self.src.refuse(node, "not a real number")
+        if time.monotonic() > self.deadline:
+            raise self.src.refuse(node, f"too slow to evaluate (over {self.seconds} s)")
+        check_time()  # the budget of a derivation that parses its text
+        return expr
+
+    def _number(self, node: ast.Constant) -> sympy.Expr:
+        if type(node.value) is int:
+            return sympy.Integer(node.value)
+        return sympy.Rational(self.src.segment(node).replace("_", ""))  # exact: 0.5 -> 1/2
+
+    def _call(self, node: ast.Call) -> sympy.Expr:
+        args = [self.build(arg) for arg in node.args]
+        if not any(arg.free_symbols for arg in args):  # judged after SymPy cancelled x - x
+            if 1 + max(_call_depth(arg) for arg in args) > MAX_CONSTANT_CALL_DEPTH:
+                limit = MAX_CONSTANT_CALL_DEPTH
+                raise self.src.refuse(node, f"functions of constants nested deeper than {limit}")
+        return FUNCTIONS[node.func.id][0](*args)
+
+    _BUILDS = {
+        ast.Expression: lambda self, node: self.build(node.body),
+        ast.Constant: lambda self, node: self._number(node),
+        ast.Name: lambda self, node: _name(node.id),
+        ast.UnaryOp: lambda self, node: UNARY[type(node.op)](self.build(node.operand)),
+        ast.BinOp: lambda self, node: BINARY[type(node.op)](self.build(node.left),
+                                                            self.build(node.right)),
+        ast.Call: lambda self, node: self._call(node),
+    }
+
+
+def typed(source: Source, node: ast.AST) -> sympy.Expr:
+    """The expression of a checked tree as typed: nothing evaluated, decimals kept as written."""
+    with sympy.evaluate(False):
+        return _typed(source, node)
+
+
+def _typed(source: Source, node: ast.AST) -> sympy.Expr:
+    if isinstance(node, ast.Expression):
+        return _typed(source, node.body)
+    if isinstance(node, ast.Constant):
+        if type(node.value) is int:
+            return sympy.Integer(node.value)
+        return sympy.Float(source.segment(node).replace("_", ""), "")  # 0.044715 stays
+    if isinstance(node, ast.Name):
+        return _name(node.id)
+    if isinstance(node, ast.UnaryOp):
+        return UNARY[type(node.op)](_typed(source, node.operand))
+    if isinstance(node, ast.BinOp):
+        left, right = _typed(source, node.left), _typed(source, node.right)
+        if isinstance(node.op, ast.Sub):
+            return sympy.Add(left, sympy.Mul(-1, right))
+        if isinstance(node.op, ast.Div):
+            return sympy.Mul(left, sympy.Pow(right, -1))
+        return BINARY[type(node.op)](left, right)
+    return FUNCTIONS[node.func.id][0](*(_typed(source, arg) for arg in node.args))
+
+
+def _name(name: str) -> sympy.Expr:
+    return CONSTANTS[name] if name in CONSTANTS else sympy.Symbol(name, real=True)
+
+
+def _call_depth(expr: sympy.Basic) -> int:
+    """Deepest chain of function applications in a SymPy expression."""
+    inner = max((_call_depth(arg) for arg in expr.args), default=0)
+    return inner + isinstance(expr, sympy.core.function.Application)
+
+
+def _sympy_failure(exc: Exception) -> str:
+    reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return f"SymPy cannot evaluate this: {reason}"
