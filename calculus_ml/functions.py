@@ -87,6 +87,40 @@ class softplus(sympy.Function):
         return f"{logaddexp}(0.0, {printer._print(self.args[0])})"
 
 
+class log_base(sympy.Function):
+    r"""The logarithm :math:`\log_b x` as typed (``log(x, b)``, ``log2(x)``); SymPy's form, which
+    it evaluates to, is :math:`\ln x / \ln b` (the change of base)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, z, base):
+        return sympy.log(z, base)
+
+    def fdiff(self, argindex=1):
+        z, base = self.args
+        if argindex == 1:
+            return 1 / (z * sympy.log(base))
+        return -sympy.log(z) / (base * sympy.log(base) ** 2)
+
+    def _latex(self, printer, exp=None):
+        z, base = (printer._print(arg) for arg in self.args)
+        tex = r"\log_{%s}\left(%s\right)" % (base, z)
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.pretty_symbology import pretty_symbol
+
+        name = pretty_symbol(f"log_{self.args[1]}")
+        return printer._print_Function(sympy.Function(name)(self.args[0]))
+
+    def _sympystr(self, printer):
+        return "log(%s, %s)" % tuple(printer._print(arg) for arg in self.args)
+
+    def _mathml_presentation(self, printer):
+        return printer._print(sympy.Function(f"log_{self.args[1]}")(self.args[0]))
+
+
 class gelu(sympy.Function):
     r"""Gaussian error linear unit :math:`\operatorname{GELU}(z) = z\,\Phi(z)
     = \tfrac{z}{2}\left(1 + \operatorname{erf}(z/\sqrt{2})\right)` (the exact form)."""

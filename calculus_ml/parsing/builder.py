@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import time
+from fractions import Fraction
 
 import sympy
 
@@ -22,7 +23,7 @@ from .limits import MAX_BUILD_SECONDS, MAX_CONSTANT_CALL_DEPTH
 from .source import Source
 from .vocabulary import CONSTANTS, FUNCTIONS
 
-__all__ = ["Builder", "typed"]
+__all__ = ["Builder", "typed", "rebuilt", "TypedAdd", "TypedDecimal"]
 
 
 class Builder:
@@ -90,19 +91,74 @@ def _typed(source: Source, node: ast.AST) -> sympy.Expr:
     if isinstance(node, ast.Constant):
         if type(node.value) is int:
             return sympy.Integer(node.value)
-        return sympy.Float(source.segment(node).replace("_", ""), "")  # 0.044715 stays
+        return TypedDecimal(source.segment(node).replace("_", ""))  # 0.044715 stays
     if isinstance(node, ast.Name):
         return _name(node.id)
     if isinstance(node, ast.UnaryOp):
         return UNARY[type(node.op)](_typed(source, node.operand))
     if isinstance(node, ast.BinOp):
         left, right = _typed(source, node.left), _typed(source, node.right)
-        if isinstance(node.op, ast.Sub):
-            return sympy.Add(left, sympy.Mul(-1, right))
-        if isinstance(node.op, ast.Div):
-            return sympy.Mul(left, sympy.Pow(right, -1))
-        return BINARY[type(node.op)](left, right)
+        op = type(node.op)
+        if op is ast.Pow:
+            return sympy.Pow(left, right)
+        if op is ast.Sub:
+            right = sympy.Mul(-1, right)
+        elif op is ast.Div:
+            right = sympy.Pow(right, -1)
+        kind = sympy.Add if op in (ast.Add, ast.Sub) else sympy.Mul
+        first = left.args if isinstance(left, kind) else (left,)  # a + b + c as one sum
+        return rebuilt(kind, (*first, right))
     return FUNCTIONS[node.func.id][0](*(_typed(source, arg) for arg in node.args))
+
+
+class TypedDecimal(sympy.Float):
+    """A decimal as typed, printed as the learner wrote it (``0.044715``); a float of
+    :data:`DIGITS` digits in arithmetic. Its exact value is :meth:`exact`, which the rewrite
+    step "a decimal is an exact fraction" puts in its place before anything is derived."""
+
+    __slots__ = ("text",)
+
+    DIGITS = 30
+
+    def __new__(cls, text: str) -> TypedDecimal:
+        obj = super().__new__(cls, text, cls.DIGITS)
+        obj.text = text
+        return obj
+
+    def __getnewargs__(self):
+        return (self.text,)
+
+    def exact(self) -> sympy.Rational:
+        """The exact rational typed: ``0.044715`` is ``8943/200000``."""
+        value = Fraction(self.text)
+        return sympy.Rational(value.numerator, value.denominator)
+
+    def _as_typed(self, printer, *args, **kwargs):
+        return printer._print(sympy.Symbol(self.text))
+
+    _sympystr = _latex = _pretty = _mathml_presentation = _mathml_content = _as_typed
+
+    def _sympyrepr(self, printer, *args):
+        return printer._print(self.exact())
+
+
+class TypedAdd(sympy.Add):
+    """A sum as typed: its terms in the learner's order, which printers keep (SymPy sorts the
+    terms of a sum when printing it, and even when building it unevaluated). ``srepr`` writes
+    it as a plain ``Add``, so the JSON documents rebuild with SymPy alone."""
+
+    def _sympyrepr(self, printer, *args):
+        return "Add(%s)" % ", ".join(printer._print(arg) for arg in self.args)
+
+
+def rebuilt(func: type, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
+    """``func(*args)`` unevaluated, a sum or product keeping its terms in the order given."""
+    if issubclass(func, sympy.Add):
+        return TypedAdd._from_args(args)
+    if issubclass(func, sympy.Mul):
+        return sympy.Mul._from_args(args)
+    with sympy.evaluate(False):
+        return func(*args)
 
 
 def _name(name: str) -> sympy.Expr:

@@ -13,7 +13,8 @@ from typing import Callable
 
 import sympy
 
-from ..functions import ceil, dot, floor, gelu, heaviside, sigmoid, silu, softplus
+from ..functions import (ceil, dot, floor, gelu, heaviside, log_base, sigmoid, silu,
+                         softplus)
 from .limits import MAX_NODES
 
 __all__ = ["FUNCTIONS", "CONSTANTS", "INVERSES", "normalized_name", "greek_name"]
@@ -27,10 +28,10 @@ def _leaky_relu(z: sympy.Expr, slope: sympy.Expr = sympy.Rational(1, 100)) -> sy
 #: name: (SymPy builder, fewest arguments, most arguments). ``log(x, b)`` is log base b.
 FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int, int]] = {
     "exp": (sympy.exp, 1, 1),
-    "log": (sympy.log, 1, 2),
+    "log": (lambda x, base=None: sympy.log(x) if base is None else log_base(x, base), 1, 2),
     "ln": (sympy.log, 1, 1),
-    "log2": (lambda x: sympy.log(x, 2), 1, 1),
-    "log10": (lambda x: sympy.log(x, 10), 1, 1),
+    "log2": (lambda x: log_base(x, 2), 1, 1),
+    "log10": (lambda x: log_base(x, 10), 1, 1),
     "sqrt": (sympy.sqrt, 1, 1),
     "cbrt": (sympy.cbrt, 1, 1),
     "sin": (sympy.sin, 1, 1),
