@@ -2,13 +2,17 @@
 
 They are real SymPy functions with their textbook derivatives, so the engine can name a rule
 for them; :func:`to_elementary` rewrites them into ``exp``/``log``/``erf`` for independent checks.
-The step functions ``heaviside``, ``floor`` and ``ceil`` are SymPy's with the derivative they
-have wherever one exists, 0 (SymPy leaves ``d/dx floor(x)`` unevaluated and writes a Dirac delta
-for Heaviside's). The inner product ``dot`` and :func:`multiplied_out` (expansion of products
-only) live here too, and so does the one Greek name SymPy does not know: ``lam`` prints as λ.
+The step functions ``heaviside``, ``floor`` and ``ceil`` have the derivative they have wherever
+one exists, 0 (SymPy leaves ``d/dx floor(x)`` unevaluated and writes a Dirac delta for
+Heaviside's). For the expression as typed: ``log_base`` (``log(x, 2)`` before the change of base)
+and ``TypedDecimal`` (``0.044715`` printed as typed). The inner product ``dot`` and
+:func:`multiplied_out` (expansion of products only) live here too, and so does the one Greek name
+SymPy does not know: ``lam`` prints as λ.
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import sympy
 
@@ -119,6 +123,9 @@ class log_base(sympy.Function):
 
     def _mathml_presentation(self, printer):
         return printer._print(sympy.Function(f"log_{self.args[1]}")(self.args[0]))
+
+    def _eval_evalf(self, prec):
+        return sympy.log(*self.args)._eval_evalf(prec)
 
 
 class gelu(sympy.Function):
@@ -239,7 +246,41 @@ class ceil(sympy.ceiling):
 
 
 STEP_FUNCTIONS = (heaviside, floor, ceil)
-ML_FUNCTIONS = (sigmoid, softplus, gelu, silu)
+
+
+class TypedDecimal(sympy.Float):
+    """A decimal as typed, printed as the learner wrote it (``0.044715``); a float of
+    :data:`DIGITS` digits in arithmetic. Its exact value is :meth:`exact`, which the rewrite
+    step "a decimal is an exact fraction" puts in its place before anything is derived."""
+
+    __slots__ = ("text",)
+
+    DIGITS = 30
+
+    def __new__(cls, text: str) -> TypedDecimal:
+        obj = super().__new__(cls, text, cls.DIGITS)
+        obj.text = text
+        return obj
+
+    def __getnewargs__(self):
+        return (self.text,)
+
+    def exact(self) -> sympy.Rational:
+        """The exact rational typed: ``0.044715`` is ``8943/200000``."""
+        value = Fraction(self.text)
+        return sympy.Rational(value.numerator, value.denominator)
+
+    def _as_typed(self, printer, *args, **kwargs):
+        return printer._print(sympy.Symbol(self.text))
+
+    _sympystr = _latex = _pretty = _mathml_presentation = _mathml_content = _as_typed
+
+    def _sympyrepr(self, printer, *args):
+        return printer._print(self.exact())
+
+
+ML_FUNCTIONS = (sigmoid, softplus, gelu, silu, TypedDecimal)
+"""What :func:`to_elementary` rewrites: the ML functions, and decimals as typed (exactly)."""
 
 
 def multiplied_out(expr: sympy.Expr) -> sympy.Expr:
@@ -252,6 +293,8 @@ def to_elementary(expr: sympy.Expr) -> sympy.Expr:
     """Rewrite the ML functions of ``expr`` into ``exp`` and ``log``."""
     if not expr.has(*ML_FUNCTIONS):
         return expr
+    if expr.has(TypedDecimal):
+        expr = expr.replace(lambda e: isinstance(e, TypedDecimal), lambda e: e.exact())
     for func in (gelu, silu, sigmoid, softplus):  # silu's form holds a sigmoid
         expr = expr.rewrite(func, sympy.exp)
     return expr

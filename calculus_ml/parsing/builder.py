@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import ast
 import time
-from fractions import Fraction
 
 import sympy
 
 from ..errors import ExpressionError
+from ..functions import TypedDecimal
 from ..symbolic import check_time
 from .checker import BINARY, UNARY
 from .limits import MAX_BUILD_SECONDS, MAX_CONSTANT_CALL_DEPTH
 from .source import Source
 from .vocabulary import CONSTANTS, FUNCTIONS
 
-__all__ = ["Builder", "typed", "rebuilt", "TypedAdd", "TypedDecimal"]
+__all__ = ["Builder", "typed", "rebuilt", "TypedAdd"]
 
 
 class Builder:
@@ -105,41 +105,12 @@ def _typed(source: Source, node: ast.AST) -> sympy.Expr:
             right = sympy.Mul(-1, right)
         elif op is ast.Div:
             right = sympy.Pow(right, -1)
+            if left == 1:  # 1/(1 + x²), not 1·1/(1 + x²)
+                return right
         kind = sympy.Add if op in (ast.Add, ast.Sub) else sympy.Mul
         first = left.args if isinstance(left, kind) else (left,)  # a + b + c as one sum
         return rebuilt(kind, (*first, right))
     return FUNCTIONS[node.func.id][0](*(_typed(source, arg) for arg in node.args))
-
-
-class TypedDecimal(sympy.Float):
-    """A decimal as typed, printed as the learner wrote it (``0.044715``); a float of
-    :data:`DIGITS` digits in arithmetic. Its exact value is :meth:`exact`, which the rewrite
-    step "a decimal is an exact fraction" puts in its place before anything is derived."""
-
-    __slots__ = ("text",)
-
-    DIGITS = 30
-
-    def __new__(cls, text: str) -> TypedDecimal:
-        obj = super().__new__(cls, text, cls.DIGITS)
-        obj.text = text
-        return obj
-
-    def __getnewargs__(self):
-        return (self.text,)
-
-    def exact(self) -> sympy.Rational:
-        """The exact rational typed: ``0.044715`` is ``8943/200000``."""
-        value = Fraction(self.text)
-        return sympy.Rational(value.numerator, value.denominator)
-
-    def _as_typed(self, printer, *args, **kwargs):
-        return printer._print(sympy.Symbol(self.text))
-
-    _sympystr = _latex = _pretty = _mathml_presentation = _mathml_content = _as_typed
-
-    def _sympyrepr(self, printer, *args):
-        return printer._print(self.exact())
 
 
 class TypedAdd(sympy.Add):

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import sympy
 
-from ..functions import log_base
-from ..parsing.builder import TypedDecimal, rebuilt
+from ..functions import TypedDecimal, log_base
+from ..parsing.builder import rebuilt
 from ..symbolic import data_index, indexed
 from .rules import RewriteRule, Step
 
@@ -126,10 +126,18 @@ def _key(expr: sympy.Basic) -> str:
     if not expr.free_symbols:
         return sympy.sstr(evaluated(expr))
     if expr.is_Add or expr.is_Mul:
-        return f"{'Add' if expr.is_Add else 'Mul'}{sorted(_key(arg) for arg in expr.args)}"
+        kind = sympy.Add if expr.is_Add else sympy.Mul
+        return f"{kind.__name__}{sorted(_key(arg) for arg in _flat(expr, kind))}"
     if not expr.args:
         return sympy.sstr(expr)
     return f"{type(expr).__name__}{[_key(arg) for arg in expr.args]}"
+
+
+def _flat(expr: sympy.Basic, kind: type) -> list[sympy.Basic]:
+    """The terms (or factors) of nested sums (or products) as typed: ``(a + b) + c``."""
+    if not isinstance(expr, kind):
+        return [expr]
+    return [term for arg in expr.args for term in _flat(arg, kind)]
 
 
 def typed_start(typed: sympy.Expr, canonical: sympy.Expr, root: Step) -> Step:
