@@ -14,6 +14,7 @@ import ast
 import time
 
 import sympy
+from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import ExpressionError
 from ..functions import TypedDecimal
@@ -23,7 +24,7 @@ from .limits import MAX_BUILD_SECONDS, MAX_CONSTANT_CALL_DEPTH
 from .source import Source
 from .vocabulary import CONSTANTS, FUNCTIONS
 
-__all__ = ["Builder", "typed", "rebuilt", "TypedAdd"]
+__all__ = ["Builder", "typed", "rebuilt", "TypedAdd", "TypedMul"]
 
 
 class Builder:
@@ -95,14 +96,17 @@ def _typed(source: Source, node: ast.AST) -> sympy.Expr:
     if isinstance(node, ast.Name):
         return _name(node.id)
     if isinstance(node, ast.UnaryOp):
-        return UNARY[type(node.op)](_typed(source, node.operand))
+        operand = _typed(source, node.operand)
+        if isinstance(node.op, ast.USub) and not operand.is_Number:
+            return rebuilt(sympy.Mul, (sympy.Integer(-1), operand))  # -(a + b) keeps its brackets
+        return UNARY[type(node.op)](operand)
     if isinstance(node, ast.BinOp):
         left, right = _typed(source, node.left), _typed(source, node.right)
         op = type(node.op)
         if op is ast.Pow:
             return sympy.Pow(left, right)
         if op is ast.Sub:
-            right = sympy.Mul(-1, right)
+            right = rebuilt(sympy.Mul, (sympy.Integer(-1), right))
         elif op is ast.Div:
             right = sympy.Pow(right, -1)
             if left == 1:  # 1/(1 + x²), not 1·1/(1 + x²)
@@ -116,10 +120,49 @@ def _typed(source: Source, node: ast.AST) -> sympy.Expr:
 class TypedAdd(sympy.Add):
     """A sum as typed: its terms in the learner's order, which printers keep (SymPy sorts the
     terms of a sum when printing it, and even when building it unevaluated). ``srepr`` writes
-    it as a plain ``Add``, so the JSON documents rebuild with SymPy alone."""
+    it as a plain ``Add``, so the JSON documents rebuild with SymPy alone. MathML is written
+    here: SymPy's printer negates a negative term, which drops the brackets of ``-(m x + b)``."""
+
+    def _mathml_presentation(self, printer):
+        row = printer.dom.createElement("mrow")
+        for k, term in enumerate(self.args):
+            negative = term.could_extract_minus_sign()
+            if k or negative:
+                sign = printer.dom.createElement("mo")
+                sign.appendChild(printer.dom.createTextNode("-" if negative else "+"))
+                row.appendChild(sign)
+            if negative:
+                term = _negated(term)
+            row.appendChild(printer.parenthesize(term, PRECEDENCE["Add"]) if negative
+                            else printer._print(term))
+        return row
 
     def _sympyrepr(self, printer, *args):
         return "Add(%s)" % ", ".join(printer._print(arg) for arg in self.args)
+
+
+class TypedMul(sympy.Mul):
+    """A product as typed, e.g. the ``-(m x + b)`` of ``y - (m x + b)``, which SymPy's MathML
+    printer would write without its brackets (it negates the product, which distributes)."""
+
+    def _mathml_presentation(self, printer):
+        if len(self.args) != 2 or self.args[0] != -1 or not self.args[1].is_Add:
+            return printer._print_Mul(sympy.Mul._from_args(self.args))
+        row, minus = printer.dom.createElement("mrow"), printer.dom.createElement("mo")
+        minus.appendChild(printer.dom.createTextNode("-"))
+        row.appendChild(minus)
+        row.appendChild(printer.parenthesize(self.args[1], PRECEDENCE["Mul"]))
+        return row
+
+    def _sympyrepr(self, printer, *args):
+        return "Mul(%s)" % ", ".join(printer._print(arg) for arg in self.args)
+
+
+def _negated(term: sympy.Expr) -> sympy.Expr:
+    """``-term`` for a negative term of a typed sum, ``-(a + b)`` giving back ``a + b``."""
+    if isinstance(term, TypedMul) and len(term.args) == 2 and term.args[0] == -1:
+        return term.args[1]
+    return -term
 
 
 def rebuilt(func: type, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
@@ -127,7 +170,7 @@ def rebuilt(func: type, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
     if issubclass(func, sympy.Add):
         return TypedAdd._from_args(args)
     if issubclass(func, sympy.Mul):
-        return sympy.Mul._from_args(args)
+        return TypedMul._from_args(args)
     with sympy.evaluate(False):
         return func(*args)
 

@@ -76,7 +76,7 @@ def evaluated(expr: sympy.Basic) -> sympy.Basic:
     if not expr.args:
         return expr
     args = tuple(evaluated(arg) for arg in expr.args)
-    func = sympy.Add if isinstance(expr, sympy.Add) else expr.func
+    func = next((kind for kind in (sympy.Add, sympy.Mul) if isinstance(expr, kind)), expr.func)
     with sympy.evaluate(True):
         return func(*args) if args != expr.args or _unevaluated(expr) else expr
 
