@@ -101,6 +101,8 @@ def test_the_reading_is_shown_when_it_differs() -> None:
     ("2 3", "syntax error"),
     ("x^1001", "exponent too large"),
     ("2^101", "exponent too large"),
+    ("sin " * 450 + "x", "nested deeper"),
+    ("sin x**-", "syntax error"),
 ])
 def test_natural_input_keeps_refusing(text: str, message: str) -> None:
     with pytest.raises(ExpressionError) as info:

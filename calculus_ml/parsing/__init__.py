@@ -98,7 +98,10 @@ def parse(text: str | sympy.Basic) -> Parsed:
             raise error(text, f"unexpected character U+{ord(char):04X}", i)
     if not text.strip():
         raise error(text, "empty expression", 0)
-    reading = normalize(text)
+    try:
+        reading = normalize(text)
+    except RecursionError:  # e.g. hundreds of functions applied without brackets
+        raise error(text, "expression too deeply nested", 0) from None
     src = Source(text, reading.parsed, reading.origin)
     if not reading.parsed:
         raise error(text, "nothing to differentiate after '='", len(text))

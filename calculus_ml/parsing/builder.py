@@ -51,9 +51,9 @@ class Builder:
             raise self.src.refuse(node, "undefined value (division by zero?)")
         if non_real:
             raise self.src.refuse(node, "not a real number")
+        check_time()  # the budget of a derivation that parses its text, which began earlier
         if time.monotonic() > self.deadline:
             raise self.src.refuse(node, f"too slow to evaluate (over {self.seconds} s)")
-        check_time()  # the budget of a derivation that parses its text
         return expr
 
     def _number(self, node: ast.Constant) -> sympy.Expr:

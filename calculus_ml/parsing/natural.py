@@ -306,7 +306,8 @@ def _argument_end(tokens: list[_Token], k: int) -> int:
             break
         if j < len(tokens) and tokens[j].kind == "name" and tokens[j].text in FUNCTIONS:
             break  # sin x cos x: the next function starts a new factor
-    return min(j, len(tokens)) if j > k and tokens[j - 1].kind not in {"op"} else k
+    j = min(j, len(tokens))
+    return j if j > k and tokens[j - 1].kind != "op" else k
 
 
 def _joined(tokens: list[_Token], text: str) -> tuple[str, list[int]]:
