@@ -124,8 +124,10 @@ class TrigRule(_TableRule):
 
 @dataclass(frozen=True, eq=False)
 class InverseTrigRule(_TableRule):
-    """d/dx[asin x] = 1/sqrt(1 - x^2), d/dx[acos x] = -1/sqrt(1 - x^2), d/dx[atan x] = 1/(1+x^2),
-    d/dx[acot x] = -1/(1+x^2), d/dx[asec x] = 1/(|x| sqrt(x^2 - 1)), d/dx[acsc x] = -d/dx[asec x]"""
+    """d/dx[asin x] = 1/sqrt(1 - x^2), d/dx[acos x] = -1/sqrt(1 - x^2), d/dx[atan x] = 1/(1+x^2)
+
+    and d/dx[acot x] = -1/(1+x^2), d/dx[asec x] = 1/(|x| sqrt(x^2 - 1)) = -d/dx[acsc x].
+    """
 
     rule: ClassVar[str] = "inverse_trig"
     title: ClassVar[str] = "inverse trigonometric rule"
@@ -142,9 +144,10 @@ class InverseTrigRule(_TableRule):
 
 @dataclass(frozen=True, eq=False)
 class HyperbolicRule(_TableRule):
-    """d/dx[sinh x] = cosh x, d/dx[cosh x] = sinh x, d/dx[tanh x] = 1 - tanh^2 x,
-    d/dx[sech x] = -sech x tanh x, d/dx[csch x] = -csch x coth x, d/dx[coth x] = 1 - coth^2 x,
-    and the inverses"""
+    """d/dx[sinh x] = cosh x, d/dx[cosh x] = sinh x, d/dx[tanh x] = 1 - tanh^2 x, and inverses
+
+    and d/dx[sech x] = -sech x tanh x, d/dx[csch x] = -csch x coth x, d/dx[coth x] = 1 - coth^2 x.
+    """
 
     rule: ClassVar[str] = "hyperbolic"
     title: ClassVar[str] = "hyperbolic rule"
