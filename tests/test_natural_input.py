@@ -248,3 +248,22 @@ def test_decimals_print_as_typed() -> None:
     step = d["x"]
     assert step.identity == "a decimal is an exact fraction"
     assert sympy.Rational(8943, 200000) in step.rewritten.atoms(sympy.Rational)
+
+
+@pytest.mark.slow
+def test_typed_brackets_survive_every_printer() -> None:
+    from calculus_ml.render.html import mathml
+
+    typed = parse("y - (m*x + b)").typed
+    tags = re.sub(r"<[^>]+>", "", mathml(typed))
+    assert tags.replace("\u2062", "") == "y-(mx+b)"  # MathML: a negative term keeps its brackets
+    assert sympy.sstr(typed, order="none") == "y - (m*x + b)"
+
+
+@pytest.mark.slow
+def test_a_greek_hyperparameter_is_passed_by_its_name() -> None:
+    from calculus_ml import Loss
+
+    loss = Loss("(y - (m x + b))^2", ["m", "b"], ["x", "y"], regularization="λ m²")
+    lam, m = sympy.symbols("lam m", real=True)
+    assert loss.gradient()[m].has(lam)
