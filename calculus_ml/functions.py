@@ -128,11 +128,31 @@ class log_base(sympy.Function):
         return sympy.log(*self.args)._eval_evalf(prec)
 
 
-class gelu(sympy.Function):
+class _Named(sympy.Function):
+    """A real function of one argument, printed by its name: ``GELU(x)``, ``SiLU(x)``."""
+
+    nargs = 1
+    display = ""
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        tex = r"\operatorname{%s}\left(%s\right)" % (self.display, printer._print(self.args[0]))
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _pretty(self, printer):
+        return printer._print_Function(self, func_name=self.display)
+
+    def _mathml_presentation(self, printer):
+        return printer._print(sympy.Function(self.display)(*self.args))
+
+
+class gelu(_Named):
     r"""Gaussian error linear unit :math:`\operatorname{GELU}(z) = z\,\Phi(z)
     = \tfrac{z}{2}\left(1 + \operatorname{erf}(z/\sqrt{2})\right)` (the exact form)."""
 
-    nargs = 1
+    display = "GELU"
 
     def fdiff(self, argindex=1):
         z = self.args[0]
@@ -144,24 +164,11 @@ class gelu(sympy.Function):
 
     _eval_rewrite_as_erf = _eval_rewrite_as_exp
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
-    def _latex(self, printer, exp=None):
-        tex = r"\operatorname{GELU}\left(%s\right)" % printer._print(self.args[0])
-        return tex if exp is None else r"%s^{%s}" % (tex, exp)
-
-    def _pretty(self, printer):
-        return printer._print_Function(self, func_name="GELU")
-
-    def _mathml_presentation(self, printer):
-        return printer._print(sympy.Function("GELU")(*self.args))
-
-
-class silu(sympy.Function):
+class silu(_Named):
     r"""Sigmoid linear unit (swish) :math:`\operatorname{SiLU}(z) = z\,\sigma(z)`."""
 
-    nargs = 1
+    display = "SiLU"
 
     def fdiff(self, argindex=1):
         s = sigmoid(self.args[0])
@@ -169,19 +176,6 @@ class silu(sympy.Function):
 
     def _eval_rewrite_as_exp(self, z, **kwargs):
         return z / (1 + sympy.exp(-z))
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        tex = r"\operatorname{SiLU}\left(%s\right)" % printer._print(self.args[0])
-        return tex if exp is None else r"%s^{%s}" % (tex, exp)
-
-    def _pretty(self, printer):
-        return printer._print_Function(self, func_name="SiLU")
-
-    def _mathml_presentation(self, printer):
-        return printer._print(sympy.Function("SiLU")(*self.args))
 
     def _numpycode(self, printer):
         tanh = printer._module_format("numpy.tanh")
