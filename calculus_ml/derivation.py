@@ -11,9 +11,10 @@ from collections.abc import Iterable, Iterator
 import sympy
 
 from .errors import CalculusMLError, ExpressionError
-from .parsing import normalized_name, parse_expression
+from .parsing import normalized_name, parse
 from .steps.engine import build_steps
-from .steps.rules import SimplifyRule, Step, SumOverDataRule, SumRule
+from .steps.rewrites import typed_over_data, typed_start
+from .steps.rules import RewriteRule, SimplifyRule, Step, SumOverDataRule, SumRule
 from .steps.verify import PROOFS, verify_tree
 from .symbolic import Reduce, check_time, over_data, tidy, time_budget
 
@@ -31,6 +32,11 @@ class Derivation:
         Maps each variable (a SymPy symbol) to the root :class:`~calculus_ml.steps.rules.Step`.
     term : sympy.Expr, optional
         The per-sample term, when ``expression`` is a sum or mean over data.
+    shown, shown_term : sympy.Expr, optional
+        ``expression`` and ``term`` as the learner typed them (unevaluated), for display.
+    read_as : str, optional
+        How natural input was read (``"2·x^2 + 3·x"`` for ``2x^2 + 3x``), when that differs
+        from the text.
     """
 
     def __init__(
@@ -39,10 +45,16 @@ class Derivation:
         steps: dict[sympy.Symbol, Step],
         *,
         term: sympy.Expr | None = None,
+        shown: sympy.Expr | None = None,
+        shown_term: sympy.Expr | None = None,
+        read_as: str | None = None,
     ):
         self.expression = expression
         self.steps = dict(steps)
         self.term = term
+        self.shown = expression if shown is None else shown
+        self.shown_term = term if shown_term is None else shown_term
+        self.read_as = read_as
 
     @property
     def variables(self) -> tuple[sympy.Symbol, ...]:
@@ -80,7 +92,7 @@ class Derivation:
         data, the whole derivative).
         """
         step = self[var]
-        while isinstance(step, SimplifyRule):
+        while isinstance(step, (SimplifyRule, RewriteRule)):  # to the derivation of SymPy's form
             step = step.substep
         terms = step.terms if isinstance(step, SumRule) else (step,)
         sample, rest = [], []
@@ -212,16 +224,17 @@ def derive(
     Examples
     --------
     >>> d = derive("(y - (m*x + b))**2", ["m", "b"], data=["x", "y"])
-    >>> d["b"].rule
-    'simplify'
+    >>> d["b"].rule, d["b"].identity    # from what was typed to SymPy's form, then the rules
+    ('rewrite', 'multiply out the minus sign in front of the brackets')
     """
     with time_budget(time_limit):  # parsing is part of the work
-        term = _real_symbols(parse_expression(expr))
+        parsed = parse(expr)
+        term, typed = _real_symbols(parsed.expr), _real_symbols(parsed.typed)
         variables = _resolve(term, wrt, "variable")
         if data is None:
             if reduce is not None:
                 raise ExpressionError("reduce= needs data= (the names summed over)")
-            expression, sample_term = term, None
+            expression, sample_term, shown = term, None, typed
         else:
             data_symbols = _resolve(term, data, "data name")
             clash = set(variables) & set(data_symbols)
@@ -230,8 +243,12 @@ def derive(
                     f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
                 )
             expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
-        return derivation_of(expression, variables, term=sample_term, verify=verify,
-                             time_limit=time_limit)
+            shown = typed_over_data(typed, expression, data_symbols)
+        derivation = derivation_of(expression, variables, term=sample_term, verify=verify,
+                                   time_limit=time_limit, shown=shown)
+        derivation.shown_term = typed if data is not None else None
+        derivation.read_as = parsed.read_as
+        return derivation
 
 
 def derivation_of(
@@ -241,6 +258,7 @@ def derivation_of(
     term: sympy.Expr | None = None,
     verify: bool = True,
     time_limit: float | None = None,
+    shown: sympy.Expr | None = None,
 ) -> Derivation:
     """Differentiate a ready-made expression (already validated) with respect to each variable.
 
@@ -256,6 +274,9 @@ def derivation_of(
         Check every step against ``sympy.diff``.
     time_limit : float, optional
         Seconds the derivation may take (default :data:`calculus_ml.symbolic.TIME_LIMIT`).
+    shown : sympy.Expr, optional
+        ``expression`` as typed (unevaluated): each tree starts from it with the rewrite steps
+        to ``expression`` (:func:`~calculus_ml.steps.rewrites.typed_start`).
 
     Returns
     -------
@@ -272,7 +293,9 @@ def derivation_of(
     try:
         with time_budget(time_limit):
             steps = {var: tidied(build_steps(expression, var)) for var in variables}
-            derivation = Derivation(expression, steps, term=term)
+            if shown is not None:
+                steps = {var: typed_start(shown, expression, root) for var, root in steps.items()}
+            derivation = Derivation(expression, steps, term=term, shown=shown)
             if verify:
                 derivation.verify()
     except RecursionError:

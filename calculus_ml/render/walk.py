@@ -31,6 +31,8 @@ Chain = tuple[sympy.Basic, ...]
 """An equation chain ``a = b = c``; a chain of one part is a single expression."""
 
 DIFFERENTIATE = "Differentiate"
+READ_AS = " (your input, read as)"
+"""Added to the heading when natural input was read into the strict grammar (``2x`` as 2·x)."""
 PER_DATA_POINT = "where each data point contributes"
 WITH_RESPECT_TO = "Derivative with respect to"
 CLOSED_FORM = "Closed form for"
@@ -105,11 +107,12 @@ class Walker(Generic[T]):
 
     def derivation(self, derivation) -> T:
         """The whole derivation: what is differentiated, then a section per variable."""
-        parts = [self.given(DIFFERENTIATE, derivation.expression)]
+        read_as = READ_AS if getattr(derivation, "read_as", None) else ""
+        parts = [self.given(DIFFERENTIATE + read_as, derivation.shown)]
         if derivation.term is not None:
-            parts.append(self.given(PER_DATA_POINT, derivation.term))
+            parts.append(self.given(PER_DATA_POINT, derivation.shown_term))
         for var, root in derivation:
-            result = (derivative(derivation.expression, var), root.result)
+            result = (derivative(derivation.shown, var), root.result)
             parts.append(self.section(WITH_RESPECT_TO, var, self.steps(root), result))
         return self.document(parts)
 
