@@ -31,6 +31,9 @@ class Derivation:
         Maps each variable (a SymPy symbol) to the root :class:`~calculus_ml.steps.rules.Step`.
     term : sympy.Expr, optional
         The per-sample term, when ``expression`` is a sum or mean over data.
+    detail : {"standard", "full", "brief"}
+        How much of the trees its displays show (:data:`~calculus_ml.render.walk.DETAILS`);
+        every step is verified whatever is shown.
     """
 
     def __init__(
@@ -39,10 +42,12 @@ class Derivation:
         steps: dict[sympy.Symbol, Step],
         *,
         term: sympy.Expr | None = None,
+        detail: str = "standard",
     ):
         self.expression = expression
         self.steps = dict(steps)
         self.term = term
+        self.detail = _checked_detail(detail)
 
     @property
     def variables(self) -> tuple[sympy.Symbol, ...]:
@@ -107,11 +112,13 @@ class Derivation:
 
     # -- output -------------------------------------------------------------------------------
 
-    def to_text(self) -> str:
-        """Unicode text for a terminal, nesting shown by indentation."""
+    def to_text(self, *, detail: str | None = None, width: int | None = None,
+                ascii: bool = False) -> str:
+        """Unicode (or ``ascii``) text for a terminal, nesting shown by indentation, at
+        ``detail`` (default: :attr:`detail`), ``width`` columns wide (default: the terminal's)."""
         from .render.text import render
 
-        return render(self)
+        return render(self, detail=detail, width=width, ascii=ascii)
 
     def to_latex(self) -> str:
         """LaTeX: one ``align*`` environment per variable."""
@@ -119,17 +126,18 @@ class Derivation:
 
         return render(self)
 
-    def to_markdown(self) -> str:
-        """Markdown with ``$$`` display math."""
+    def to_markdown(self, *, detail: str | None = None) -> str:
+        """Markdown with ``$$`` display math, at ``detail`` (default: :attr:`detail`)."""
         from .render.markdown import render
 
-        return render(self)
+        return render(self, detail=detail)
 
-    def to_html(self) -> str:
-        """An HTML fragment with MathML: no script, stylesheet or font from the network."""
+    def to_html(self, *, detail: str | None = None) -> str:
+        """An HTML fragment with MathML and its stylesheet, the steps collapsible: no script,
+        stylesheet or font from the network."""
         from .render.html import render
 
-        return render(self)
+        return render(self, detail=detail, style=True)
 
     def to_dict(self) -> dict:
         """The stable JSON structure as Python objects."""
@@ -147,8 +155,10 @@ class Derivation:
         return self.to_text()
 
     def __repr__(self) -> str:
+        from .render.text import short
+
         names = ", ".join(str(v) for v in self.variables)
-        return f"<Derivation of {sympy.sstr(self.expression)} with respect to {names}>"
+        return f"<Derivation of {short(self.expression)} with respect to {names}>"
 
     def _repr_latex_(self) -> str:
         from .render.latex import render_math
@@ -175,6 +185,7 @@ def derive(
     reduce: Reduce | None = None,
     verify: bool = True,
     time_limit: float | None = None,
+    detail: str = "standard",
 ) -> Derivation:
     """Differentiate ``expr`` step by step with respect to each variable in ``wrt``.
 
@@ -196,6 +207,11 @@ def derive(
     time_limit : float, optional
         Seconds the derivation may take (default :data:`calculus_ml.symbolic.TIME_LIMIT`;
         ``math.inf`` for no limit).
+    detail : {"standard", "full", "brief"}
+        How much its displays show: ``"full"`` every step with its sentence and facts,
+        ``"standard"`` the same with the trivial steps (a constant's derivative is 0, the
+        variable's is 1) told in their parent's sentence, ``"brief"`` one line per rule. Every
+        step is verified at every level.
 
     Returns
     -------
@@ -215,6 +231,7 @@ def derive(
     >>> d["b"].rule
     'simplify'
     """
+    _checked_detail(detail)
     with time_budget(time_limit):  # parsing is part of the work
         term = _real_symbols(parse_expression(expr))
         variables = _resolve(term, wrt, "variable")
@@ -230,8 +247,16 @@ def derive(
                     f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
                 )
             expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
-        return derivation_of(expression, variables, term=sample_term, verify=verify,
-                             time_limit=time_limit)
+        derivation = derivation_of(expression, variables, term=sample_term, verify=verify,
+                                   time_limit=time_limit)
+    derivation.detail = detail
+    return derivation
+
+
+def _checked_detail(detail: str) -> str:
+    if detail not in ("full", "standard", "brief"):
+        raise ExpressionError(f"detail must be full, standard or brief, not {detail!r}")
+    return detail
 
 
 def derivation_of(

@@ -29,7 +29,7 @@ CASES = [
 @pytest.fixture(params=CASES, ids=[c[0] for c in CASES])
 def derivation(request):
     expr, wrt, options = request.param
-    return cm.derive(expr, wrt, **options)
+    return cm.derive(expr, wrt, detail="full", **options)
 
 
 def reading_order(step: r.Step, depth: int = 0, seen: set | None = None):

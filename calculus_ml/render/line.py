@@ -1,0 +1,115 @@
+"""Maths on one line of text, for a sentence or a brief step: ``d/dx[4⋅x⁵] = 20⋅x⁴``.
+
+SymPy's string printer with the package's notation: Unicode superscripts for whole powers,
+``⋅`` for products, ``xᵢ`` for indexed data, ``Σᵢ₌₁ⁿ`` for sums over the data, ``d/dx[f]``
+(``∂/∂x[f]`` with several quantities) for derivatives; or plain ASCII (``x**5``,
+``Sum(x[i], (i, 1, n))``) for a stream that cannot encode Unicode.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.pretty.pretty_symbology import pretty_symbol
+from sympy.printing.str import StrPrinter
+
+from .base import SubexpressionCache, cached_printer, is_partial, keep_order
+
+__all__ = ["line"]
+
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUBSCRIPTS = str.maketrans("0123456789=aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₌ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+
+
+def _script(text: str, table: dict) -> str | None:
+    shown = text.translate(table)
+    return None if any(a == b for a, b in zip(text, shown)) else shown
+
+
+class _AsciiLine(SubexpressionCache, StrPrinter):
+    """``sympy.sstr`` with derivatives as ``d/dx[f]``."""
+
+    def _print_Add(self, expr, order=None):
+        return super()._print_Add(expr, order=keep_order(expr, order))
+
+    def _print_Derivative(self, expr):
+        d = self._partial_d(expr)
+        wrt = " ".join(f"{d}{self._print(v)}" + ("" if n == 1 else f"^{n}")
+                       for v, n in expr.variable_count)
+        order = sum(n for _, n in expr.variable_count)
+        return f"{d if order == 1 else f'{d}^{order}'}/{wrt}[{self._print(expr.expr)}]"
+
+    def _partial_d(self, expr) -> str:
+        return "d"
+
+
+class _UnicodeLine(_AsciiLine):
+    """:class:`_AsciiLine` with Unicode symbols, superscripts and subscripts; it uses its own
+    methods rather than an object's ``_sympystr`` (indexed data would print as ``x[i]``)."""
+
+    printmethod = "_unicode_line"
+
+    def _print_PowerForm(self, expr):
+        base, exp = expr.args
+        return self.parenthesize(base, PRECEDENCE["Pow"], strict=False) + f"^({self._print(exp)})"
+
+    def _print_dot(self, expr):
+        return "·".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
+
+    def _partial_d(self, expr) -> str:
+        return "∂" if is_partial(expr.expr) else "d"
+
+    def _print_Symbol(self, expr):
+        return pretty_symbol(expr.name)
+
+    def _print_Indexed(self, expr):
+        index = _script("".join(str(i) for i in expr.indices), _SUBSCRIPTS)
+        label = self._print(expr.base.label)
+        return label + index if index else super()._print_Indexed(expr)
+
+    def _print_Pow(self, expr, rational=False):
+        exp = expr.exp
+        if exp.is_Integer and exp > 1:
+            return self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False) + _script(
+                str(exp), _SUPERSCRIPTS)
+        if exp == sympy.S.Half:
+            return f"√({self._print(expr.base)})"
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Mul(self, expr):
+        return super()._print_Mul(expr).replace("*", "⋅")
+
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Sum(self, expr):
+        limits = ""
+        for index, low, high in expr.limits:
+            below = _script(f"{index}={low}", _SUBSCRIPTS)
+            above = _script(str(high), _SUPERSCRIPTS | {ord("n"): "ⁿ"})
+            if below is None or above is None:
+                return super()._print_Sum(expr)
+            limits += f"Σ{below}{above}"
+        body = self.parenthesize(expr.function, PRECEDENCE["Mul"], strict=True)
+        return f"{limits} {body}"
+
+    def _print_sigmoid(self, expr):
+        return f"σ({self._print(expr.args[0])})"
+
+    def _print_ElementwiseSigmoid(self, expr):
+        return f"σ({self._print(expr.expr)})"
+
+
+@cached_printer
+def _unicode(expr: sympy.Basic) -> str:
+    return _UnicodeLine().doprint(expr)
+
+
+@cached_printer
+def _ascii(expr: sympy.Basic) -> str:
+    return _AsciiLine().doprint(expr)
+
+
+def line(expr: sympy.Basic, *, ascii: bool = False) -> str:
+    """``expr`` on one line of text, Unicode or ASCII."""
+    return _ascii(expr) if ascii else _unicode(expr)
