@@ -17,7 +17,36 @@ from .steps.rules import SimplifyRule, Step, SumOverDataRule, SumRule
 from .steps.verify import PROOFS, verify_tree
 from .symbolic import Reduce, check_time, over_data, tidy, time_budget
 
-__all__ = ["Derivation", "derive", "derivation_of", "tidied", "Reduce"]
+__all__ = ["Derivation", "Results", "derive", "derivation_of", "tidied", "Reduce"]
+
+
+class Results(dict):
+    """``{variable: derivative}`` (a plain dict) that displays itself as equations
+    ``∂f/∂v = ...`` in Jupyter; ``expression`` is what was differentiated."""
+
+    def __init__(self, expression: sympy.Expr, results: dict):
+        super().__init__(results)
+        self.expression = expression
+
+    def _pairs(self):
+        from .render.base import derivative
+
+        return [(derivative(self.expression, var), value) for var, value in self.items()]
+
+    def _repr_html_(self) -> str:
+        from .render.display import equations_html
+
+        return equations_html(self._pairs())
+
+    def _repr_markdown_(self) -> str:
+        from .render.display import equations_markdown
+
+        return equations_markdown(self._pairs())
+
+    def _repr_latex_(self) -> str:
+        from .render.display import equations_latex
+
+        return equations_latex(self._pairs())
 
 
 class Derivation:
@@ -55,9 +84,9 @@ class Derivation:
         return tuple(self.steps)
 
     @property
-    def results(self) -> dict[sympy.Symbol, sympy.Expr]:
-        """Each variable's derivative, tidied."""
-        return {var: step.result for var, step in self.steps.items()}
+    def results(self) -> Results:
+        """Each variable's derivative, tidied (a dict that displays itself in Jupyter)."""
+        return Results(self.expression, {var: step.result for var, step in self.steps.items()})
 
     @property
     def gradient(self) -> tuple[sympy.Expr, ...]:

@@ -118,6 +118,12 @@ class _Printer(SubexpressionCache, PrettyPrinter):
 class _AsciiPrinter(_Printer):
     """:class:`_Printer` in ASCII, for a stream that cannot encode Unicode."""
 
+    def _print_Function(self, e, *args, func_name=None, **kwargs):
+        """Function names spelled in ASCII (the sigmoid's own ``_pretty`` asks for ``σ``)."""
+        if func_name is not None:
+            func_name = plain(func_name)
+        return super()._print_Function(e, *args, func_name=func_name, **kwargs)
+
 
 _SETTINGS = {"wrap_line": False}
 
@@ -353,10 +359,13 @@ class TextWalker(StringWalker):
     def _render_Step(self, entry: Entry) -> str:
         pad = "    " * entry.depth
         bullet = f"{pad}{'*' if self.ascii else '•'} "
-        if entry.brief:
+        if entry.brief:  # one line; rows of one-line maths; or, too wide, the pretty form
             head = f"{bullet}{entry.title}: "
             rows = one_line(entry.equations[0], max(self.width - len(head), 20), ascii=self.ascii)
-            return "\n".join([head + rows[0]] + [" " * len(head) + row for row in rows[1:]])
+            if len(head) + max(map(len, rows)) <= self.width:
+                return "\n".join([head + rows[0]] + [" " * len(head) + row for row in rows[1:]])
+            maths = self._equation(entry.equations[0], len(pad) + 2)
+            return head.rstrip() + "\n" + _indent(maths, pad + "  ")
         if entry.repeated:
             note = f" {DERIVED_ABOVE}"
         else:
@@ -378,13 +387,15 @@ class TextWalker(StringWalker):
 def render(derivation, *, detail=None, width: int | None = None, ascii: bool = False) -> str:
     """The whole derivation as text, at ``detail`` (default: the derivation's), ``width``
     columns wide (default: the terminal's), in ASCII if asked."""
-    return TextWalker(width=width, ascii=ascii).derivation(derivation, detail)
+    shown = TextWalker(width=width, ascii=ascii).derivation(derivation, detail)
+    return plain(shown) if ascii else shown
 
 
 def render_solution(solution, *, width: int | None = None, ascii: bool = False) -> str:
     """A closed-form solution (:class:`~calculus_ml.analysis.ClosedForm`) as text: each
     step's sentence, its equations, then what its symbols stand for."""
-    return TextWalker(width=width, ascii=ascii).solution(solution)
+    shown = TextWalker(width=width, ascii=ascii).solution(solution)
+    return plain(shown) if ascii else shown
 
 
 def short(expr: sympy.Basic, limit: int = 60) -> str:
