@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.dom.minidom import Document
 
@@ -118,6 +119,58 @@ def test_derivation_to_html_and_mimebundle():
     assert d._repr_mimebundle_()["text/html"] == fragment
 
 
+def test_long_equations_are_rows_that_rebuild_the_equation():
+    poly = sum(k * x**k for k in range(1, 15))
+    markup = html.equation((sympy.Derivative(poly, x), poly.diff(x)))
+    parse(markup)
+    assert markup.count("<mtr>") >= 3 and tags(markup) <= MATHML_CORE
+    assert html.equation((x, x + 1)).count("<mtr>") == 0  # a short one stays one row
+
+
+def test_steps_fold_and_a_long_derivation_opens_to_its_result():
+    short = cm.derive("(3*x^2 + 10*x)^3", "x").to_html()
+    long = cm.derive(" + ".join(f"x^{k}" for k in range(2, 15)), "x").to_html()
+    assert '<details class="steps" open>' in short
+    assert '<details class="steps">' in long and '<details class="steps" open>' not in long
+    assert long.index("<details") < long.index('class="result"')  # the result is outside
+    for fragment in (short, long):
+        assert fragment.count("<details") == fragment.count("</details>")
+        assert fragment.count("<summary>") == fragment.count("<details")
+        assert "@media print" in fragment and "details-content" in fragment
+
+
+class _StepDepth(HTMLParser):
+    """The deepest nesting of ``<div class="step">`` elements."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[bool] = []  # per open div: is it a step
+        self.deepest = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "div":
+            self.open.append("step" in (dict(attrs).get("class") or "").split())
+            self.deepest = max(self.deepest, sum(self.open))
+
+    def handle_endtag(self, tag):
+        if tag == "div":
+            self.open.pop()
+
+
+def test_nested_steps_are_nested_elements():
+    d = cm.derive("(3*x^2 + 10*x)^3", "x", detail="full")
+    reader = _StepDepth()
+    reader.feed(d.to_html())
+    assert not reader.open
+    assert reader.deepest == 1 + max(depth for _, depth in reading_order(d["x"]))
+
+
+def reading_order(step, depth=0):
+    yield step, depth
+    for sub in step.substeps:
+        yield from reading_order(sub, depth + (0 if step.rule == "simplify" else 1))
+
+
 def test_loss_derivation_and_matrix_form():
     fragment = get("mse").derive().to_html()
     assert "∑" in fragment and "<msub>" in fragment
@@ -205,6 +258,36 @@ def test_handout_renders_mathml_in_chromium_offline(handout_html, tmp_path):
     shot = tmp_path / "page.png"
     chromium(handout_html, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1000,2000")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+WIDTH = """<script>
+window.addEventListener('load', () => {
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  const pre = document.createElement('pre');
+  pre.id = 'cml-width';
+  const right = Math.max(...[...document.querySelectorAll('math, math *')].map(
+    e => e.getBoundingClientRect().right));
+  pre.textContent = JSON.stringify([document.documentElement.scrollWidth,
+                                    document.documentElement.clientWidth, right]);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("name", ["logistic", "mse", "ridge"])
+def test_an_open_derivation_never_scrolls_sideways_at_800px(name, tmp_path):
+    derivation = get(name).derive()
+    derivation.detail = "full"
+    page = tmp_path / "page.html"
+    page.write_text(html.page(name, derivation.to_html()).replace("</body>", WIDTH + "</body>"))
+    run = chromium(page, tmp_path / "profile", "--window-size=800,1000",
+                   "--virtual-time-budget=5000", "--dump-dom")
+    found = re.search(r'<pre id="cml-width">(.*?)</pre>', run.stdout.decode(), re.S)
+    assert found, run.stderr.decode()[-2000:]
+    scroll, client, right = json.loads(found.group(1))
+    assert 0 < client <= 800 and scroll <= client and 0 < right <= client
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"calculus-ml: error: {shortened(str(error).splitlines()[0], MESSAGE_LIMIT)}",
               file=sys.stderr)
         return 2
-    from ..render.text import plain
+    from ..render.line import plain
 
     sys.stdout.write(plain(output if output.endswith("\n") else output + "\n", encoding))
     return 0

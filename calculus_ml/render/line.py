@@ -1,4 +1,5 @@
-"""Maths on one line of text, for a sentence or a brief step: ``d/dx[4⋅x⁵] = 20⋅x⁴``.
+"""Maths on one line of text, for a sentence or a brief step: ``d/dx[4⋅x⁵] = 20⋅x⁴``; and
+text as a stream in another encoding can write it (:func:`plain`).
 
 SymPy's string printer with the package's notation: Unicode superscripts for whole powers,
 ``⋅`` for products, ``xᵢ`` for indexed data, ``Σᵢ₌₁ⁿ`` for sums over the data, ``d/dx[f]``
@@ -15,7 +16,7 @@ from sympy.printing.str import StrPrinter
 
 from .base import SubexpressionCache, cached_printer, is_partial, keep_order
 
-__all__ = ["line"]
+__all__ = ["line", "plain"]
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPTS = str.maketrans("0123456789=aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₌ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
@@ -113,3 +114,24 @@ def _ascii(expr: sympy.Basic) -> str:
 def line(expr: sympy.Basic, *, ascii: bool = False) -> str:
     """``expr`` on one line of text, Unicode or ASCII."""
     return _ascii(expr) if ascii else _unicode(expr)
+
+
+_ASCII = str.maketrans({"•": "*", "─": "-", "−": "-", "⋅": "*", "·": "*", "Σ": "Sum ",
+                        "σ": "sigma", "θ": "theta", "λ": "lambda", "δ": "delta", "η": "eta",
+                        "≥": ">=", "≤": "<=", "≠": "!=", "→": "->", "…": "...", "‖": "||",
+                        "²": "^2", "³": "^3", "ᵢ": "_i", "∂": "d", "×": "x", "’": "'",
+                        "“": '"', "”": '"', "–": "-", "—": "-", "ŷ": "yhat"})
+
+
+def plain(text: str, encoding: str = "ascii") -> str:
+    """``text`` as ``encoding`` can write it: the package's symbols spelled out in ASCII, and
+    anything else still unwritable replaced by ``?``."""
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        pass
+    except LookupError:
+        encoding = "ascii"
+    spelled = text.translate(_ASCII)
+    return spelled.encode(encoding, errors="replace").decode(encoding)

@@ -20,12 +20,12 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from ..caching import remembered
 from ..steps.rules import Fact
 from .base import SubexpressionCache, cached_printer, is_partial, keep_order, ordered_factors
-from .line import line
+from .line import line, plain
 from .rows import INDENT, Bracket, Rows, layout
 from .walk import DERIVED_ABOVE, Chain, Entry, StringWalker
 
-__all__ = ["render", "render_solution", "equation", "pretty", "terminal_width", "plain", "short",
-           "TextWalker"]
+__all__ = ["render", "render_solution", "equation", "equation_width", "pretty", "short",
+           "terminal_width", "one_line", "TextWalker"]
 
 
 class _Printer(SubexpressionCache, PrettyPrinter):
@@ -296,27 +296,6 @@ def _lines(block: Block) -> str:
 
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + row if row.strip() else row for row in text.split("\n"))
-
-
-_ASCII = str.maketrans({"•": "*", "─": "-", "−": "-", "⋅": "*", "·": "*", "Σ": "Sum ",
-                        "σ": "sigma", "θ": "theta", "λ": "lambda", "δ": "delta", "η": "eta",
-                        "≥": ">=", "≤": "<=", "≠": "!=", "→": "->", "…": "...", "‖": "||",
-                        "²": "^2", "³": "^3", "ᵢ": "_i", "∂": "d", "×": "x", "’": "'",
-                        "“": '"', "”": '"', "–": "-", "—": "-", "ŷ": "yhat"})
-
-
-def plain(text: str, encoding: str = "ascii") -> str:
-    """``text`` as ``encoding`` can write it: the package's symbols spelled out in ASCII, and
-    anything else still unwritable replaced by ``?``."""
-    try:
-        text.encode(encoding)
-        return text
-    except UnicodeEncodeError:
-        pass
-    except LookupError:
-        encoding = "ascii"
-    spelled = text.translate(_ASCII)
-    return spelled.encode(encoding, errors="replace").decode(encoding)
 
 
 class TextWalker(StringWalker):
