@@ -93,3 +93,16 @@ def test_standard_is_the_default_and_the_sentence_tells_the_leaf():
 def test_a_bad_level_is_refused():
     with pytest.raises(ExpressionError, match="detail"):
         cm.derive("x^2", "x", detail="terse")
+
+
+def test_a_handout_spec_names_its_level(tmp_path):
+    from calculus_ml.errors import SpecError
+    from calculus_ml.handout import spec
+
+    body = '\n[[section]]\nheading = "Slope"\nexpression = "4*x + 15"\nwrt = "x"\n'
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text(f'title = "T"\ndetail = "brief"\n{body}')
+    bad.write_text(f'title = "T"\ndetail = "terse"\n{body}')
+    assert spec.load(good).detail == "brief"
+    with pytest.raises(SpecError, match="detail"):
+        spec.load(bad)
