@@ -25,6 +25,7 @@ import calculus_ml as cm
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import get
 from calculus_ml.render import html
+from calculus_ml.render.walk import entries, upper_first
 
 MATHML_CORE = {
     "math", "mrow", "mi", "mn", "mo", "mtext", "mspace", "ms", "mfrac", "msqrt", "mroot", "msub",
@@ -288,6 +289,27 @@ def test_an_open_derivation_never_scrolls_sideways_at_800px(name, tmp_path):
     assert found, run.stderr.decode()[-2000:]
     scroll, client, right = json.loads(found.group(1))
     assert 0 < client <= 800 and scroll <= client and 0 < right <= client
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None or shutil.which("pdftotext") is None,
+                    reason="needs Chromium and pdftotext (poppler-utils)")
+def test_a_folded_derivation_prints_open_and_unclipped(tmp_path):
+    derivation = get("logistic").derive()
+    markup = derivation.to_html()
+    assert '<details class="steps">' in markup  # folded on screen
+    page, pdf = tmp_path / "page.html", tmp_path / "page.pdf"
+    page.write_text(html.page("logistic", markup))
+    chromium(page, tmp_path / "profile", "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    words = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    printed = " ".join(re.sub(r"<[^>]+>", " ", words).split())
+    titles = [upper_first(e.title) for _, root in derivation for e in entries(root, "standard")]
+    assert printed.count("rule") + printed.count("data.") + printed.count("Simplify") >= len(titles)
+    assert "Sigmoid rule" in printed and "steps)" not in printed  # every step, no summary line
+    width = float(re.search(r'<page width="([\d.]+)"', words).group(1))
+    assert max(float(v) for v in re.findall(r'xMax="([\d.]+)"', words)) < width
+    assert min(float(v) for v in re.findall(r'xMin="([\d.]+)"', words)) > 0
 
 
 @pytest.mark.slow

@@ -58,7 +58,7 @@ DERIVATION_CSS = """\
 @media print {
   .derivation details::details-content { content-visibility: visible; display: contents; }
   .derivation details > summary { display: none; }
-  .derivation math, .derivation .step { overflow: visible; break-inside: avoid; }
+  .derivation math { overflow: visible; break-inside: avoid; }
 }
 """
 """The stylesheet of a derivation: the nesting, the folding, and printing everything open."""
