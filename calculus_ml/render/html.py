@@ -43,7 +43,8 @@ COLUMNS = 64
 each level of nesting takes two more."""
 
 DERIVATION_CSS = """\
-.derivation math[display="block"] { display: block math; margin: 0.5em 0; max-width: 100%; }
+.derivation math[display="block"] { display: block math; margin: 0.5em 0; max-width: 100%;
+                                    overflow-x: auto; overflow-y: hidden; }
 .derivation mtable.rows mtd { text-align: left; padding: 0.15em 0; math-style: normal; }
 .derivation details > summary { cursor: pointer; color: #4a5a6a; font-size: 0.92em; }
 .derivation details.steps > summary { font-weight: bold; }

@@ -7,6 +7,7 @@ wrapped to the same width.
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import sys
 import textwrap
@@ -200,29 +201,37 @@ def _under(blocks: list[Block]) -> Block:
 
 
 class _Layout:
-    """Prints :class:`~.rows.Rows` as text, Unicode or ASCII."""
+    """Prints :class:`~.rows.Rows` as text, Unicode or ASCII, ``width`` columns wide: a piece
+    whose picture is wider (a sum inside a fraction, say) is written on one line of maths
+    (:func:`~.line.line`) broken before its ``+`` and ``−`` signs at any depth."""
 
-    def __init__(self, ascii: bool):
+    def __init__(self, ascii: bool, width: int):
         self.ascii = ascii
+        self.width = width
 
     def measure(self, expr: sympy.Basic) -> int:
         return len(_block(expr, self.ascii)[0][0])
 
-    def rows(self, rows: Rows) -> Block:
+    def rows(self, rows: Rows, width: int) -> Block:
         printed = []
         for k, row in enumerate(rows.rows):
             pieces = [_text(" " * INDENT)] if k else []
             for j, (operator, piece) in enumerate(row):
                 if operator:
                     pieces.append(_text(f" {operator} " if j else f"{operator} "))
-                pieces.append(self.piece(piece))
+                pieces.append(self.piece(piece, width - INDENT - 2))
             printed.append(_beside(pieces))
         return _under(printed)
 
-    def piece(self, piece: sympy.Basic | Bracket) -> Block:
+    def piece(self, piece: sympy.Basic | Bracket, width: int) -> Block:
         if not isinstance(piece, Bracket):
-            return _block(piece, self.ascii)
-        lines, baseline = self.rows(piece.inner)
+            block = _block(piece, self.ascii)
+            if len(block[0][0]) <= width:
+                return block
+            lines = _broken(line(piece, ascii=self.ascii), width)
+            wide = max(map(len, lines))
+            return [text.ljust(wide) for text in lines], 0
+        lines, baseline = self.rows(piece.inner, width - INDENT)
         inner = prettyForm(*stringPict("\n".join(lines), baseline).parens("[", "]"))
         printer = _printer(self.ascii)
         saved = pretty_use_unicode(bool(printer._settings["use_unicode"]))
@@ -232,6 +241,18 @@ class _Layout:
             pretty_use_unicode(saved)
         whole = prettyForm(*form)
         return whole.render(wrap_line=False).split("\n"), whole.baseline
+
+
+def _broken(text: str, width: int) -> list[str]:
+    """One line of maths in lines of at most ``width`` columns where it can be, each break
+    before a `` + `` or `` - `` (a binary sign: unary minus has no space after it)."""
+    out = [""]
+    for chunk in re.split(r"(?= [+-] )", text):
+        if out[-1].strip() and len(out[-1]) + len(chunk) > width:
+            out.append(" " * INDENT + chunk.lstrip())
+        else:
+            out[-1] += chunk
+    return out
 
 
 def equation_width(expr: sympy.Basic) -> int:
@@ -286,8 +307,8 @@ def equation(parts: tuple[sympy.Basic, ...], width: int | None = None, *,
 
 
 def _equation_block(parts: tuple[sympy.Basic, ...], width: int, ascii: bool) -> Block:
-    printer = _Layout(ascii)
-    return printer.rows(layout(tuple(parts), printer.measure, width))
+    printer = _Layout(ascii, width)
+    return printer.rows(layout(tuple(parts), printer.measure, width), width)
 
 
 def _lines(block: Block) -> str:
