@@ -99,20 +99,32 @@ def test_every_handout_derivation_fits_80_columns(detail):
     assert seen >= 10
 
 
-def run(*args: str, encoding: str = "utf-8") -> subprocess.CompletedProcess:
+def run(*args: str, encoding: str = "utf-8", cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONIOENCODING": encoding, "COLUMNS": "80",
            "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "calculus_ml", *args], capture_output=True,
-                          env=env, cwd=ROOT, timeout=300)
+                          env=env, cwd=cwd, timeout=300)
 
 
 @pytest.mark.slow
-def test_the_demo_derivation_fits_80_columns():
-    from calculus_ml.cli.parser import MSE_EXAMPLE
+def test_the_demo_fits_80_columns(tmp_path):
+    done = run("demo", "--out", "demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()[-1500:]
+    shown = done.stdout.decode().splitlines()
+    assert len(shown) > 100 and max(map(len, shown)) <= 80
 
-    d = cm.derive(MSE_EXAMPLE["expr"], MSE_EXAMPLE["wrt"], data=MSE_EXAMPLE["data"])
+
+def test_derive_prints_each_level_and_an_html_page(capsys):
+    from calculus_ml.cli import main
+
+    counts = {}
     for detail in ("full", "standard", "brief"):
-        assert max(map(len, d.to_text(detail=detail, width=80).splitlines())) <= 80
+        assert main(["derive", "3*x^2 + 10*x + 4", "--wrt", "x", "--detail", detail]) == 0
+        counts[detail] = len(capsys.readouterr().out.splitlines())
+    assert counts["full"] > counts["standard"] > counts["brief"]
+    assert main(["derive", "3*x^2 + 10*x + 4", "--wrt", "x", "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "<details" in page and "<math" in page
 
 
 @pytest.mark.slow
