@@ -1,5 +1,6 @@
-"""Maths on one line of text, for a sentence or a brief step: ``d/dx[4⋅x⁵] = 20⋅x⁴``; and
-text as a stream in another encoding can write it (:func:`plain`).
+"""Maths on one line of text, for a sentence or a brief step: ``d/dx[4⋅x⁵] = 20⋅x⁴``
+(:func:`line`), an equation on such lines to fit a width (:func:`one_line`, :func:`broken`),
+and text as a stream in another encoding can write it (:func:`plain`).
 
 SymPy's string printer with the package's notation: Unicode superscripts for whole powers,
 ``⋅`` for products, ``xᵢ`` for indexed data, ``Σᵢ₌₁ⁿ`` for sums over the data, ``d/dx[f]``
@@ -9,14 +10,17 @@ SymPy's string printer with the package's notation: Unicode superscripts for who
 
 from __future__ import annotations
 
+import re
+
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
 from .base import SubexpressionCache, cached_printer, is_partial, keep_order
+from .rows import INDENT, Bracket, Rows, layout
 
-__all__ = ["line", "plain"]
+__all__ = ["line", "one_line", "broken", "plain"]
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPTS = str.maketrans("0123456789=aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₌ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
@@ -114,6 +118,56 @@ def _ascii(expr: sympy.Basic) -> str:
 def line(expr: sympy.Basic, *, ascii: bool = False) -> str:
     """``expr`` on one line of text, Unicode or ASCII."""
     return _ascii(expr) if ascii else _unicode(expr)
+
+
+class _LineLayout:
+    """Prints :class:`~.rows.Rows` one text line per row (:func:`line`)."""
+
+    def __init__(self, ascii: bool):
+        self.ascii = ascii
+
+    def measure(self, expr: sympy.Basic) -> int:
+        return len(line(expr, ascii=self.ascii))
+
+    def rows(self, rows: Rows) -> list[str]:
+        out: list[str] = []
+        for k, row in enumerate(rows.rows):
+            out.append(" " * INDENT if k else "")
+            for j, (operator, piece) in enumerate(row):
+                if operator:
+                    out[-1] += f" {operator} " if j else f"{operator} "
+                first, *rest = self.piece(piece)
+                out[-1] += first
+                out += rest
+        return out
+
+    def piece(self, piece: sympy.Basic | Bracket) -> list[str]:
+        """A piece's lines: one, or for a bracket ``d/dx[`` its rows ``]``."""
+        if not isinstance(piece, Bracket):
+            return [line(piece, ascii=self.ascii)]
+        operator = line(piece.derivative, ascii=self.ascii)
+        first, *rest = self.rows(piece.inner)
+        lines = [operator[: operator.index("[") + 1] + first] + [" " * INDENT + r for r in rest]
+        lines[-1] += "]"
+        return lines
+
+
+def one_line(parts: tuple[sympy.Basic, ...], width: int, *, ascii: bool = False) -> list[str]:
+    """``a = b = c`` on one line of text, or on continuation lines to fit ``width``."""
+    printer = _LineLayout(ascii)
+    return printer.rows(layout(tuple(parts), printer.measure, width))
+
+
+def broken(text: str, width: int) -> list[str]:
+    """One line of maths in lines of at most ``width`` columns where it can be, each break
+    before a `` + `` or `` - `` (a binary sign: unary minus has no space after it)."""
+    out = [""]
+    for chunk in re.split(r"(?= [+-] )", text):
+        if out[-1].strip() and len(out[-1]) + len(chunk) > width:
+            out.append(" " * INDENT + chunk.lstrip())
+        else:
+            out[-1] += chunk
+    return out
 
 
 _ASCII = str.maketrans({"•": "*", "─": "-", "−": "-", "⋅": "*", "·": "*", "Σ": "Sum ",

@@ -7,7 +7,6 @@ wrapped to the same width.
 from __future__ import annotations
 
 import copy
-import re
 import shutil
 import sys
 import textwrap
@@ -21,12 +20,12 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from ..caching import remembered
 from ..steps.rules import Fact
 from .base import SubexpressionCache, cached_printer, is_partial, keep_order, ordered_factors
-from .line import line, plain
+from .line import broken, line, one_line, plain
 from .rows import INDENT, Bracket, Rows, layout
 from .walk import DERIVED_ABOVE, Chain, Entry, StringWalker
 
 __all__ = ["render", "render_solution", "equation", "equation_width", "pretty", "short",
-           "terminal_width", "one_line", "TextWalker"]
+           "terminal_width", "TextWalker"]
 
 
 class _Printer(SubexpressionCache, PrettyPrinter):
@@ -228,7 +227,7 @@ class _Layout:
             block = _block(piece, self.ascii)
             if len(block[0][0]) <= width:
                 return block
-            lines = _broken(line(piece, ascii=self.ascii), width)
+            lines = broken(line(piece, ascii=self.ascii), width)
             wide = max(map(len, lines))
             return [text.ljust(wide) for text in lines], 0
         lines, baseline = self.rows(piece.inner, width - INDENT)
@@ -243,59 +242,9 @@ class _Layout:
         return whole.render(wrap_line=False).split("\n"), whole.baseline
 
 
-def _broken(text: str, width: int) -> list[str]:
-    """One line of maths in lines of at most ``width`` columns where it can be, each break
-    before a `` + `` or `` - `` (a binary sign: unary minus has no space after it)."""
-    out = [""]
-    for chunk in re.split(r"(?= [+-] )", text):
-        if out[-1].strip() and len(out[-1]) + len(chunk) > width:
-            out.append(" " * INDENT + chunk.lstrip())
-        else:
-            out[-1] += chunk
-    return out
-
-
 def equation_width(expr: sympy.Basic) -> int:
     """Columns of ``expr`` pretty-printed in Unicode: how wide it is in any format."""
     return len(_block(expr)[0][0])
-
-
-class _LineLayout:
-    """Prints :class:`~.rows.Rows` one text line per row (:func:`~.line.line`)."""
-
-    def __init__(self, ascii: bool):
-        self.ascii = ascii
-
-    def measure(self, expr: sympy.Basic) -> int:
-        return len(line(expr, ascii=self.ascii))
-
-    def rows(self, rows: Rows) -> list[str]:
-        out: list[str] = []
-        for k, row in enumerate(rows.rows):
-            out.append(" " * INDENT if k else "")
-            for j, (operator, piece) in enumerate(row):
-                if operator:
-                    out[-1] += f" {operator} " if j else f"{operator} "
-                first, *rest = self.piece(piece)
-                out[-1] += first
-                out += rest
-        return out
-
-    def piece(self, piece: sympy.Basic | Bracket) -> list[str]:
-        if not isinstance(piece, Bracket):
-            return [line(piece, ascii=self.ascii)]
-        operator = line(piece.derivative, ascii=self.ascii)
-        operator = operator[: operator.index("[") + 1]
-        inner = self.rows(piece.inner)
-        return [operator + inner[0]] + [" " * INDENT + row for row in inner[1:-1]] + (
-            [" " * INDENT + inner[-1] + "]"] if len(inner) > 1 else []) if len(inner) > 1 else [
-            operator + inner[0] + "]"]
-
-
-def one_line(parts: tuple[sympy.Basic, ...], width: int, *, ascii: bool = False) -> list[str]:
-    """``a = b = c`` on one line of text, or on continuation lines to fit ``width``."""
-    printer = _LineLayout(ascii)
-    return printer.rows(layout(tuple(parts), printer.measure, width))
 
 
 def equation(parts: tuple[sympy.Basic, ...], width: int | None = None, *,
@@ -361,7 +310,9 @@ class TextWalker(StringWalker):
         bullet = f"{pad}{'*' if self.ascii else '•'} "
         if entry.brief:  # one line; rows of one-line maths; or, too wide, the pretty form
             head = f"{bullet}{entry.title}: "
-            rows = one_line(entry.equations[0], max(self.width - len(head), 20), ascii=self.ascii)
+            room = max(self.width - len(head), 20)
+            rows = [part for row in one_line(entry.equations[0], room, ascii=self.ascii)
+                    for part in broken(row, room)]
             if len(head) + max(map(len, rows)) <= self.width:
                 return "\n".join([head + rows[0]] + [" " * len(head) + row for row in rows[1:]])
             maths = self._equation(entry.equations[0], len(pad) + 2)
