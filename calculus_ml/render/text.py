@@ -350,6 +350,7 @@ def render_solution(solution, *, width: int | None = None, ascii: bool = False) 
 
 
 def short(expr: sympy.Basic, limit: int = 60) -> str:
-    """``expr`` on one line, cut to ``limit`` characters with ``…``: for a ``repr``."""
-    shown = line(expr)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    """``expr`` as ``sympy.sstr`` writes it, cut to ``limit`` characters with ``...``: for a
+    ``repr``."""
+    shown = line(expr, ascii=True)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
