@@ -130,7 +130,7 @@ def test_long_equations_are_rows_that_rebuild_the_equation():
 
 def test_steps_fold_and_a_long_derivation_opens_to_its_result():
     short = cm.derive("(3*x^2 + 10*x)^3", "x").to_html()
-    long = cm.derive(" + ".join(f"x^{k}" for k in range(2, 15)), "x").to_html()
+    long = cm.derive(" + ".join(f"x^{k}" for k in range(2, 15)), "x", verify=False).to_html()
     assert '<details class="steps" open>' in short
     assert '<details class="steps">' in long and '<details class="steps" open>' not in long
     assert long.index("<details") < long.index('class="result"')  # the result is outside
