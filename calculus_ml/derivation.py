@@ -17,7 +17,14 @@ from .steps.rules import SimplifyRule, Step, SumOverDataRule, SumRule
 from .steps.verify import PROOFS, verify_tree
 from .symbolic import Reduce, check_time, over_data, tidy, time_budget
 
-__all__ = ["Derivation", "Results", "derive", "derivation_of", "tidied", "Reduce"]
+__all__ = ["Derivation", "Results", "derive", "derivation_of", "tidied", "Reduce", "DETAILS",
+           "check_detail"]
+
+DETAILS: tuple[str, ...] = ("standard", "full", "brief")
+"""The levels of detail of a derivation's displays, the default first: ``standard`` every rule
+with the trivial leaves (a constant's derivative is 0, the variable's is 1) told in their
+parent's sentence; ``full`` every step with its sentence and facts; ``brief`` one line per rule
+application, ``d/dx[expr] = result``, the trivial leaves folded too."""
 
 
 class Results(dict):
@@ -61,7 +68,7 @@ class Derivation:
     term : sympy.Expr, optional
         The per-sample term, when ``expression`` is a sum or mean over data.
     detail : {"standard", "full", "brief"}
-        How much of the trees its displays show (:data:`~calculus_ml.render.walk.DETAILS`);
+        How much of the trees its displays show (:data:`DETAILS`);
         every step is verified whatever is shown.
     """
 
@@ -76,7 +83,7 @@ class Derivation:
         self.expression = expression
         self.steps = dict(steps)
         self.term = term
-        self.detail = _checked_detail(detail)
+        self.detail = check_detail(detail)
 
     @property
     def variables(self) -> tuple[sympy.Symbol, ...]:
@@ -260,7 +267,7 @@ def derive(
     >>> d["b"].rule
     'simplify'
     """
-    _checked_detail(detail)
+    check_detail(detail)
     with time_budget(time_limit):  # parsing is part of the work
         term = _real_symbols(parse_expression(expr))
         variables = _resolve(term, wrt, "variable")
@@ -282,9 +289,11 @@ def derive(
     return derivation
 
 
-def _checked_detail(detail: str) -> str:
-    if detail not in ("full", "standard", "brief"):
-        raise ExpressionError(f"detail must be full, standard or brief, not {detail!r}")
+def check_detail(detail: str) -> str:
+    """``detail`` if it is one of :data:`DETAILS`, else an
+    :class:`~calculus_ml.errors.ExpressionError`."""
+    if detail not in DETAILS:
+        raise ExpressionError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
     return detail
 
 

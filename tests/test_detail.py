@@ -106,3 +106,10 @@ def test_a_handout_spec_names_its_level(tmp_path):
     assert spec.load(good).detail == "brief"
     with pytest.raises(SpecError, match="detail"):
         spec.load(bad)
+
+
+def test_the_command_line_offers_the_same_levels():
+    from calculus_ml.cli import parser
+    from calculus_ml.derivation import DETAILS
+
+    assert parser.DETAILS == DETAILS

@@ -9,6 +9,7 @@ import argparse
 
 FORMATS = ("text", "latex", "markdown", "html", "json")
 DETAILS = ("standard", "full", "brief")
+"""``calculus_ml.derivation.DETAILS``, written here so that building the parser loads no SymPy."""
 
 MSE_EXAMPLE = {
     "expr": "(y - (m*x + b))**2",

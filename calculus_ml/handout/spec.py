@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from ..datasets import read_csv, read_regular_file
+from ..derivation import DETAILS
 from ..errors import CalculusMLError, SpecError, quoted
 from . import NAME, refs
 from .checker import (MAX_DATA_BYTES, MAX_GOAL, MAX_LINE, MAX_ROWS, MAX_SECTIONS,
@@ -64,7 +65,6 @@ from .sections import Section, read_section
 __all__ = ["Spec", "load", "TOP_KEYS"]
 
 TOP_KEYS = {"title", "summary", "goals", "detail", "data", "section"}
-DETAILS = ("standard", "full", "brief")
 
 
 @dataclass

@@ -19,18 +19,15 @@ from typing import Any, Generic, Literal, TypeVar
 
 import sympy
 
-from ..errors import CalculusMLError
+from ..derivation import DETAILS, check_detail
 from ..steps.rules import ConstantRule, Fact, Step, VariableRule
 from .base import by_class, derivative, views
 
 __all__ = ["Entry", "Walker", "StringWalker", "entries", "solution_entries", "upper_first",
-           "DERIVED_ABOVE", "DETAILS", "Detail", "check_detail", "folded_sentence"]
+           "DERIVED_ABOVE", "DETAILS", "Detail", "folded_sentence"]
 
-Detail = Literal["full", "standard", "brief"]
-DETAILS: tuple[str, ...] = ("full", "standard", "brief")
-"""The levels of detail: every step with its sentence and facts; the same with the trivial
-leaves (a constant's derivative is 0, the variable's is 1) folded into their parent's sentence;
-one line per rule application, ``d/dx[expr] = result``, with the trivial leaves folded."""
+Detail = Literal["standard", "full", "brief"]
+"""A level of detail (:data:`~calculus_ml.derivation.DETAILS`)."""
 
 TRIVIAL = (ConstantRule, VariableRule)
 """The leaves a ``standard`` or ``brief`` display folds into their parent."""
@@ -87,16 +84,10 @@ class Entry:
     brief: bool = False
 
 
-def check_detail(detail: str) -> str:
-    """``detail`` if it is one of :data:`DETAILS`, else a :class:`~calculus_ml.errors.CalculusMLError`."""
-    if detail not in DETAILS:
-        raise CalculusMLError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
-    return detail
-
-
 def entries(root, detail: Detail = "full") -> list[Entry]:
     """The steps of one derivation tree in reading order, as entries, at a level of detail
-    (:data:`DETAILS`): below ``full`` a trivial leaf becomes part of its parent's entry."""
+    (:data:`~calculus_ml.derivation.DETAILS`): below ``full`` a trivial leaf becomes part of its
+    parent's entry."""
     check_detail(detail)
     brief = detail == "brief"
     out: list[Entry] = []
