@@ -45,7 +45,7 @@ each level of nesting takes two more."""
 DERIVATION_CSS = """\
 .derivation math[display="block"] { display: block math; margin: 0.5em 0; max-width: 100%;
                                     overflow-x: auto; overflow-y: hidden; }
-.derivation mtable.rows mtd { text-align: left; padding: 0.15em 0; math-style: normal; }
+mtable.rows mtd { text-align: left; padding: 0.15em 0; math-style: normal; }
 .derivation details > summary { cursor: pointer; color: #4a5a6a; font-size: 0.92em; }
 .derivation details.steps > summary { font-weight: bold; }
 .derivation .step { border-left: 3px solid #c9d6e3; padding: 0.1em 0 0.1em 0.8em;
@@ -68,17 +68,15 @@ CSS = """\
 body { font-family: Georgia, "DejaVu Serif", serif; max-width: 52rem; margin: 2rem auto;
        padding: 0 1rem; line-height: 1.5; color: #1b1b1b; }
 math { font-family: "STIX Two Math", "Latin Modern Math", "DejaVu Math TeX Gyre", math; }
-math[display="block"] { display: block math; margin: 0.6em 0; padding: 0.1em 0; }
-.step { border-left: 2px solid #d6d6d6; padding-left: 0.8em; margin: 0.4em 0; }
-.step p { margin: 0.2em 0; }
-.result { background: #f4f7fb; padding: 0.2em 0.8em; border-radius: 4px; }
+math[display="block"] { display: block math; margin: 0.6em 0; padding: 0.1em 0; overflow-x: auto;
+                        overflow-y: hidden; }
 figure { margin: 1.2em 0; text-align: center; }
 figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.92em; color: #444; }
 table { border-collapse: collapse; margin: 0.8em 0; }
 th, td { border-bottom: 1px solid #ccc; padding: 0.25em 0.8em; text-align: right; }
 code { background: #f2f2f2; padding: 0 0.2em; border-radius: 3px; }
-@media print { body { max-width: none; margin: 0; } figure img { max-width: 100%; } }
+@media print { body { max-width: none; margin: 0; } math { overflow: visible; } }
 """ + DERIVATION_CSS
 """The stylesheet of a standalone page (inline: nothing is fetched)."""
 
