@@ -18,7 +18,43 @@ from .steps.rules import RewriteRule, SimplifyRule, Step, SumOverDataRule, SumRu
 from .steps.verify import PROOFS, verify_tree
 from .symbolic import Reduce, check_time, over_data, tidy, time_budget
 
-__all__ = ["Derivation", "derive", "derivation_of", "tidied", "Reduce"]
+__all__ = ["Derivation", "Results", "derive", "derivation_of", "tidied", "Reduce", "DETAILS",
+           "check_detail"]
+
+DETAILS: tuple[str, ...] = ("standard", "full", "brief")
+"""The levels of detail of a derivation's displays, the default first: ``standard`` every rule
+with the trivial leaves (a constant's derivative is 0, the variable's is 1) told in their
+parent's sentence; ``full`` every step with its sentence and facts; ``brief`` one line per rule
+application, ``d/dx[expr] = result``, the trivial leaves folded too."""
+
+
+class Results(dict):
+    """``{variable: derivative}`` (a plain dict) that displays itself as equations
+    ``∂f/∂v = ...`` in Jupyter; ``expression`` is what was differentiated."""
+
+    def __init__(self, expression: sympy.Expr, results: dict):
+        super().__init__(results)
+        self.expression = expression
+
+    def _pairs(self):
+        from .render.base import derivative
+
+        return [(derivative(self.expression, var), value) for var, value in self.items()]
+
+    def _repr_html_(self) -> str:
+        from .render.display import equations_html
+
+        return equations_html(self._pairs())
+
+    def _repr_markdown_(self) -> str:
+        from .render.display import equations_markdown
+
+        return equations_markdown(self._pairs())
+
+    def _repr_latex_(self) -> str:
+        from .render.display import equations_latex
+
+        return equations_latex(self._pairs())
 
 
 class Derivation:
@@ -37,6 +73,9 @@ class Derivation:
     read_as : str, optional
         How natural input was read (``"2·x^2 + 3·x"`` for ``2x^2 + 3x``), when that differs
         from the text.
+    detail : {"standard", "full", "brief"}
+        How much of the trees its displays show (:data:`DETAILS`);
+        every step is verified whatever is shown.
     """
 
     def __init__(
@@ -48,6 +87,7 @@ class Derivation:
         shown: sympy.Expr | None = None,
         shown_term: sympy.Expr | None = None,
         read_as: str | None = None,
+        detail: str = "standard",
     ):
         self.expression = expression
         self.steps = dict(steps)
@@ -55,6 +95,7 @@ class Derivation:
         self.shown = expression if shown is None else shown
         self.shown_term = term if shown_term is None else shown_term
         self.read_as = read_as
+        self.detail = check_detail(detail)
 
     @property
     def variables(self) -> tuple[sympy.Symbol, ...]:
@@ -62,9 +103,9 @@ class Derivation:
         return tuple(self.steps)
 
     @property
-    def results(self) -> dict[sympy.Symbol, sympy.Expr]:
-        """Each variable's derivative, tidied."""
-        return {var: step.result for var, step in self.steps.items()}
+    def results(self) -> Results:
+        """Each variable's derivative, tidied (a dict that displays itself in Jupyter)."""
+        return Results(self.expression, {var: step.result for var, step in self.steps.items()})
 
     @property
     def gradient(self) -> tuple[sympy.Expr, ...]:
@@ -119,11 +160,13 @@ class Derivation:
 
     # -- output -------------------------------------------------------------------------------
 
-    def to_text(self) -> str:
-        """Unicode text for a terminal, nesting shown by indentation."""
+    def to_text(self, *, detail: str | None = None, width: int | None = None,
+                ascii: bool = False) -> str:
+        """Unicode (or ``ascii``) text for a terminal, nesting shown by indentation, at
+        ``detail`` (default: :attr:`detail`), ``width`` columns wide (default: the terminal's)."""
         from .render.text import render
 
-        return render(self)
+        return render(self, detail=detail, width=width, ascii=ascii)
 
     def to_latex(self) -> str:
         """LaTeX for a document body: a paragraph and a display per step (amsmath)."""
@@ -131,17 +174,18 @@ class Derivation:
 
         return render(self)
 
-    def to_markdown(self) -> str:
-        """Markdown with ``$$`` display math."""
+    def to_markdown(self, *, detail: str | None = None) -> str:
+        """Markdown with ``$$`` display math, at ``detail`` (default: :attr:`detail`)."""
         from .render.markdown import render
 
-        return render(self)
+        return render(self, detail=detail)
 
-    def to_html(self) -> str:
-        """An HTML fragment with MathML: no script, stylesheet or font from the network."""
+    def to_html(self, *, detail: str | None = None) -> str:
+        """An HTML fragment with MathML and its stylesheet, the steps collapsible: no script,
+        stylesheet or font from the network."""
         from .render.html import render
 
-        return render(self)
+        return render(self, detail=detail, style=True)
 
     def to_dict(self) -> dict:
         """The stable JSON structure as Python objects."""
@@ -159,8 +203,10 @@ class Derivation:
         return self.to_text()
 
     def __repr__(self) -> str:
+        from .render.text import short
+
         names = ", ".join(str(v) for v in self.variables)
-        return f"<Derivation of {sympy.sstr(self.expression)} with respect to {names}>"
+        return f"<Derivation of {short(self.expression)} with respect to {names}>"
 
     def _repr_latex_(self) -> str:
         from .render.latex import render_math
@@ -187,6 +233,7 @@ def derive(
     reduce: Reduce | None = None,
     verify: bool = True,
     time_limit: float | None = None,
+    detail: str = "standard",
 ) -> Derivation:
     """Differentiate ``expr`` step by step with respect to each variable in ``wrt``.
 
@@ -208,6 +255,11 @@ def derive(
     time_limit : float, optional
         Seconds the derivation may take (default :data:`calculus_ml.symbolic.TIME_LIMIT`;
         ``math.inf`` for no limit).
+    detail : {"standard", "full", "brief"}
+        How much its displays show: ``"full"`` every step with its sentence and facts,
+        ``"standard"`` the same with the trivial steps (a constant's derivative is 0, the
+        variable's is 1) told in their parent's sentence, ``"brief"`` one line per rule. Every
+        step is verified at every level.
 
     Returns
     -------
@@ -227,6 +279,7 @@ def derive(
     >>> d["b"].rule, d["b"].identity    # from what was typed to SymPy's form, then the rules
     ('rewrite', 'multiply out the minus sign in front of the brackets')
     """
+    check_detail(detail)
     with time_budget(time_limit):  # parsing is part of the work
         parsed = parse(expr)
         term, typed = _real_symbols(parsed.expr), _real_symbols(parsed.typed)
@@ -248,7 +301,16 @@ def derive(
                                    time_limit=time_limit, shown=shown)
         derivation.shown_term = typed if data is not None else None
         derivation.read_as = parsed.read_as
-        return derivation
+    derivation.detail = detail
+    return derivation
+
+
+def check_detail(detail: str) -> str:
+    """``detail`` if it is one of :data:`DETAILS`, else an
+    :class:`~calculus_ml.errors.ExpressionError`."""
+    if detail not in DETAILS:
+        raise ExpressionError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
+    return detail
 
 
 def derivation_of(

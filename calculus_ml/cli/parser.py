@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-FORMATS = ("text", "latex", "markdown", "json")
+FORMATS = ("text", "latex", "markdown", "html", "json")
+DETAILS = ("standard", "full", "brief")
+"""``calculus_ml.derivation.DETAILS``, written here so that building the parser loads no SymPy."""
 
 MSE_EXAMPLE = {
     "expr": "(y - (m*x + b))**2",
@@ -164,7 +166,13 @@ def _add_loss_options(derive: argparse.ArgumentParser) -> None:
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+        "--format", choices=FORMATS, default="text",
+        help="output format (default: text; html is a standalone page)",
+    )
+    parser.add_argument(
+        "--detail", choices=DETAILS, default="standard",
+        help="standard (default): every rule, trivial steps told in their parent's sentence; "
+        "full: every step; brief: one line per rule",
     )
 
 

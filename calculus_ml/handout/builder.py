@@ -230,8 +230,8 @@ def demo(out: str | os.PathLike = "calculus_ml_demo") -> str:
     fitted = f"y = {number(fit.params_['m'])} x + {number(fit.params_['b'])}"
     lines = [
         "Fitting the five films (budget x, revenue y) by gradient descent",
-        f"  {fit.method} on standardized budgets, learning rate {number(fit.learning_rate)} "
-        f"(a quarter of the stable bound 2/λ_max), {fit.n_iter_} iterations",
+        f"  {fit.method} on standardized budgets, learning rate {number(fit.learning_rate)}",
+        f"  (a quarter of the stable bound 2/λ_max), {fit.n_iter_} iterations",
         f"  gradient descent:            {fitted}",
         f"  closed form (normal eqns.):  y = {number(exact['m'])} x + {number(exact['b'])}",
     ]

@@ -85,8 +85,10 @@ class Context:
     @cached_property
     def derivation(self) -> Derivation:
         if self.section.loss is not None:
-            return self.section.loss.derive()
-        return derive(self.section.expression, list(self.section.wrt))
+            shown = self.section.loss.derive()
+            shown.detail = self.spec.detail
+            return shown
+        return derive(self.section.expression, list(self.section.wrt), detail=self.spec.detail)
 
     @cached_property
     def compiled(self) -> CompiledGradient:

@@ -5,6 +5,8 @@ A spec is data, not code. Its keys (every other key is an error)::
     title = "The chain rule"                 # required
     summary = "One paragraph of Markdown."   # optional
     goals = ["...", "..."]                   # optional: the learning goals, Markdown
+    detail = "standard"                      # optional: how much of each derivation is shown,
+                                             # standard | full | brief
 
     [data]                  # optional: arrays by the loss's data names, and/or a bundled CSV
     x = [100, 200, 250]     # inline, or:  csv = "data/films.csv"  (a regular file inside the
@@ -52,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from ..datasets import read_csv, read_regular_file
+from ..derivation import DETAILS
 from ..errors import CalculusMLError, SpecError, quoted
 from . import NAME, refs
 from .checker import (MAX_DATA_BYTES, MAX_GOAL, MAX_LINE, MAX_ROWS, MAX_SECTIONS,
@@ -61,7 +64,7 @@ from .sections import Section, read_section
 
 __all__ = ["Spec", "load", "TOP_KEYS"]
 
-TOP_KEYS = {"title", "summary", "goals", "data", "section"}
+TOP_KEYS = {"title", "summary", "goals", "detail", "data", "section"}
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Spec:
     goals: tuple[Inline, ...]
     data: dict[str, np.ndarray]
     sections: list[Section]
+    detail: str = "standard"
 
 
 def load(path: str | Path) -> Spec:
@@ -110,7 +114,10 @@ def load(path: str | Path) -> Spec:
         summary=check.narrative(raw.get("summary", ""), "summary"),
         goals=tuple(check.parsed(refs.inline, check.text(g, f"goals[{k}]", MAX_GOAL),
                                  f"goals[{k}]") for k, g in enumerate(goals, 1)),
-        data=_data(raw.get("data", {}), check), sections=[])
+        data=_data(raw.get("data", {}), check), sections=[],
+        detail=raw.get("detail", "standard"))
+    if spec.detail not in DETAILS:
+        check.fail("detail", f"must be one of {', '.join(DETAILS)}")
     for top, lines in (("summary", refs.lines(spec.summary)), ("goals", spec.goals)):
         for line in lines:
             if any(isinstance(t, Ref) and t.kind != "math" for t in line):
