@@ -87,8 +87,8 @@ class Network:
             layer = _classify(name, parse_expression(text), known)
             self.layers.append(layer)
             known |= {name} | {p for p in (layer.weight, layer.bias) if p}
-        if not self.layers or self.layers[0].source != inputs:
-            raise ExpressionError(f"the first layer must read the input {inputs!r}")
+        if not self.layers or self.layers[0].kind != "dense":
+            raise ExpressionError(f"the first layer must be dense: dot(W, {inputs}) + b")
         self.sizes = _sizes(self, sizes)
         self.softmax = loss == SOFTMAX
         if self.softmax:
@@ -193,6 +193,14 @@ class Network:
         if name == layer.bias:
             return [(o,) for o in outs]
         return [(o, u if n_in > 1 else 0) for o in outs for u in range(1, n_in + 1)]
+
+    def index_values(self, name: str) -> list[dict[sympy.Symbol, int]]:
+        """``{index: unit}`` for each position of node or parameter ``name``, in position
+        order: ``[{j: 1, k: 1}, {j: 1, k: 2}, ...]`` for ``W1[j, k]``."""
+        at = self.param_at(name) if name in self.params else self.at(name)
+        indices = at.indices if isinstance(at, sympy.Indexed) else ()
+        return [dict(zip(indices, [p for p in position if p]))
+                for position in self.positions(name)]
 
     def units(self, name: str) -> list[sympy.Symbol]:
         """Every unit (or weight) symbol of ``name``, in position order."""

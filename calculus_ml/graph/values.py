@@ -97,15 +97,14 @@ def values_at(bp: Backpropagation, params: Mapping[str, object], x: object,
     out.loss = float(net.unit_loss().xreplace(point))
     out.target = np.array([point[u] for u in net.units(net.target)])
 
-    def evaluate(expr: sympy.Expr, shape_of: sympy.Expr) -> np.ndarray:
-        every = assignments(net, sympy.Tuple(expr, shape_of))
-        return np.array([float(instantiate(net, expr, at).xreplace(point)) for at in every])
+    def evaluate(expr: sympy.Expr, name: str) -> np.ndarray:
+        return np.array([float(instantiate(net, expr, at).xreplace(point))
+                         for at in net.index_values(name)])
 
     for node, claim in bp.deltas.items():
-        out.delta[node] = evaluate(claim.result, net.at(node))
+        out.delta[node] = evaluate(claim.result, node)
     for param, claim in bp.gradients.items():
-        out.gradient[param] = evaluate(claim.result, net.param_at(param)).reshape(
-            _shape(net, param))
+        out.gradient[param] = evaluate(claim.result, param).reshape(_shape(net, param))
     for edge in bp.edges.values():
         source = (net.param_at(edge.source) if edge.source in net.params
                   else net.at(edge.source))

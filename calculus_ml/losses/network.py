@@ -65,14 +65,8 @@ def network_loss(network: Network, *, title: str | None = None, name: str = "net
                  labels: Mapping[str, str] | None = None) -> NetworkLoss:
     """The loss of ``network`` as a :class:`NetworkLoss` (mean over data).
 
-    Raises
-    ------
-    ExpressionError
-        If the network's first layer is not dense.
     """
     first = network.dense[0]
-    if network.layers[0] is not first:
-        raise ExpressionError("the first layer of a network loss must be dense (dot(W, x) + b)")
     x = sympy.Symbol(network.input, real=True)
     rows = {}
     for (u,), unit in zip(network.positions(first.name), network.units(first.name)):
