@@ -92,6 +92,9 @@ def test_every_claim_equals_sympy_diff_at_every_unit(h, activation):
                   "(y - z2)^2", {"x": 2, "z1": h, "z2": 1})
     bp = backpropagate(net)
     assert all(c.proof in ("symbolic", "numeric") for c in bp.claims)
+    forms = bp.matrix_forms  # each entry checked against the index form
+    assert {"grad:W1", "grad:W2", "delta:z1", "delta:a1"} <= set(forms)
+    assert str(forms["grad:W1"].form) == "δ1*x.T" and str(forms["delta:a1"].form) == "W2.T*δ2"
     oracle = _written_out(net)
     rng = np.random.default_rng(h)
     point = {s: rng.normal() for s in oracle.free_symbols}

@@ -8,6 +8,8 @@ derived once and reused), its matrix form, and the numbers on the graph at one d
     :func:`backpropagate` and :class:`Backpropagation`: edges, δs, gradients, means over data.
 ``verify``
     Every claim checked at every unit against ``sympy.diff`` of the unrolled network.
+``matrix``
+    The claims in matrix form (``δ1 = (W2ᵀ δ2) ⊙ tanh′(z1)``), checked against the index form.
 ``values``
     Forward values, backward δs and gradients at one data point; the sum over paths.
 """

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sympy
 
@@ -120,6 +121,14 @@ class Backpropagation:
         from ..plotting.graph import draw_graph
 
         return draw_graph(self, **kw)
+
+    @cached_property
+    def matrix_forms(self):
+        """The δs and gradients in matrix form, each checked against the index form; see
+        :func:`calculus_ml.graph.matrix.matrix_forms`."""
+        from .matrix import matrix_forms
+
+        return matrix_forms(self)
 
     def __repr__(self) -> str:
         return (f"<Backpropagation of {self.network!r}: {len(self.edges)} edges, "

@@ -21,7 +21,7 @@ from ..symbolic import check_time, within_terms
 from .backprop import Backpropagation, Claim, Edge, size_symbol
 from .network import Network
 
-__all__ = ["verify_backpropagation", "instantiate", "assignments"]
+__all__ = ["verify_backpropagation", "instantiate", "assignments", "agree"]
 
 
 def assignments(network: Network, expr: sympy.Expr) -> list[dict[sympy.Symbol, int]]:
@@ -47,7 +47,10 @@ def instantiate(network: Network, expr: sympy.Expr, at: dict[sympy.Symbol, int])
     return expr.xreplace(units)
 
 
-def _agree(oracle: sympy.Expr, claim: sympy.Expr, what: str) -> str:
+def agree(oracle: sympy.Expr, claim: sympy.Expr, what: str) -> str:
+    """How ``claim`` was shown equal to ``oracle``: "symbolic" (the difference expands to 0)
+    or "numeric" (equal at random real points); else :class:`VerificationError` naming
+    ``what``."""
     check_time()
     difference = oracle - claim
     if difference == 0 or (within_terms(difference) and sympy.expand(difference) == 0):
@@ -71,7 +74,7 @@ def _edge_proof(network: Network, edge: Edge) -> str:
         else:
             target = definitions[instantiate(network, head, at)]
         oracle = sympy.diff(target, instantiate(network, source, at))
-        proofs.append(_agree(oracle, claim, f"edge {edge.key} at {at}"))
+        proofs.append(agree(oracle, claim, f"edge {edge.key} at {at}"))
     return "numeric" if "numeric" in proofs else "symbolic"
 
 
@@ -81,7 +84,7 @@ def _claim_proof(network: Network, claim: Claim, upto: str | None,
     for at in assignments(network, sympy.Tuple(claim.result, wrt)):
         mine = network.down_to(instantiate(network, claim.result, at), upto)
         oracle = sympy.diff(loss, instantiate(network, wrt, at))
-        proofs.append(_agree(oracle, mine, f"{sympy.sstr(claim.lhs)} at {at}"))
+        proofs.append(agree(oracle, mine, f"{sympy.sstr(claim.lhs)} at {at}"))
     return "numeric" if "numeric" in proofs else "symbolic"
 
 
