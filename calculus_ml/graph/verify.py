@@ -53,7 +53,8 @@ def agree(oracle: sympy.Expr, claim: sympy.Expr, what: str) -> str:
     ``what``."""
     check_time()
     difference = oracle - claim
-    if difference == 0 or (within_terms(difference) and sympy.expand(difference) == 0):
+    if difference == 0 or (within_terms(difference) and (
+            sympy.expand(difference, deep=False) == 0 or sympy.expand(difference) == 0)):
         return "symbolic"
     if numeric_verdict(oracle, claim):
         return "numeric"

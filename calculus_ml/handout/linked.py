@@ -68,13 +68,18 @@ def _steps(bp: Backpropagation) -> str:
                    c.key) for param, c in bp.gradients.items()]
     means = [_item(param, c.lhs, [c.formula], c.explanation, c.key)
              for param, c in bp.means.items()]
+    matrix = [_item(key.split(":")[1], m.lhs, [m.form] if m.form == m.expanded
+                    else [m.form, m.expanded], m.proof, "matrix:" + key)
+              for key, m in bp.matrix_forms.items()]
     shared = ", ".join(delta_name(n) for n in bp.deltas)
     return (
         "<h2>The steps</h2><h3>Local derivatives (one per edge)</h3><ol>" + "".join(edges)
         + f"</ol><h3>Error signals, each derived once and reused</h3><p>{html.escape(shared)} "
         + "are derived once, from the layer above; every gradient below reuses them.</p><ol>"
         + "".join(deltas) + "</ol><h3>Gradients of the weights</h3><ol>" + "".join(grads)
-        + "</ol><h3>Over the data</h3><ol>" + "".join(means) + "</ol>")
+        + "</ol><h3>Over the data</h3><ol>" + "".join(means) + "</ol>"
+        + "<h3>In matrix form (one sample, columns), each entry checked against the index "
+        "form</h3><ol>" + "".join(matrix) + "</ol>")
 
 
 def _numbers(values: Any, iteration: str) -> str:
