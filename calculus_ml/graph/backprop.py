@@ -235,8 +235,8 @@ def _in_nodes(network: Network, expr: sympy.Expr) -> sympy.Expr:
     return smallest(named, sympy.cancel(named), sympy.factor_terms(named))
 
 
-def _partial(of: str, wrt: sympy.Expr) -> sympy.Expr:
-    return sympy.Symbol(f"∂{of}/∂{sympy.sstr(wrt)}")
+def _partial(of: str, wrt: sympy.Expr) -> sympy.Derivative:
+    return sympy.Derivative(sympy.Symbol(of, real=True), wrt)
 
 
 def _backward(bp: Backpropagation) -> None:

@@ -20,7 +20,7 @@ import sympy
 from ..graph import Backpropagation
 from ..graph.backprop import delta_name
 
-__all__ = ["linked_page", "write_linked_page"]
+__all__ = ["linked_page", "write_linked_page", "backpropagation_equations"]
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1200px;color:#222}
@@ -43,6 +43,23 @@ e.addEventListener('mouseleave',function(){nodes.forEach(function(n){mark(n,n===
 e.addEventListener('click',function(){var old=current;current=nodes[0];if(old)mark(old,false);
 mark(current,true)})});
 """
+
+
+def backpropagation_equations(bp: Backpropagation) -> tuple[tuple[sympy.Basic, sympy.Basic], ...]:
+    """``(left, right)`` rows for a handout: each edge's local derivative, each δ (in the δ
+    above, then in node values), each gradient, its mean over data, and the matrix forms."""
+    rows = []
+    net = bp.network
+    for edge in bp.edges.values():
+        source = (net.param_at(edge.source) if edge.source in net.params
+                  else net.at(edge.source))
+        rows.append((sympy.Derivative(sympy.Symbol(edge.target, real=True), source), edge.result))
+    for claim in bp.claims:
+        rows.append((claim.lhs, claim.formula))
+        if claim.result != claim.formula:
+            rows.append((claim.lhs, claim.result))
+    rows += [(m.lhs, m.expanded) for m in bp.matrix_forms.values()]
+    return tuple(rows)
 
 
 def _math(expr: sympy.Basic) -> str:
