@@ -71,3 +71,19 @@ def test_sliders_redraw_the_path():
     assert [s.description for s in starts] == ["start m", "start b"]
     count.value = 5  # a redraw, no error
     assert output.outputs is not None
+
+
+@pytest.mark.slow
+def test_decision_boundary_of_a_trained_network():
+    from calculus_ml.datasets import bundled
+    from calculus_ml.optimize.optimizers import adam
+    from calculus_ml.plotting import decision_boundary
+
+    net = losses.get("mlp", layers=[2, 8, 1]).compiled()
+    data = bundled("xor")
+    theta = adam(lambda t, i: net.grad(t, data["x"], data["y"]), net.initial(0), 0.05, 300)
+    ax = decision_boundary(net, theta, data["x"], data["y"])
+    predicted = net.predict(theta, data["x"])[:, 0] > 0.5
+    accuracy = np.mean(predicted == data["y"])
+    assert accuracy > 0.95 and f"{accuracy:.1%}" in ax.get_title()
+    assert {"data"} <= {c.get_gid() for c in ax.collections}

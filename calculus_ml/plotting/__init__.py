@@ -18,6 +18,8 @@ there is no display.
     A network's computation graph (matplotlib; Graphviz DOT/SVG with the ``graph`` extra).
 ``animation``
     :func:`animate_descent` (GIF, HTML5, MP4) and :func:`descent_frames` (a strip for print).
+``training``
+    :func:`decision_boundary` of a trained network.
 ``interactive``
     Sliders in Jupyter (the ``widgets`` extra): :func:`interactive_descent`.
 """
@@ -28,6 +30,7 @@ from .animation import animate_descent, descent_frames
 from .base import save
 from .costs import contour, cost_curve, surface
 from .curves import fitted_line, loss_history, slices, tangent
+from .training import decision_boundary
 
 __all__ = ["tangent", "cost_curve", "contour", "surface", "loss_history", "fitted_line",
-           "slices", "save", "animate_descent", "descent_frames"]
+           "slices", "save", "animate_descent", "descent_frames", "decision_boundary"]

@@ -124,8 +124,8 @@ def _write(anim: Any, out: str, interval: int) -> None:
         raise CalculusMLError(f"animate_descent writes .gif, .html or .mp4, not {suffix or out!r}")
 
 
-_ICONS = {"fast-backward": "⏮", "step-backward": "◀", "play": "▶", "pause": "⏸",
-          "step-forward": "▶|", "fast-forward": "⏭", "minus": "−", "plus": "+"}
+_ICONS = {"fast-backward": "⇤", "step-backward": "◁", "play": "▶", "pause": "||",
+          "step-forward": "▷", "fast-forward": "⇥", "minus": "−", "plus": "+"}
 
 
 def offline_player(page: str) -> str:
@@ -133,7 +133,8 @@ def offline_player(page: str) -> str:
     buttons' icons become characters, so the page loads nothing."""
     page = re.sub(r"<link[^>]*>", "", page)
     icons = "".join(f'.fa-{name}:before{{content:"{char}"}}' for name, char in _ICONS.items())
-    return f"<style>.fa{{font-style:normal}}{icons}</style>{page}"
+    flip = ".fa-flip-horizontal{display:inline-block;transform:scaleX(-1)}"
+    return f"<style>.fa{{font-style:normal}}{flip}{icons}</style>{page}"
 
 
 def descent_frames(loss: Any, params: Sequence[str], *, data: Mapping[str, Any], path: Any,
