@@ -174,3 +174,17 @@ def test_graphviz_svg_or_a_clear_error():
     else:
         with pytest.raises(CalculusMLError, match="'dot' program"):
             to_svg(bp)
+
+
+@pytest.mark.parametrize("section, message", [
+    ('loss = "mse"\nshow = "backpropagation"', "backpropagation needs a network loss"),
+    ('loss = "mse"\nshow = "none"\n[[section.plot]]\nkind = "graph"', "graph draws a network"),
+])
+def test_a_spec_asks_for_a_network_where_it_needs_one(tmp_path, section, message):
+    from calculus_ml.errors import SpecError
+    from calculus_ml.handout.spec import load
+
+    path = tmp_path / "net.toml"
+    path.write_text(f'title = "t"\n[[section]]\nheading = "h"\n{section}\n', encoding="utf-8")
+    with pytest.raises(SpecError, match=message):
+        load(path)
