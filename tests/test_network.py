@@ -137,6 +137,7 @@ def test_each_edge_label_is_its_verified_step():
             expected = sympy.diff(equation, instantiate(net, source, at))
             assert sympy.simplify(instantiate(net, edge.result, at) - expected) == 0
         assert f'label="{sympy.sstr(edge.result)}"' in to_dot(bp)
+    assert bp.to_dot() == to_dot(bp)
 
 
 @pytest.mark.slow

@@ -122,6 +122,19 @@ class Backpropagation:
 
         return draw_graph(self, **kw)
 
+    def to_dot(self, values=None) -> str:
+        """Graphviz DOT text of the graph; see :func:`calculus_ml.plotting.graph.to_dot`."""
+        from ..plotting.graph import to_dot
+
+        return to_dot(self, values)
+
+    def to_svg(self, values=None) -> str:
+        """The graph as SVG laid out by Graphviz (the ``graph`` extra); see
+        :func:`calculus_ml.plotting.graph.to_svg`."""
+        from ..plotting.graph import to_svg
+
+        return to_svg(self, values)
+
     @cached_property
     def matrix_forms(self):
         """The δs and gradients in matrix form, each checked against the index form; see
