@@ -195,7 +195,8 @@ def _maths(ctx: Context) -> list:
         out.append(doc.Equations(tuple((sympy.Derivative(J, p), s.loss.matrix_gradient[p.name])
                                        for p in params)))
     elif s.show == "backpropagation":
-        out.append(doc.Equations(backpropagation_equations(s.loss.backpropagation())))
+        for title, rows in backpropagation_equations(s.loss.backpropagation()):
+            out += [doc.Prose((("p", (Run(title),)),)), doc.Equations(rows)]
     if s.loss is not None and s.loss.notes:
         out.append(doc.Prose(tuple(("p", (Run(note),)) for note in s.loss.notes)))
     if s.closed_form:

@@ -45,21 +45,36 @@ mark(current,true)})});
 """
 
 
-def backpropagation_equations(bp: Backpropagation) -> tuple[tuple[sympy.Basic, sympy.Basic], ...]:
-    """``(left, right)`` rows for a handout: each edge's local derivative, each δ (in the δ
-    above, then in node values), each gradient, its mean over data, and the matrix forms."""
-    rows = []
+def backpropagation_equations(bp: Backpropagation
+                              ) -> list[tuple[str, tuple[tuple[sympy.Basic, sympy.Basic], ...]]]:
+    """``(title, rows)`` groups of ``(left, right)`` rows for a handout: the local derivatives
+    (one per edge), the error signals (in the δ above, then in node values), the gradients,
+    their means over data, and the matrix forms."""
     net = bp.network
+    edges = []
     for edge in bp.edges.values():
         source = (net.param_at(edge.source) if edge.source in net.params
                   else net.at(edge.source))
-        rows.append((sympy.Derivative(sympy.Symbol(edge.target, real=True), source), edge.result))
-    for claim in bp.claims:
-        rows.append((claim.lhs, claim.formula))
-        if claim.result != claim.formula:
-            rows.append((claim.lhs, claim.result))
-    rows += [(m.lhs, m.expanded) for m in bp.matrix_forms.values()]
-    return tuple(rows)
+        edges.append((sympy.Derivative(sympy.Symbol(edge.target, real=True), source),
+                      edge.result))
+
+    def rows(claims) -> tuple:
+        out = []
+        for claim in claims:
+            out.append((claim.lhs, claim.formula))
+            if claim.result != claim.formula:
+                out.append((claim.lhs, claim.result))
+        return tuple(out)
+
+    return [
+        ("Local derivatives, one per edge of the graph:", tuple(edges)),
+        ("Error signals, each derived once from the one above:", rows(bp.deltas.values())),
+        ("Gradients of the weights, each reusing its layer's δ:", rows(bp.gradients.values())),
+        ("Over the data, the mean of the per-sample gradients:",
+         tuple((c.lhs, c.formula) for c in bp.means.values())),
+        ("In matrix form (one sample, columns):",
+         tuple((m.lhs, m.expanded) for m in bp.matrix_forms.values())),
+    ]
 
 
 def _math(expr: sympy.Basic) -> str:
