@@ -38,7 +38,10 @@ class NetworkLoss(Loss):
     """A :class:`~calculus_ml.losses.Loss` built from a network; see :func:`network_loss`.
 
     ``network`` is the :class:`~calculus_ml.graph.Network`; :meth:`backpropagation` derives
-    its gradient in index notation.
+    its gradient once in index notation and :meth:`compiled` trains with it. The inherited
+    :meth:`derive` and :meth:`gradient` differentiate the network written out unit by unit,
+    one step tree per weight row: their work grows with the number of units (past about 8
+    hidden units they meet the work budget).
     """
 
     network: Network
