@@ -22,7 +22,7 @@ LAYERS = [
     {"symbolic", "parsing"},
     {"steps"},
     {"derivation"},
-    {"losses"},
+    {"losses", "graph"},
     {"analysis", "render", "numeric"},
     {"optimize", "datasets"},
     {"plotting"},
@@ -34,6 +34,7 @@ FACADES = {
     ("losses", "analysis"),  # Loss.hessian, convexity, closed_form, solve, learning_rate_bound
     ("losses", "numeric"),  # Loss.gradient_function
     ("analysis", "render"),  # ClosedForm.to_text, ... and its reprs
+    ("graph", "plotting"),  # Backpropagation.graph, to_dot, to_svg
 }
 """(lower, upper) pairs of packages between which a function-level import may point up."""
 

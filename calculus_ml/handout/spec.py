@@ -20,7 +20,7 @@ A spec is data, not code. Its keys (every other key is an error)::
                                             # { expression, params, data, reduce, regularization,
                                             #   prediction } for a custom one
     set = { lam = 0.5 }                     # hyperparameter values
-    show = "steps"                          # steps | result | matrix | none
+    show = "steps"                          # steps | result | matrix | backpropagation | none
     closed_form = true                      # the minimiser step by step (least squares)
     points = [{ x = 3 }]                    # a table of values and slopes at these points
     fit = { learning_rate = 0.1, standardize = true }   # gradient descent (any GradientDescent
@@ -28,7 +28,8 @@ A spec is data, not code. Its keys (every other key is an error)::
                                             # stable bound 2/λ_max, for a quadratic loss)
     walk = { param = "b", start = 0, learning_rate = 0.05, steps = 4, fixed = { m = 1.5 } }
     [[section.plot]]                        # figures: kind = tangent | slices | cost_curve |
-    kind = "tangent"                        # contour | surface | loss_history | fitted_line,
+    kind = "tangent"                        # contour | surface | loss_history | fitted_line |
+                                            # graph (a network loss's computation graph),
     at = 3                                  # the kind's options and a caption
 
 Narrative text (``summary``, ``goals``, ``text``, ``after``, captions) is Markdown in which
