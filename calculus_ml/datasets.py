@@ -3,7 +3,9 @@
 :func:`read_csv` reads numeric columns by header name, from a regular file of bounded size
 (:func:`read_regular_file`); :func:`data_for_loss` hands those columns to a loss under its own
 data names (stacking several feature columns into the ``(n, d)`` matrix of a vector feature);
-:func:`lesson_data` is the introductory lesson's regression data.
+:func:`lesson_data` is the introductory lesson's regression data; :func:`moons` and :func:`xor`
+are small classification sets for networks, generated with a fixed seed and shipped as CSV
+(:func:`bundled`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 
 from .errors import DataError, quoted, shortened
 
-__all__ = ["read_csv", "read_regular_file", "lesson_data", "data_for_loss", "MAX_CSV_BYTES"]
+__all__ = ["read_csv", "read_regular_file", "lesson_data", "data_for_loss", "MAX_CSV_BYTES",
+           "moons", "xor", "bundled", "CLASSIFICATION_SETS"]
 
 MAX_CSV_BYTES = 64 << 20
 """The largest CSV file :func:`read_csv` reads (64 MiB)."""
@@ -168,3 +171,55 @@ def data_for_loss(loss: Any, table: dict[str, np.ndarray], x_columns: Sequence[s
         raise DataError(f"loss {label!r} takes {len(features)} feature column(s) ({wanted}), "
                         f"not {len(x_columns)}; a loss with dot(w, x) takes several")
     return data
+
+
+def moons(n: int = 200, noise: float = 0.15, seed: int = 10) -> dict[str, np.ndarray]:
+    """Two interleaving half circles: ``x`` (n × 2) and the class ``y`` (0 or 1).
+
+    Class 0 lies on the upper half circle of radius 1 about (0, 0), class 1 on the lower one
+    about (1, 0.5); each point is moved by ``N(0, noise²)`` in both coordinates. Half the
+    points (rounded down) are in class 0.
+    """
+    state = np.random.RandomState(seed)
+    upper, lower = n // 2, n - n // 2
+    t0, t1 = np.linspace(0, np.pi, upper), np.linspace(0, np.pi, lower)
+    x = np.vstack([np.column_stack([np.cos(t0), np.sin(t0)]),
+                   np.column_stack([1 - np.cos(t1), 0.5 - np.sin(t1)])])
+    x += state.normal(0, noise, x.shape)
+    y = np.concatenate([np.zeros(upper), np.ones(lower)])
+    return {"x": x, "y": y}
+
+
+def xor(n: int = 200, noise: float = 0.2, seed: int = 11) -> dict[str, np.ndarray]:
+    """The exclusive or: ``n`` points about the four corners (±1, ±1), ``x`` (n × 2), class
+    ``y = 1`` where the two coordinates' signs differ."""
+    state = np.random.RandomState(seed)
+    corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=float)
+    picked = corners[np.arange(n) % 4]
+    x = picked + state.normal(0, noise, picked.shape)
+    y = (picked[:, 0] * picked[:, 1] < 0).astype(float)
+    return {"x": x, "y": y}
+
+
+CLASSIFICATION_SETS = {"moons": moons, "xor": xor}
+"""The bundled classification sets, each written to ``derivations/data/<name>.csv``."""
+
+
+def bundled(name: str) -> dict[str, np.ndarray]:
+    """The bundled set ``name`` ("moons" or "xor") read from its CSV (columns ``x1, x2, y``):
+    ``x`` (n × 2) and ``y``.
+
+    Raises
+    ------
+    DataError
+        For an unknown name.
+    """
+    if name not in CLASSIFICATION_SETS:
+        raise DataError(f"no bundled data set {quoted(name)} (choose from "
+                        f"{', '.join(CLASSIFICATION_SETS)})")
+    path = os.path.join(os.path.dirname(__file__), "_derivations", "data", f"{name}.csv")
+    if not os.path.exists(path):  # a source checkout: the specs live beside the package
+        path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "derivations", "data",
+                            f"{name}.csv")
+    table = read_csv(path, ["x1", "x2", "y"])
+    return {"x": np.column_stack([table["x1"], table["x2"]]), "y": table["y"]}

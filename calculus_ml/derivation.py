@@ -11,14 +11,51 @@ from collections.abc import Iterable, Iterator
 import sympy
 
 from .errors import CalculusMLError, ExpressionError
-from .parsing import normalized_name, parse_expression
-from .steps.answer_key import answer_key
+from .parsing import normalized_name, parse
+from .steps.answer_key import tidied
 from .steps.engine import build_steps
-from .steps.rules import SimplifyRule, Step, SumOverDataRule, SumRule
+from .steps.rewrites import typed_over_data, typed_start
+from .steps.rules import RewriteRule, SimplifyRule, Step, SumOverDataRule, SumRule
 from .steps.verify import PROOFS, verify_tree
-from .symbolic import Reduce, check_time, over_data, time_budget
+from .symbolic import Reduce, over_data, time_budget
 
-__all__ = ["Derivation", "derive", "derivation_of", "tidied", "Reduce"]
+__all__ = ["Derivation", "Results", "derive", "derivation_of", "tidied", "Reduce", "DETAILS",
+           "check_detail"]
+
+DETAILS: tuple[str, ...] = ("standard", "full", "brief")
+"""The levels of detail of a derivation's displays, the default first: ``standard`` every rule
+with the trivial leaves (a constant's derivative is 0, the variable's is 1) told in their
+parent's sentence; ``full`` every step with its sentence and facts; ``brief`` one line per rule
+application, ``d/dx[expr] = result``, the trivial leaves folded too."""
+
+
+class Results(dict):
+    """``{variable: derivative}`` (a plain dict) that displays itself as equations
+    ``∂f/∂v = ...`` in Jupyter; ``expression`` is what was differentiated."""
+
+    def __init__(self, expression: sympy.Expr, results: dict):
+        super().__init__(results)
+        self.expression = expression
+
+    def _pairs(self):
+        from .render.base import derivative
+
+        return [(derivative(self.expression, var), value) for var, value in self.items()]
+
+    def _repr_html_(self) -> str:
+        from .render.display import equations_html
+
+        return equations_html(self._pairs())
+
+    def _repr_markdown_(self) -> str:
+        from .render.display import equations_markdown
+
+        return equations_markdown(self._pairs())
+
+    def _repr_latex_(self) -> str:
+        from .render.display import equations_latex
+
+        return equations_latex(self._pairs())
 
 
 class Derivation:
@@ -32,6 +69,14 @@ class Derivation:
         Maps each variable (a SymPy symbol) to the root :class:`~calculus_ml.steps.rules.Step`.
     term : sympy.Expr, optional
         The per-sample term, when ``expression`` is a sum or mean over data.
+    shown, shown_term : sympy.Expr, optional
+        ``expression`` and ``term`` as the learner typed them (unevaluated), for display.
+    read_as : str, optional
+        How natural input was read (``"2·x^2 + 3·x"`` for ``2x^2 + 3x``), when that differs
+        from the text.
+    detail : {"standard", "full", "brief"}
+        How much of the trees its displays show (:data:`DETAILS`);
+        every step is verified whatever is shown.
     """
 
     def __init__(
@@ -40,10 +85,18 @@ class Derivation:
         steps: dict[sympy.Symbol, Step],
         *,
         term: sympy.Expr | None = None,
+        shown: sympy.Expr | None = None,
+        shown_term: sympy.Expr | None = None,
+        read_as: str | None = None,
+        detail: str = "standard",
     ):
         self.expression = expression
         self.steps = dict(steps)
         self.term = term
+        self.shown = expression if shown is None else shown
+        self.shown_term = term if shown_term is None else shown_term
+        self.read_as = read_as
+        self.detail = check_detail(detail)
 
     @property
     def variables(self) -> tuple[sympy.Symbol, ...]:
@@ -51,9 +104,9 @@ class Derivation:
         return tuple(self.steps)
 
     @property
-    def results(self) -> dict[sympy.Symbol, sympy.Expr]:
-        """Each variable's derivative, tidied."""
-        return {var: step.result for var, step in self.steps.items()}
+    def results(self) -> Results:
+        """Each variable's derivative, tidied (a dict that displays itself in Jupyter)."""
+        return Results(self.expression, {var: step.result for var, step in self.steps.items()})
 
     @property
     def gradient(self) -> tuple[sympy.Expr, ...]:
@@ -81,7 +134,7 @@ class Derivation:
         data, the whole derivative).
         """
         step = self[var]
-        while isinstance(step, SimplifyRule):
+        while isinstance(step, (SimplifyRule, RewriteRule)):  # to the derivation of SymPy's form
             step = step.substep
         terms = step.terms if isinstance(step, SumRule) else (step,)
         sample, rest = [], []
@@ -108,29 +161,32 @@ class Derivation:
 
     # -- output -------------------------------------------------------------------------------
 
-    def to_text(self) -> str:
-        """Unicode text for a terminal, nesting shown by indentation."""
+    def to_text(self, *, detail: str | None = None, width: int | None = None,
+                ascii: bool = False) -> str:
+        """Unicode (or ``ascii``) text for a terminal, nesting shown by indentation, at
+        ``detail`` (default: :attr:`detail`), ``width`` columns wide (default: the terminal's)."""
         from .render.text import render
 
-        return render(self)
+        return render(self, detail=detail, width=width, ascii=ascii)
 
     def to_latex(self) -> str:
-        """LaTeX: one ``align*`` environment per variable."""
+        """LaTeX for a document body: a paragraph and a display per step (amsmath)."""
         from .render.latex import render
 
         return render(self)
 
-    def to_markdown(self) -> str:
-        """Markdown with ``$$`` display math."""
+    def to_markdown(self, *, detail: str | None = None) -> str:
+        """Markdown with ``$$`` display math, at ``detail`` (default: :attr:`detail`)."""
         from .render.markdown import render
 
-        return render(self)
+        return render(self, detail=detail)
 
-    def to_html(self) -> str:
-        """An HTML fragment with MathML: no script, stylesheet or font from the network."""
+    def to_html(self, *, detail: str | None = None) -> str:
+        """An HTML fragment with MathML and its stylesheet, the steps collapsible: no script,
+        stylesheet or font from the network."""
         from .render.html import render
 
-        return render(self)
+        return render(self, detail=detail, style=True)
 
     def to_dict(self) -> dict:
         """The stable JSON structure as Python objects."""
@@ -148,8 +204,10 @@ class Derivation:
         return self.to_text()
 
     def __repr__(self) -> str:
+        from .render.text import short
+
         names = ", ".join(str(v) for v in self.variables)
-        return f"<Derivation of {sympy.sstr(self.expression)} with respect to {names}>"
+        return f"<Derivation of {short(self.expression)} with respect to {names}>"
 
     def _repr_latex_(self) -> str:
         from .render.latex import render_math
@@ -176,6 +234,7 @@ def derive(
     reduce: Reduce | None = None,
     verify: bool = True,
     time_limit: float | None = None,
+    detail: str = "standard",
 ) -> Derivation:
     """Differentiate ``expr`` step by step with respect to each variable in ``wrt``.
 
@@ -197,6 +256,11 @@ def derive(
     time_limit : float, optional
         Seconds the derivation may take (default :data:`calculus_ml.symbolic.TIME_LIMIT`;
         ``math.inf`` for no limit).
+    detail : {"standard", "full", "brief"}
+        How much its displays show: ``"full"`` every step with its sentence and facts,
+        ``"standard"`` the same with the trivial steps (a constant's derivative is 0, the
+        variable's is 1) told in their parent's sentence, ``"brief"`` one line per rule. Every
+        step is verified at every level.
 
     Returns
     -------
@@ -213,16 +277,18 @@ def derive(
     Examples
     --------
     >>> d = derive("(y - (m*x + b))**2", ["m", "b"], data=["x", "y"])
-    >>> d["b"].rule
-    'simplify'
+    >>> d["b"].rule, d["b"].identity    # from what was typed to SymPy's form, then the rules
+    ('rewrite', 'multiply out the minus sign in front of the brackets')
     """
+    check_detail(detail)
     with time_budget(time_limit):  # parsing is part of the work
-        term = _real_symbols(parse_expression(expr))
+        parsed = parse(expr)
+        term, typed = _real_symbols(parsed.expr), _real_symbols(parsed.typed)
         variables = _resolve(term, wrt, "variable")
         if data is None:
             if reduce is not None:
                 raise ExpressionError("reduce= needs data= (the names summed over)")
-            expression, sample_term = term, None
+            expression, sample_term, shown = term, None, typed
         else:
             data_symbols = _resolve(term, data, "data name")
             clash = set(variables) & set(data_symbols)
@@ -231,8 +297,21 @@ def derive(
                     f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
                 )
             expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
-        return derivation_of(expression, variables, term=sample_term, verify=verify,
-                             time_limit=time_limit)
+            shown = typed_over_data(typed, expression, data_symbols)
+        derivation = derivation_of(expression, variables, term=sample_term, verify=verify,
+                                   time_limit=time_limit, shown=shown)
+        derivation.shown_term = typed if data is not None else None
+        derivation.read_as = parsed.read_as
+    derivation.detail = detail
+    return derivation
+
+
+def check_detail(detail: str) -> str:
+    """``detail`` if it is one of :data:`DETAILS`, else an
+    :class:`~calculus_ml.errors.ExpressionError`."""
+    if detail not in DETAILS:
+        raise ExpressionError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
+    return detail
 
 
 def derivation_of(
@@ -242,6 +321,7 @@ def derivation_of(
     term: sympy.Expr | None = None,
     verify: bool = True,
     time_limit: float | None = None,
+    shown: sympy.Expr | None = None,
 ) -> Derivation:
     """Differentiate a ready-made expression (already validated) with respect to each variable.
 
@@ -257,6 +337,9 @@ def derivation_of(
         Check every step against ``sympy.diff``.
     time_limit : float, optional
         Seconds the derivation may take (default :data:`calculus_ml.symbolic.TIME_LIMIT`).
+    shown : sympy.Expr, optional
+        ``expression`` as typed (unevaluated): each tree starts from it with the rewrite steps
+        to ``expression`` (:func:`~calculus_ml.steps.rewrites.typed_start`).
 
     Returns
     -------
@@ -273,7 +356,9 @@ def derivation_of(
     try:
         with time_budget(time_limit):
             steps = {var: tidied(build_steps(expression, var)) for var in variables}
-            derivation = Derivation(expression, steps, term=term)
+            if shown is not None:
+                steps = {var: typed_start(shown, expression, root) for var, root in steps.items()}
+            derivation = Derivation(expression, steps, term=term, shown=shown)
             if verify:
                 derivation.verify()
     except RecursionError:
@@ -282,15 +367,6 @@ def derivation_of(
         raise ExpressionError(f"SymPy cannot differentiate {shown} step by step: its pieces "
                               "(max, min, abs) nest too deeply; write them out") from None
     return derivation
-
-
-def tidied(step: Step) -> Step:
-    """Wrap ``step`` in a simplify step when a tidier form of its result exists."""
-    simpler, how = answer_key(step.result)
-    check_time()
-    if simpler == step.result:
-        return step
-    return SimplifyRule(step.expr, step.var, simplified=simpler, substep=step, how=how)
 
 
 def _real_symbols(expr: sympy.Expr) -> sympy.Expr:

@@ -42,6 +42,10 @@ show : {"steps", "result", "gradient", "hessian"}, optional
     its equation, nested as the derivation nests, then each result. ``result``: one equation per
     variable. ``gradient``: the vector of partial derivatives. ``hessian``: the matrix of second
     partial derivatives (each derived and checked the same way).
+detail : {"standard", "full", "brief"}, optional
+    With ``:show: steps``: how much of each tree is shown (default ``calculus_ml_default_detail``):
+    ``full`` every step; ``standard`` the same with the trivial steps (a constant's derivative
+    is 0, the variable's is 1) told in their parent's sentence; ``brief`` one line per rule.
 name : label, optional
     A label for cross-references: ``:ref:`label``` links to the derivation (its title is
     "Derivative of EXPR"), and ``:numref:`label``` numbers it when ``numfig`` is on.
@@ -54,6 +58,8 @@ calculus_ml_verify : bool, default True
     Check every step against ``sympy.diff`` while building.
 calculus_ml_default_show : str, default "steps"
     The ``:show:`` used when a directive has none.
+calculus_ml_default_detail : str, default "standard"
+    The ``:detail:`` used when a directive has none.
 
 Errors
 ------
@@ -79,7 +85,7 @@ from . import __version__, losses
 from .derivation import Derivation, derive
 from .errors import CalculusMLError, ExpressionError
 from .render.latex import equation, latex
-from .render.walk import DERIVED_ABOVE, Entry, Walker, upper_first
+from .render.walk import DERIVED_ABOVE, DETAILS, Entry, Walker, folded_sentence, upper_first
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +114,11 @@ def show_option(argument: str | None) -> str:
     return directives.choice(argument, SHOW)
 
 
+def detail_option(argument: str | None) -> str:
+    """Option validator for ``:detail:``."""
+    return directives.choice(argument, DETAILS)
+
+
 def reduce_option(argument: str | None) -> str:
     """Option validator for ``:reduce:``."""
     return directives.choice(argument, ("mean", "sum"))
@@ -126,6 +137,7 @@ class DerivationDirective(SphinxDirective):
         "reduce": reduce_option,
         "loss": directives.unchanged_required,
         "show": show_option,
+        "detail": detail_option,
         "name": directives.unchanged,
         "class": directives.class_option,
     }
@@ -133,6 +145,7 @@ class DerivationDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         try:
             result, title = self._derive()
+            result.detail = self.options.get("detail", self.config.calculus_ml_default_detail)
             show = self.options.get("show", self.config.calculus_ml_default_show)
             body = render_nodes(result, show, verify=self.config.calculus_ml_verify)
         except CalculusMLError as error:
@@ -252,9 +265,17 @@ class NodeWalker(Walker[list[nodes.Node]]):
         title = upper_first(entry.title)
         if entry.repeated:
             text = nodes.paragraph("", "", nodes.strong("", title), nodes.Text(f" {DERIVED_ABOVE}"))
+        elif entry.brief:
+            lhs, rhs = entry.equations[0]
+            tex = f"{latex(lhs)} = {latex(rhs)}"
+            return [nodes.paragraph("", "", nodes.strong("", f"{title}:"), nodes.Text(" "),
+                                    nodes.math(tex, tex))]
         else:
             text = nodes.paragraph("", "", nodes.strong("", f"{title}."),
                                    nodes.Text(f" {entry.sentence}"))
+            for step in entry.folded:
+                before, math, after = folded_sentence(step)
+                text += [nodes.Text(f" {before}"), _math(math), nodes.Text(after)]
             for fact in entry.facts:
                 text += [nodes.Text(f" {upper_first(fact.label)}: "), _math(fact.math),
                          nodes.Text(".")]
@@ -299,6 +320,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     """Register the directive, its node and the ``calculus_ml_*`` configuration values."""
     app.add_config_value("calculus_ml_verify", True, "env", types=frozenset({bool}))
     app.add_config_value("calculus_ml_default_show", "steps", "env", types=ENUM(*SHOW))
+    app.add_config_value("calculus_ml_default_detail", "standard", "env", types=ENUM(*DETAILS))
     app.add_enumerable_node(
         derivation, "derivation", _title, override=True, latex=(_visit_latex, _depart_latex)
     )

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.dom.minidom import Document
 
@@ -24,6 +25,7 @@ import calculus_ml as cm
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import get
 from calculus_ml.render import html
+from calculus_ml.render.walk import entries, upper_first
 
 MATHML_CORE = {
     "math", "mrow", "mi", "mn", "mo", "mtext", "mspace", "ms", "mfrac", "msqrt", "mroot", "msub",
@@ -108,13 +110,66 @@ def test_mfenced_and_menclose_are_rewritten():
 
 
 def test_derivation_to_html_and_mimebundle():
-    d = cm.derive("(3*x^2 + 10*x)^3", "x")
+    d = cm.derive("(3*x^2 + 10*x)^3", "x", detail="full")
     fragment = d.to_html()
     assert fragment.count('<div class="step"') == len(
         [v for v in __import__("calculus_ml.render.base", fromlist=["views"]).views(d["x"])])
     assert "Chain rule" in fragment and "<script" not in fragment
-    assert tags(fragment) - {"section", "p", "h3", "div", "strong"} <= MATHML_CORE
+    assert tags(fragment) - {"section", "p", "h3", "div", "strong", "style", "details",
+                             "summary"} <= MATHML_CORE
     assert d._repr_mimebundle_()["text/html"] == fragment
+
+
+def test_long_equations_are_rows_that_rebuild_the_equation():
+    poly = sum(k * x**k for k in range(1, 15))
+    markup = html.equation((sympy.Derivative(poly, x), poly.diff(x)))
+    parse(markup)
+    assert markup.count("<mtr>") >= 3 and tags(markup) <= MATHML_CORE
+    assert html.equation((x, x + 1)).count("<mtr>") == 0  # a short one stays one row
+
+
+def test_steps_fold_and_a_long_derivation_opens_to_its_result():
+    short = cm.derive("(3*x^2 + 10*x)^3", "x").to_html()
+    long = cm.derive(" + ".join(f"x^{k}" for k in range(2, 15)), "x", verify=False).to_html()
+    assert '<details class="steps" open>' in short
+    assert '<details class="steps">' in long and '<details class="steps" open>' not in long
+    assert long.index("<details") < long.index('class="result"')  # the result is outside
+    for fragment in (short, long):
+        assert fragment.count("<details") == fragment.count("</details>")
+        assert fragment.count("<summary>") == fragment.count("<details")
+        assert "@media print" in fragment and "details-content" in fragment
+
+
+class _StepDepth(HTMLParser):
+    """The deepest nesting of ``<div class="step">`` elements."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[bool] = []  # per open div: is it a step
+        self.deepest = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "div":
+            self.open.append("step" in (dict(attrs).get("class") or "").split())
+            self.deepest = max(self.deepest, sum(self.open))
+
+    def handle_endtag(self, tag):
+        if tag == "div":
+            self.open.pop()
+
+
+def test_nested_steps_are_nested_elements():
+    d = cm.derive("(3*x^2 + 10*x)^3", "x", detail="full")
+    reader = _StepDepth()
+    reader.feed(d.to_html())
+    assert not reader.open
+    assert reader.deepest == 1 + max(depth for _, depth in reading_order(d["x"]))
+
+
+def reading_order(step, depth=0):
+    yield step, depth
+    for sub in step.substeps:
+        yield from reading_order(sub, depth + (0 if step.rule == "simplify" else 1))
 
 
 def test_loss_derivation_and_matrix_form():
@@ -204,6 +259,57 @@ def test_handout_renders_mathml_in_chromium_offline(handout_html, tmp_path):
     shot = tmp_path / "page.png"
     chromium(handout_html, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1000,2000")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+WIDTH = """<script>
+window.addEventListener('load', () => {
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  const pre = document.createElement('pre');
+  pre.id = 'cml-width';
+  const right = Math.max(...[...document.querySelectorAll('math, math *')].map(
+    e => e.getBoundingClientRect().right));
+  pre.textContent = JSON.stringify([document.documentElement.scrollWidth,
+                                    document.documentElement.clientWidth, right]);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("name", ["logistic", "mse", "ridge"])
+def test_an_open_derivation_never_scrolls_sideways_at_800px(name, tmp_path):
+    derivation = get(name).derive()
+    derivation.detail = "full"
+    page = tmp_path / "page.html"
+    page.write_text(html.page(name, derivation.to_html()).replace("</body>", WIDTH + "</body>"))
+    run = chromium(page, tmp_path / "profile", "--window-size=800,1000",
+                   "--virtual-time-budget=5000", "--dump-dom")
+    found = re.search(r'<pre id="cml-width">(.*?)</pre>', run.stdout.decode(), re.S)
+    assert found, run.stderr.decode()[-2000:]
+    scroll, client, right = json.loads(found.group(1))
+    assert 0 < client <= 800 and scroll <= client and 0 < right <= client
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None or shutil.which("pdftotext") is None,
+                    reason="needs Chromium and pdftotext (poppler-utils)")
+def test_a_folded_derivation_prints_open_and_unclipped(tmp_path):
+    derivation = get("logistic").derive()
+    markup = derivation.to_html()
+    assert '<details class="steps">' in markup  # folded on screen
+    page, pdf = tmp_path / "page.html", tmp_path / "page.pdf"
+    page.write_text(html.page("logistic", markup))
+    chromium(page, tmp_path / "profile", "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    words = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    printed = " ".join(re.sub(r"<[^>]+>", " ", words).split())
+    titles = [upper_first(e.title) for _, root in derivation for e in entries(root, "standard")]
+    assert printed.count("rule") + printed.count("data.") + printed.count("Simplify") >= len(titles)
+    assert "Sigmoid rule" in printed and "steps)" not in printed  # every step, no summary line
+    width = float(re.search(r'<page width="([\d.]+)"', words).group(1))
+    assert max(float(v) for v in re.findall(r'xMax="([\d.]+)"', words)) < width
+    assert min(float(v) for v in re.findall(r'xMin="([\d.]+)"', words)) > 0
 
 
 @pytest.mark.slow

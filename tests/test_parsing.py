@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calculus_ml import parsing
+from calculus_ml.parsing import vocabulary
 from calculus_ml.errors import ExpressionError
 from calculus_ml.functions import sigmoid, softplus
 from calculus_ml.parsing import MAX_LENGTH, parse_expression
@@ -64,7 +65,7 @@ def caret_column(message: str) -> int:
         ("max(0, 1 - y*(w*x+b))", sympy.Max(0, 1 - y * (w * x + b))),
         ("e^x + pi", sympy.exp(x) + sympy.pi),
         ("  x +\n 1\t", x + 1),
-        ("θ^2", sympy.Symbol("θ", real=True) ** 2),
+        ("θ^2", sympy.Symbol("theta", real=True) ** 2),
         ("x**100", x**100),
         ("exp(10*log(2))", sympy.Integer(1024)),
     ],
@@ -158,17 +159,11 @@ HOSTILE = [
     "x, y",
     "[i for i in x]",
     "x[0]",
-    "f(x)",
     "foo(x)",
     "_x",
     "x + __y",
     "sin(x=1)",
     "sin(*x)",
-    "(x)(y)",
-    "2(x+1)",
-    "4x",
-    "0.5x+3",
-    "x y",
     "",
     "   ",
     "\n\t",
@@ -201,7 +196,11 @@ HOSTILE = [
     "9" * 101,
     "1e500",
     "0x" + "f" * 100,
-    "x**101",
+    "x**1001",
+    "2**101",
+    "y = x = 1",
+    "x^2 + 1 = y",
+    "x = ",
     "x**(10**5)",
 ]
 
@@ -240,15 +239,14 @@ def test_messages_say_what_and_where() -> None:
     assert message.splitlines()[0] == "attribute access is not allowed"
     assert message.splitlines()[1] == "  x + y.real"
     assert caret_column(message) == 4
-    assert "did you mean 4*x?" in refused("2 + 4x")
-    assert caret_column(refused("2 + 4x")) == 4
-    assert "did you mean 0.5*x?" in refused("0.5x+3")
     assert "did you mean sin?" in refused("sni(x)")
-    assert "(x+1)*(...)" in refused("(x+1)(x-1)")
+    assert caret_column(refused("2x + y.real")) == 5  # columns survive implicit products
+    assert caret_column(refused("sin x + y.real")) == 8
     assert "sin(x)" in refused("sin + 1")
     assert "takes 1 to 2" in refused("log(x, 2, 3)")
-    assert "exponent" in refused("x^200")
-    assert caret_column(refused("x^2 + y^200")) == 8  # columns survive the ^ -> ** rewrite
+    assert "exponent" in refused("2^200")
+    assert "exponent" in refused("x^2000")
+    assert caret_column(refused("x^2 + 2^200")) == 8  # columns survive the ^ -> ** rewrite
     assert caret_column(refused("α + β.real")) == 4  # columns count characters, not bytes
     assert caret_column(refused("   x @ y")) == 3
 
@@ -273,7 +271,7 @@ def test_sympy_failures_become_expression_errors(monkeypatch: pytest.MonkeyPatch
     def fails(arg: sympy.Expr) -> sympy.Expr:
         raise TypeError("Invalid comparison of non-real thing")
 
-    monkeypatch.setitem(parsing._FUNCTIONS, "exp", (fails, 1, 1))
+    monkeypatch.setitem(vocabulary.FUNCTIONS, "exp", (fails, 1, 1))
     message = refused("1 + exp(x)")
     assert message.startswith("SymPy cannot evaluate this: Invalid comparison")
     assert caret_column(message) == 4
@@ -355,8 +353,8 @@ def test_look_alike_and_mixed_script_names_are_refused(text: str, message: str) 
 
 
 def test_names_of_one_script_are_accepted_and_normalized() -> None:
-    theta, lam = sympy.symbols("θ λ", real=True)
-    assert parse_expression("θ*x + λ*σ") == theta * x + lam * sympy.Symbol("σ", real=True)
+    theta, lam, sigma = sympy.symbols("theta lam sigma", real=True)
+    assert parse_expression("θ*x + λ*σ") == theta * x + lam * sigma
     assert parse_expression("\uff58 + \U0001d465") == 2 * x  # fullwidth and mathematical x
     assert parse_expression("\uff58**2") == x**2  # fullwidth x is x, as Python reads names
     assert parsing.normalized_name("\uff58") == "x"

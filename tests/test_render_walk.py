@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -29,7 +30,7 @@ CASES = [
 @pytest.fixture(params=CASES, ids=[c[0] for c in CASES])
 def derivation(request):
     expr, wrt, options = request.param
-    return cm.derive(expr, wrt, **options)
+    return cm.derive(expr, wrt, detail="full", **options)
 
 
 def reading_order(step: r.Step, depth: int = 0, seen: set | None = None):
@@ -64,14 +65,40 @@ def _markdown_steps(out: str):
     return [(t, len(pad) // 2) for pad, t in re.findall(r"^( *)- \*\*(.+?)\.?\*\*", out, re.M)]
 
 
+class _HtmlSteps(HTMLParser):
+    """``(title, depth)`` of each ``<div class="step">``: its depth is how many step divs hold it."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[bool] = []
+        self.shown: list[tuple[str, int]] = []
+        self.title: int | None = None  # the depth of a step whose title comes next
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "div":
+            step = "step" in (dict(attrs).get("class") or "").split()
+            if step:
+                self.title = sum(self.open)
+            self.open.append(step)
+
+    def handle_endtag(self, tag):
+        if tag == "div":
+            self.open.pop()
+
+    def handle_data(self, data):
+        if self.title is not None and data.strip():
+            self.shown.append((data.strip().removesuffix("."), self.title))
+            self.title = None
+
+
 def _html_steps(out: str):
-    found = re.findall(r'<div class="step"(?: style="margin-left: ([\d.]+)em")?>\n'
-                       r"<p><strong>(.+?)\.?</strong>", out)
-    return [(t, round(float(em or 0) / 1.5)) for em, t in found]
+    reader = _HtmlSteps()
+    reader.feed(out)
+    return reader.shown
 
 
 def _latex_steps(out: str):
-    found = re.findall(r"\\intertext\{(?:\\hspace\*\{([\d.]+)em\})?\\textbf\{(.+?)\.?\}", out)
+    found = re.findall(r"^\{(?:\\leftskip=([\d.]+)em )?\\textbf\{(.+?)\.?\}", out, re.M)
     return [(t, round(float(em or 0) / 1.5)) for em, t in found]
 
 
@@ -123,7 +150,7 @@ def test_every_format_shows_each_step_at_its_depth(derivation, fmt):
 
 
 def test_jupyter_latex_has_a_text_row_per_step(derivation):
-    rows = re.findall(r"&(?:\\hspace\*\{[\d.]+em\})?\\text\{\\textbf\{(.+?)\.?\}",
+    rows = re.findall(r"&(?:\\hspace\{[\d.]+em\})?\\text\{\\textbf\{(.+?)\.?\}",
                       latex.render_math(derivation))
     assert rows == [title for title, _ in expected(derivation)]
 

@@ -20,6 +20,7 @@ from calculus_ml.errors import ExpressionError  # noqa: E402
 pytestmark = pytest.mark.slow  # each test builds a small Sphinx project
 from calculus_ml.render.base import views  # noqa: E402
 from calculus_ml.render.latex import latex  # noqa: E402
+from calculus_ml.render.walk import entries  # noqa: E402
 
 pytest_plugins = ("sphinx.testing.fixtures",)
 
@@ -57,7 +58,7 @@ def test_one_math_block_per_step_shown(build):
     linear, chain, partials, gradient, hessian = _derivations(app)
     for node, (text, wrt) in ((linear, ("4*x + 15", "x")), (chain, ("(3*x^2 + 10*x)^3", "x"))):
         derivation = cm.derive(text, wrt)
-        shown = sum(len(views(root)) for _, root in derivation)
+        shown = sum(len(entries(root, "standard")) for _, root in derivation)
         assert len(_blocks(node, "step")) == shown
         assert len(_blocks(node, "result")) == 1
         assert all(b.astext().strip() for b in node.findall(nodes.math_block))
@@ -150,7 +151,7 @@ def test_bad_directives_warn_with_document_and_line(build):
     warnings = app.warning.getvalue()
     lines = (app.srcdir / "index.rst").read_text(encoding="utf-8").splitlines()
     starts = [k for k, line in enumerate(lines, 1) if line.startswith(".. derivation::")]
-    expected = ["implicit multiplication", "does not occur", ":wrt:", "directive", "not both"]
+    expected = ["names may not start with", "does not occur", ":wrt:", "directive", "not both"]
     assert len(starts) == len(expected)
     for line, message in zip(starts, expected):
         hits = [w for w in warnings.splitlines() if f"index.rst:{line}:" in w]
@@ -189,6 +190,24 @@ def test_loss_option(make_app, tmp_path):
     assert "index.rst:8:" in app.warning.getvalue()
 
 
+def test_detail_option(make_app, tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text('extensions = ["calculus_ml.sphinxext"]\n')
+    directives = "".join(f".. derivation:: 4*x + 15\n   :wrt: x\n   :detail: {level}\n\n"
+                         for level in ("full", "standard", "brief"))
+    (source / "index.rst").write_text(f"Detail\n======\n\n{directives}")
+    app = make_app("html", srcdir=source, freshenv=True)
+    app.build()
+    full, standard, brief = _derivations(app)
+    root = cm.derive("4*x + 15", "x")["x"]
+    assert len(_blocks(full, "step")) == len(views(root))
+    assert len(_blocks(standard, "step")) == len(entries(root, "standard")) < len(views(root))
+    assert not _blocks(brief, "step") and len(list(brief.findall(nodes.math))) >= 3
+    assert "The derivative of the constant" in standard.astext()
+    assert "WARNING" not in app.warning.getvalue()
+
+
 def test_loss_option_calls_the_catalogue(make_app, tmp_path, monkeypatch):
     from calculus_ml import losses
 
@@ -212,7 +231,7 @@ def test_loss_option_calls_the_catalogue(make_app, tmp_path, monkeypatch):
     app.build()
     (node,) = _derivations(app)
     expected = mse.derive()
-    assert len(_blocks(node, "step")) == sum(len(views(root)) for _, root in expected)
+    assert len(_blocks(node, "step")) == sum(len(entries(root, "standard")) for _, root in expected)
     assert app.env.domaindata["std"]["labels"]["the-mse"][2] == "Derivative of MSE"
     warnings = app.warning.getvalue()
     assert "index.rst:8: WARNING: derivation: unknown loss 'nope'" in warnings

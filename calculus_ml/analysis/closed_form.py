@@ -40,11 +40,12 @@ class ClosedForm:
     loss: Loss
     steps: tuple[SolutionStep, ...]
 
-    def to_text(self) -> str:
-        """Unicode text for a terminal."""
+    def to_text(self, *, width: int | None = None, ascii: bool = False) -> str:
+        """Unicode (or ``ascii``) text for a terminal, ``width`` columns wide (default: the
+        terminal's)."""
         from ..render.text import render_solution
 
-        return render_solution(self)
+        return render_solution(self, width=width, ascii=ascii)
 
     def to_latex(self) -> str:
         """LaTeX for a document body (``amsmath``)."""
@@ -70,8 +71,30 @@ class ClosedForm:
 
         return render_solution(self, indent=indent)
 
+    def to_html(self) -> str:
+        """HTML with MathML: the numbered steps."""
+        from ..render.html import render_solution
+
+        return render_solution(self)
+
     def __str__(self) -> str:
         return self.to_text()
+
+    def __repr__(self) -> str:
+        return f"<ClosedForm of {self.loss.name}: {len(self.steps)} steps; print() shows them>"
+
+    def _repr_html_(self) -> str:
+        from ..render.display import solution_html
+
+        return solution_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_latex_(self) -> str:
+        from ..render.display import solution_latex
+
+        return solution_latex(self)
 
 
 @dataclass(frozen=True)

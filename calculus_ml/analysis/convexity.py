@@ -47,6 +47,25 @@ class Convexity:
     def __str__(self) -> str:
         return f"{self.verdict}: {self.reason}"
 
+    def __repr__(self) -> str:
+        reason = self.reason if len(self.reason) <= 70 else self.reason[:69] + "…"
+        return f"<Convexity: {self.verdict}: {reason}>"
+
+    def _repr_html_(self) -> str:
+        from ..render.display import verdict_html
+
+        return verdict_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ..render.display import verdict_markdown
+
+        return verdict_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from ..render.display import verdict_latex
+
+        return verdict_latex(self)
+
 
 def convexity(loss: Loss, data: Mapping[str, Any] | None = None) -> Convexity:
     """Whether ``J`` is convex in its parameters, and why.

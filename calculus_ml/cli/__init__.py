@@ -23,11 +23,24 @@ _COMMANDS = {"derive": commands.run_derive, "demo": commands.run_demo, "fit": co
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    args.ascii = not _can_encode(encoding)
     try:
         output = _COMMANDS[args.command](args)
     except CalculusMLError as error:
         print(f"calculus-ml: error: {shortened(str(error).splitlines()[0], MESSAGE_LIMIT)}",
               file=sys.stderr)
         return 2
-    sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    from ..render.line import plain
+
+    sys.stdout.write(plain(output if output.endswith("\n") else output + "\n", encoding))
     return 0
+
+
+def _can_encode(encoding: str) -> bool:
+    """Whether a stream in ``encoding`` can write the package's Unicode maths."""
+    try:
+        "⎛∂Σσ⋅ᵢ─•".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True

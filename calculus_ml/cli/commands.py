@@ -21,17 +21,24 @@ def run_handout(args: argparse.Namespace) -> str:
     if bool(args.spec) == bool(args.all):
         raise CalculusMLError("give one SPEC_OR_NAME or --all (see --list)")
     chosen = handout.names() if args.all else [args.spec]
-    paths = handout.write([handout.build(name) for name in chosen], args.out, args.format)
+    paths = handout.write([handout.build(name) for name in chosen], args.out, args.format,
+                          index=args.all)
     return "\n".join(str(p) for p in paths)
 
 
-def _render(derivation, fmt: str) -> str:
-    return {
-        "text": derivation.to_text,
-        "latex": derivation.to_latex,
-        "markdown": derivation.to_markdown,
-        "json": derivation.to_json,
-    }[fmt]()
+def _render(derivation, args: argparse.Namespace) -> str:
+    """The derivation in ``args.format`` at ``args.detail``; text in ASCII when the output
+    cannot encode Unicode (``args.ascii``); HTML as a standalone page."""
+    detail = getattr(args, "detail", None)
+    if args.format == "text":
+        return derivation.to_text(detail=detail, ascii=getattr(args, "ascii", False))
+    if args.format == "html":
+        from ..render.html import page
+
+        return page("Derivation", derivation.to_html(detail=detail))
+    if args.format == "markdown":
+        return derivation.to_markdown(detail=detail)
+    return {"latex": derivation.to_latex, "json": derivation.to_json}[args.format]()
 
 
 def run_derive(args: argparse.Namespace) -> str:
@@ -41,7 +48,7 @@ def run_derive(args: argparse.Namespace) -> str:
     if loss is None:
         if args.expr is None or not args.wrt:
             raise CalculusMLError("give EXPR with --wrt VAR ..., or --loss NAME")
-        return _render(derive(args.expr, args.wrt, data=args.data, reduce=args.reduce), args.format)
+        return _render(derive(args.expr, args.wrt, data=args.data, reduce=args.reduce), args)
     return _loss_report(loss, args, _derive_data(args, loss))
 
 
@@ -145,8 +152,13 @@ def _loss_report(loss, args: argparse.Namespace, data: dict | None) -> str:
         sections.append(("On the data", items))
     if args.format == "json":
         return _json_report(loss, sections)
-    parts = [_render(loss.derive(), args.format)]
-    parts += [_section(args.format, heading, items) for heading, items in sections]
+    parts = [_render(loss.derive(), args)]
+    parts += [_section(args, heading, items) for heading, items in sections]
+    if args.format == "html":
+        from ..render.html import page
+
+        parts[0] = parts[0][parts[0].index("<body>") + 6: parts[0].index("</body>")]
+        return page(f"Derivative of {loss.name}", "\n".join(parts))
     return "\n\n".join(part.rstrip("\n") for part in parts)
 
 
@@ -168,22 +180,28 @@ def _json_report(loss, sections: list) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def _section(fmt: str, heading: str, items) -> str:
+def _section(args: argparse.Namespace, heading: str, items) -> str:
     """A heading and its items (sentences, or ``label = maths``) in a text format; a closed
     form renders itself."""
+    from ..render import html
     from ..render.latex import escape_text, latex
     from ..render.text import equation
 
+    fmt, ascii = args.format, getattr(args, "ascii", False)
     if hasattr(items, "to_text"):
-        renderers = {"text": items.to_text, "latex": items.to_latex, "markdown": items.to_markdown}
+        renderers = {"text": lambda: items.to_text(ascii=ascii), "latex": items.to_latex,
+                     "markdown": items.to_markdown, "html": items.to_html}
         return renderers[fmt]()
-    lines = {"text": [heading, "─" * len(heading)], "markdown": [f"### {heading}"],
+    lines = {"text": [heading, ("-" if ascii else "─") * len(heading)],
+             "markdown": [f"### {heading}"], "html": [f"<h3>{html.escape(heading)}</h3>"],
              "latex": [rf"\paragraph{{{escape_text(heading)}.}}"]}[fmt]
     for item in items:
         if isinstance(item, str):
-            lines.append(escape_text(item) if fmt == "latex" else item)
+            lines.append({"latex": escape_text, "html": html.paragraph}.get(fmt, str)(item))
         elif fmt == "text":
-            lines.append(equation(item))
+            lines.append(equation(item, ascii=ascii))
+        elif fmt == "html":
+            lines.append(html.equation(item))
         elif fmt == "latex":
             lines.append(rf"\[ {latex(item[0])} = {latex(item[1])} \]")
         else:
@@ -211,7 +229,7 @@ def run_demo(args: argparse.Namespace) -> str:
     )
     from ..handout import demo
 
-    steps, report = _render(derivation, args.format), demo(args.out)
+    steps, report = _render(derivation, args), demo(args.out)
     if args.format != "text":  # keep stdout one clean document; the report goes beside it
         print(report, file=sys.stderr)
         return steps

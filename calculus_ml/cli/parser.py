@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-FORMATS = ("text", "latex", "markdown", "json")
+FORMATS = ("text", "latex", "markdown", "html", "json")
+DETAILS = ("standard", "full", "brief")
+"""``calculus_ml.derivation.DETAILS``, written here so that building the parser loads no SymPy."""
 
 MSE_EXAMPLE = {
     "expr": "(y - (m*x + b))**2",
@@ -106,7 +108,8 @@ def _add_handout(commands) -> None:
     )
     handout.add_argument("spec", nargs="?", metavar="SPEC_OR_NAME",
                          help="a .toml spec, or a name such as 03-chain-rule or chain-rule")
-    handout.add_argument("--all", action="store_true", help="every shipped handout")
+    handout.add_argument("--all", action="store_true",
+                         help="every shipped handout, and an index page linking them")
     handout.add_argument("--list", action="store_true", help="list the shipped handouts")
     handout.add_argument("--format", choices=FORMATS, default="markdown",
                          help="output format (default: markdown)")
@@ -163,7 +166,13 @@ def _add_loss_options(derive: argparse.ArgumentParser) -> None:
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+        "--format", choices=FORMATS, default="text",
+        help="output format (default: text; html is a standalone page)",
+    )
+    parser.add_argument(
+        "--detail", choices=DETAILS, default="standard",
+        help="standard (default): every rule, trivial steps told in their parent's sentence; "
+        "full: every step; brief: one line per rule",
     )
 
 

@@ -19,6 +19,7 @@ import sympy
 from ..errors import CalculusMLError, SpecError
 from . import document as doc
 from .document import Run
+from .linked import backpropagation_equations
 from .narrative import Context, cells, number, prose
 from .output import write
 from .sections import Plot
@@ -99,6 +100,11 @@ def _draw(plot: Plot, ctx: Context) -> Any:
         draw = getattr(plotting, plot.kind)
         draw(s.loss, tuple(o.get("params", s.names[:2])), data=ctx.data, fixed=o.get("fixed"),
              path=ctx.fit if o.get("path") else None, ax=ax, **lims)
+    elif plot.kind == "graph":
+        from ..plotting.graph import draw_graph
+
+        figure.set_size_inches(9, 4.4)
+        draw_graph(s.loss.backpropagation(), ax=ax)
     elif plot.kind == "loss_history":
         plotting.loss_history(ctx.fit, ax=ax)
     else:  # fitted_line
@@ -188,6 +194,9 @@ def _maths(ctx: Context) -> list:
         J = sympy.Function("J")(*params)
         out.append(doc.Equations(tuple((sympy.Derivative(J, p), s.loss.matrix_gradient[p.name])
                                        for p in params)))
+    elif s.show == "backpropagation":
+        for title, rows in backpropagation_equations(s.loss.backpropagation()):
+            out += [doc.Prose((("p", (Run(title),)),)), doc.Equations(rows)]
     if s.loss is not None and s.loss.notes:
         out.append(doc.Prose(tuple(("p", (Run(note),)) for note in s.loss.notes)))
     if s.closed_form:
@@ -230,8 +239,8 @@ def demo(out: str | os.PathLike = "calculus_ml_demo") -> str:
     fitted = f"y = {number(fit.params_['m'])} x + {number(fit.params_['b'])}"
     lines = [
         "Fitting the five films (budget x, revenue y) by gradient descent",
-        f"  {fit.method} on standardized budgets, learning rate {number(fit.learning_rate)} "
-        f"(a quarter of the stable bound 2/λ_max), {fit.n_iter_} iterations",
+        f"  {fit.method} on standardized budgets, learning rate {number(fit.learning_rate)}",
+        f"  (a quarter of the stable bound 2/λ_max), {fit.n_iter_} iterations",
         f"  gradient descent:            {fitted}",
         f"  closed form (normal eqns.):  y = {number(exact['m'])} x + {number(exact['b'])}",
     ]

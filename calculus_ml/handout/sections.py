@@ -34,7 +34,7 @@ __all__ = ["Section", "Plot", "read_section", "placeholders", "PLOT_KINDS"]
 
 SECTION_KEYS = {"heading", "text", "after", "expression", "wrt", "loss", "options", "set", "show",
                 "closed_form", "points", "fit", "walk", "plot"}
-SHOWS = ("steps", "result", "matrix", "none")
+SHOWS = ("steps", "result", "matrix", "backpropagation", "none")
 FIT_KEYS = {"learning_rate", "max_iter", "tol", "method", "standardize", "init", "momentum",
             "batch_size", "schedule", "random_state"}
 _FIT_RANGES = {"learning_rate": (lambda v: v > 0, "must be a positive number or \"auto\""),
@@ -52,6 +52,7 @@ PLOT_KINDS: dict[str, set[str]] = {
     "surface": {"params", "path", "xlim", "ylim", "fixed"},
     "loss_history": set(),
     "fitted_line": {"source"},
+    "graph": set(),
 }
 """Each plot kind and the options it takes (besides ``kind`` and ``caption``)."""
 
@@ -125,6 +126,8 @@ def read_section(table: dict, key: str, data: Mapping[str, np.ndarray], check: C
     if s.show == "matrix" and not getattr(s.loss, "matrix_gradient", None):
         check.fail(f"{key}.show", "matrix needs a loss with a matrix form "
                                   "(e.g. loss = \"logistic\" with options = { vector = true })")
+    if s.show == "backpropagation" and not hasattr(s.loss, "backpropagation"):
+        check.fail(f"{key}.show", "backpropagation needs a network loss (loss = \"mlp\")")
     s.closed_form = check.kind(table.get("closed_form", False), bool, f"{key}.closed_form",
                                "true or false")
     s.points = tuple(_point(p, s, f"{key}.points[{i}]", check)
@@ -278,6 +281,8 @@ def _plot(table: Any, s: Section, key: str, check: Checker) -> Plot:
         check.fail(f"{key}.kind", f"a {kind} plot needs a loss")
     if not one_loss and s.expression is None:
         check.fail(f"{key}.kind", f"a {kind} plot needs an expression")
+    if kind == "graph" and not hasattr(s.loss, "backpropagation"):
+        check.fail(f"{key}.kind", "graph draws a network loss (loss = \"mlp\")")
     if kind == "tangent":
         if len(s.expression.free_symbols) != 1:
             check.fail(f"{key}.kind", "a tangent needs a function of one variable")
@@ -306,7 +311,7 @@ def _plot(table: Any, s: Section, key: str, check: Checker) -> Plot:
 def _needs(s: Section, data: Mapping[str, np.ndarray], check: Checker) -> None:
     """Data and placeholders: everything the section names must exist."""
     numeric = s.loss is not None and (s.points or s.fit is not None or s.walk is not None or any(
-        p.kind not in ("tangent", "slices") for p in s.plots) or any(
+        p.kind not in ("tangent", "slices", "graph") for p in s.plots) or any(
         r.kind not in ("math", "expr", "result") for r, _ in placeholders(s)))
     if numeric:
         missing = [x.name for x in s.loss.data if x.name not in data]
@@ -348,14 +353,20 @@ def _check_ref(ref: Ref, s: Section, key: str, check: Checker) -> None:
     if ref.kind == "math":
         check.parsed(refs.parse_math, ref.arg, key)
         return
-    if ref.kind in ("expr", "result", "value", "slope") and s.expression is None and s.loss is None:
+    if ref.kind in ("expr", "result", "value", "slope", *refs.DIFFERENCES) and (
+            s.expression is None and s.loss is None):
         check.fail(key, f"{where} needs an expression or a loss in the section")
     if ref.kind == "result" and (ref.arg or _only(s.names)) not in s.names:
         check.fail(key, f"{where}: name one of {', '.join(s.names)}")
-    if ref.kind in ("value", "slope"):
+    if ref.kind in ("value", "slope", *refs.DIFFERENCES):
         var, at, point = ref.arg.rpartition("@")
         try:
-            point = parse_point(point)
+            if ref.kind in refs.DIFFERENCES:
+                var, step, point = refs.parse_difference(ref.arg)
+                if abs(step) > MAX_COORDINATE:
+                    check.fail(key, f"{where}: the step must be at most {MAX_COORDINATE:g}")
+            else:
+                point = parse_point(point)
         except ValueError as error:
             check.fail(key, f"{where}: {error}")
         for name, value in point.items():
@@ -363,8 +374,8 @@ def _check_ref(ref: Ref, s: Section, key: str, check: Checker) -> None:
                 check.fail(key, f"{where}: {name} must be between -{MAX_COORDINATE:g} and "
                                 f"{MAX_COORDINATE:g}")
         _covers(point, s, key, check)
-        if ref.kind == "slope" and (var or _only(s.names)) not in s.names:
-            check.fail(key, f"{where}: write {{slope:VAR@POINT}} with VAR one of "
+        if ref.kind != "value" and (var or _only(s.names)) not in s.names:
+            check.fail(key, f"{where}: write {{{ref.kind}:VAR@POINT}} with VAR one of "
                             f"{', '.join(s.names)}")
     if ref.kind in ("fit", "solve", "bound", "walk", "n") and s.loss is None:
         check.fail(key, f"{where} needs a loss in the section")

@@ -5,6 +5,8 @@ A spec is data, not code. Its keys (every other key is an error)::
     title = "The chain rule"                 # required
     summary = "One paragraph of Markdown."   # optional
     goals = ["...", "..."]                   # optional: the learning goals, Markdown
+    detail = "standard"                      # optional: how much of each derivation is shown,
+                                             # standard | full | brief
 
     [data]                  # optional: arrays by the loss's data names, and/or a bundled CSV
     x = [100, 200, 250]     # inline, or:  csv = "data/films.csv"  (a regular file inside the
@@ -18,7 +20,7 @@ A spec is data, not code. Its keys (every other key is an error)::
                                             # { expression, params, data, reduce, regularization,
                                             #   prediction } for a custom one
     set = { lam = 0.5 }                     # hyperparameter values
-    show = "steps"                          # steps | result | matrix | none
+    show = "steps"                          # steps | result | matrix | backpropagation | none
     closed_form = true                      # the minimiser step by step (least squares)
     points = [{ x = 3 }]                    # a table of values and slopes at these points
     fit = { learning_rate = 0.1, standardize = true }   # gradient descent (any GradientDescent
@@ -26,7 +28,8 @@ A spec is data, not code. Its keys (every other key is an error)::
                                             # stable bound 2/λ_max, for a quadratic loss)
     walk = { param = "b", start = 0, learning_rate = 0.05, steps = 4, fixed = { m = 1.5 } }
     [[section.plot]]                        # figures: kind = tangent | slices | cost_curve |
-    kind = "tangent"                        # contour | surface | loss_history | fitted_line,
+    kind = "tangent"                        # contour | surface | loss_history | fitted_line |
+                                            # graph (a network loss's computation graph),
     at = 3                                  # the kind's options and a caption
 
 Narrative text (``summary``, ``goals``, ``text``, ``after``, captions) is Markdown in which
@@ -52,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from ..datasets import read_csv, read_regular_file
+from ..derivation import DETAILS
 from ..errors import CalculusMLError, SpecError, quoted
 from . import NAME, refs
 from .checker import (MAX_DATA_BYTES, MAX_GOAL, MAX_LINE, MAX_ROWS, MAX_SECTIONS,
@@ -61,7 +65,7 @@ from .sections import Section, read_section
 
 __all__ = ["Spec", "load", "TOP_KEYS"]
 
-TOP_KEYS = {"title", "summary", "goals", "data", "section"}
+TOP_KEYS = {"title", "summary", "goals", "detail", "data", "section"}
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Spec:
     goals: tuple[Inline, ...]
     data: dict[str, np.ndarray]
     sections: list[Section]
+    detail: str = "standard"
 
 
 def load(path: str | Path) -> Spec:
@@ -110,7 +115,10 @@ def load(path: str | Path) -> Spec:
         summary=check.narrative(raw.get("summary", ""), "summary"),
         goals=tuple(check.parsed(refs.inline, check.text(g, f"goals[{k}]", MAX_GOAL),
                                  f"goals[{k}]") for k, g in enumerate(goals, 1)),
-        data=_data(raw.get("data", {}), check), sections=[])
+        data=_data(raw.get("data", {}), check), sections=[],
+        detail=raw.get("detail", "standard"))
+    if spec.detail not in DETAILS:
+        check.fail("detail", f"must be one of {', '.join(DETAILS)}")
     for top, lines in (("summary", refs.lines(spec.summary)), ("goals", spec.goals)):
         for line in lines:
             if any(isinstance(t, Ref) and t.kind != "math" for t in line):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .catalogue import Entry, describe, get, names
 from .loss import LABEL_DOMAINS, Loss
 from .matrix import ElementwiseSigmoid, matrix_symbols
+from .network import NetworkLoss, mlp, network_loss
 
 __all__ = ["Loss", "LABEL_DOMAINS", "names", "get", "describe", "Entry", "matrix_symbols",
-           "ElementwiseSigmoid"]
+           "ElementwiseSigmoid", "NetworkLoss", "mlp", "network_loss"]

@@ -14,6 +14,7 @@ import sympy
 from ..errors import ExpressionError, quoted
 from .loss import Loss
 from .matrix import least_squares_matrix_gradient, logistic_matrix_gradient
+from .network import mlp
 
 __all__ = ["Entry", "names", "describe", "get"]
 
@@ -221,3 +222,9 @@ def _neuron(activation: str, vector: bool) -> Loss:
     prediction = f"{activation}({_linear(vector)})"
     return Loss(f"(y - {prediction})**2", ["w", "b"], ["x", "y"],
                 title=describe("neuron").description, prediction=prediction)
+
+
+@_entry("mlp", "a multi-layer perceptron, layers [d, h, k]: tanh, sigmoid or relu hidden units; "
+        "mse, logistic or softmax output", layers=(2, 3, 1), activation="tanh", output="logistic")
+def _mlp(layers: tuple, activation: str, output: str) -> Loss:
+    return mlp(layers, activation, output)

@@ -14,13 +14,23 @@ there is no display.
     :func:`tangent`, :func:`slices`, :func:`loss_history`, :func:`fitted_line`.
 ``costs``
     The cost over the parameters: :func:`cost_curve`, :func:`contour`, :func:`surface`.
+``graph``
+    A network's computation graph (matplotlib; Graphviz DOT/SVG with the ``graph`` extra).
+``animation``
+    :func:`animate_descent` (GIF, HTML5, MP4) and :func:`descent_frames` (a strip for print).
+``training``
+    :func:`decision_boundary` of a trained network.
+``interactive``
+    Sliders in Jupyter (the ``widgets`` extra): :func:`interactive_descent`.
 """
 
 from __future__ import annotations
 
+from .animation import animate_descent, descent_frames
 from .base import save
 from .costs import contour, cost_curve, surface
 from .curves import fitted_line, loss_history, slices, tangent
+from .training import decision_boundary
 
 __all__ = ["tangent", "cost_curve", "contour", "surface", "loss_history", "fitted_line",
-           "slices", "save"]
+           "slices", "save", "animate_descent", "descent_frames", "decision_boundary"]

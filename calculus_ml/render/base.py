@@ -18,6 +18,7 @@ from typing import Any
 import sympy
 
 from ..caching import BoundedMemo, remembered
+from ..parsing.builder import TypedAdd
 from ..steps import rules as r
 from ..steps.answer_key import positive_first
 from ..steps.rules import Fact
@@ -260,8 +261,9 @@ def facts_of(step: r.Step) -> tuple[Fact, ...]:
 
 
 def keep_order(expr: sympy.Add, order: str | None) -> str | None:
-    """Printing order for a sum: as built, when it is a rule's sum of derivatives."""
-    return "none" if _has_derivative(expr) else order
+    """Printing order for a sum: as built, when it is a rule's sum of derivatives or a sum as
+    the learner typed it."""
+    return "none" if isinstance(expr, TypedAdd) or _has_derivative(expr) else order
 
 
 @remembered(4096)

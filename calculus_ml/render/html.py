@@ -10,6 +10,11 @@ cases for piecewise functions. The printer's DOM is then serialised here, elemen
 * elements outside MathML Core, which Chromium does not render, are rewritten: ``<mfenced>``
   becomes an ``<mrow>`` of ``<mo>`` brackets and ``<menclose notation="top">`` an ``<mover>``.
 
+A long equation is broken into the rows of an ``<mtable>`` at its top-level ``=``, ``+`` and
+``−`` (:mod:`.rows`), so a page of 800 px never scrolls sideways; the steps of a derivation are
+nested ``<details>`` (open unless the derivation is long, so it opens to its result), and the
+stylesheet (:data:`CSS`) styles the nesting and prints everything open and unclipped.
+
 The output needs no script, stylesheet or font from the network.
 """
 
@@ -23,32 +28,67 @@ import sympy
 from sympy.printing.mathml import MathMLPresentationPrinter
 
 from .base import is_partial, keep_order
+from .rows import INDENT, Bracket, Rows, layout
+from .text import equation_width
 from .walk import Chain, Entry, StringWalker
 
-__all__ = ["mathml", "equation", "render", "render_solution", "escape", "page", "HtmlWalker"]
+__all__ = ["mathml", "equation", "render", "render_solution", "escape", "paragraph", "page",
+           "HtmlWalker", "CSS", "OPEN_UP_TO"]
+
+OPEN_UP_TO = 12
+"""A derivation's steps are shown open when there are at most this many, else folded so the
+page opens to the result."""
+COLUMNS = 64
+"""Columns (of the text rendering) an equation may take at the top level of an 800 px page;
+each level of nesting takes two more."""
+
+DERIVATION_CSS = """\
+.derivation math[display="block"] { display: block math; margin: 0.5em 0; max-width: 100%;
+                                    overflow-x: auto; overflow-y: hidden; }
+mtable.rows mtd { text-align: left; padding: 0.15em 0; math-style: normal; }
+.derivation details > summary { cursor: pointer; color: #4a5a6a; font-size: 0.92em; }
+.derivation details.steps > summary { font-weight: bold; }
+.derivation .step { border-left: 3px solid #c9d6e3; padding: 0.1em 0 0.1em 0.8em;
+                    margin: 0.4em 0; }
+.derivation .step .step { border-left-color: #dde3c9; }
+.derivation .step .step .step { border-left-color: #e8d6c9; }
+.derivation .step .step .step .step { border-left-color: #dcdcdc; }
+.derivation .step p { margin: 0.2em 0; }
+.derivation .brief p { margin: 0; }
+.derivation .result { background: #f4f7fb; padding: 0.2em 0.8em; border-radius: 4px; }
+@media print {
+  .derivation details::details-content { content-visibility: visible; display: contents; }
+  .derivation details > summary { display: none; }
+  .derivation math { overflow: visible; break-inside: avoid; }
+}
+"""
+"""The stylesheet of a derivation: the nesting, the folding, and printing everything open."""
 
 CSS = """\
 body { font-family: Georgia, "DejaVu Serif", serif; max-width: 52rem; margin: 2rem auto;
        padding: 0 1rem; line-height: 1.5; color: #1b1b1b; }
 math { font-family: "STIX Two Math", "Latin Modern Math", "DejaVu Math TeX Gyre", math; }
-math[display="block"] { display: block math; margin: 0.6em 0; overflow-x: auto;
-                        overflow-y: hidden; padding: 0.1em 0; }
-.step { border-left: 2px solid #d6d6d6; padding-left: 0.8em; margin: 0.4em 0; }
-.step p { margin: 0.2em 0; }
-.result { background: #f4f7fb; padding: 0.2em 0.8em; border-radius: 4px; }
+math[display="block"] { display: block math; margin: 0.6em 0; padding: 0.1em 0; overflow-x: auto;
+                        overflow-y: hidden; }
 figure { margin: 1.2em 0; text-align: center; }
 figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.92em; color: #444; }
 table { border-collapse: collapse; margin: 0.8em 0; }
 th, td { border-bottom: 1px solid #ccc; padding: 0.25em 0.8em; text-align: right; }
 code { background: #f2f2f2; padding: 0 0.2em; border-radius: 3px; }
-"""
+@media print { body { max-width: none; margin: 0; } math { overflow: visible; } }
+""" + DERIVATION_CSS
 """The stylesheet of a standalone page (inline: nothing is fetched)."""
 
 
 def escape(text: str) -> str:
     """``text`` escaped for HTML element content and attribute values."""
     return html.escape(text, quote=True)
+
+
+def paragraph(text: str) -> str:
+    """``<p>`` of plain ``text``, escaped."""
+    return f"<p>{escape(text)}</p>"
 
 
 class _Printer(MathMLPresentationPrinter):
@@ -182,18 +222,51 @@ def mathml(expr: sympy.Basic, *, display: bool = False) -> str:
     return _math(_markup(_Printer()._print(expr)), display)
 
 
-def equation(parts: tuple[sympy.Basic, ...], *, display: bool = True) -> str:
-    """``a = b = c`` as one ``<math>`` element."""
+def equation(parts: tuple[sympy.Basic, ...], *, display: bool = True,
+             columns: int = COLUMNS) -> str:
+    """``a = b = c`` as one ``<math>`` element; when its text rendering is wider than
+    ``columns``, an ``<mtable>`` with a row per piece broken at the top-level ``=``, ``+``
+    and ``−`` (a continuation row starts with its operator)."""
+    rows = layout(tuple(parts), equation_width, columns)
     printer = _Printer()
-    pieces = [_markup(printer._print(p)) for p in parts]
-    return _math("<mrow>" + "<mo>=</mo>".join(pieces) + "</mrow>", display)
+    if len(rows.rows) == 1 and not any(isinstance(p, Bracket) for _, p in rows.rows[0]):
+        pieces = [_markup(printer._print(p)) for p in parts]
+        return _math("<mrow>" + "<mo>=</mo>".join(pieces) + "</mrow>", display)
+    return _math(_table(printer, rows), display)
+
+
+def _table(printer: _Printer, rows: Rows) -> str:
+    out = ['<mtable class="rows">']
+    for k, row in enumerate(rows.rows):
+        out.append("<mtr><mtd><mrow>")
+        if k:
+            out.append(f'<mspace width="{INDENT / 2:g}em"></mspace>')
+        for operator, piece in row:
+            if operator:
+                out.append(f"<mo>{escape(operator.replace('-', chr(0x2212)))}</mo>")
+            if isinstance(piece, Bracket):
+                out.append(_bracket(printer, piece))
+            else:
+                out.append(_markup(printer._print(piece)))
+        out.append("</mrow></mtd></mtr>")
+    return "".join(out) + "</mtable>"
+
+
+def _bracket(printer: _Printer, piece: Bracket) -> str:
+    """``d/dx[...]`` around the rows of a sum."""
+    operator = printer._print(piece.derivative)  # the fraction d/dx and the bracketed body
+    fraction = _markup(operator.firstChild.firstChild)
+    return (f"<mrow>{fraction}<mo stretchy=\"true\">[</mo>{_table(printer, piece.inner)}"
+            f"<mo stretchy=\"true\">]</mo></mrow>")
 
 
 # -- derivations ---------------------------------------------------------------------------------
 
 
-def _chain(parts: Chain) -> str:
-    return mathml(parts[0], display=True) if len(parts) == 1 else equation(parts)
+def _chain(parts: Chain, columns: int = COLUMNS) -> str:
+    if len(parts) == 1 and not isinstance(parts[0], sympy.Add):
+        return mathml(parts[0], display=True)
+    return equation(parts, columns=columns)
 
 
 class HtmlWalker(StringWalker):
@@ -222,6 +295,15 @@ class HtmlWalker(StringWalker):
         return (f"<h{h}>{heading} {mathml(var)}</h{h}>\n{steps}\n"
                 f'<div class="result">\n<p><strong>Result:</strong></p>\n{_chain(result)}\n</div>')
 
+    def nest(self, steps):
+        """The steps as nested ``<div class="step">``, each step's substeps in a ``<details>``;
+        all of them in one ``<details>``, open unless there are more than :data:`OPEN_UP_TO`."""
+        inner, _ = _tree(steps, 0, 0)
+        shown = " open" if len(steps) <= OPEN_UP_TO else ""
+        count = f"{len(steps)} step{'s' if len(steps) != 1 else ''}"
+        return (f'<details class="steps"{shown}>\n<summary>Steps ({count})</summary>\n'
+                f"{inner}\n</details>")
+
     def document(self, parts):
         return '<section class="derivation">\n' + "\n".join(parts) + "\n</section>\n"
 
@@ -230,18 +312,40 @@ class HtmlWalker(StringWalker):
         return f"<h{h}>{escape(heading)}</h{h}>\n<ol>\n" + "\n".join(steps) + "\n</ol>\n"
 
     def _render_Step(self, entry: Entry) -> str:
-        indent = f' style="margin-left: {1.5 * entry.depth:g}em"' if entry.depth else ""
-        maths = "\n".join(_chain(c) for c in entry.equations)
-        return f'<div class="step"{indent}>\n<p>{self.head(entry)}</p>\n{maths}\n</div>'
+        """A step's sentence and equations (:meth:`nest` puts them in their ``<div>``)."""
+        columns = COLUMNS - 2 * entry.depth
+        if entry.brief:
+            return f"<p>{self.head(entry)} {equation(entry.equations[0], display=False)}</p>"
+        maths = "\n".join(_chain(c, columns) for c in entry.equations)
+        return f"<p>{self.head(entry)}</p>\n{maths}"
 
     def _render_SolutionStep(self, entry: Entry) -> str:
         maths = "\n".join(_chain(c) for c in entry.equations)
         return f"<li><p>{self.head(entry)}</p>\n{maths}</li>"
 
 
-def render(derivation, *, level: int = 3) -> str:
-    """The whole derivation as an HTML fragment; ``level`` is the heading level per variable."""
-    return HtmlWalker(level=level).derivation(derivation)
+def _tree(steps: list[tuple[int, str]], start: int, depth: int) -> tuple[str, int]:
+    """The steps from ``start`` at ``depth`` and below as nested ``<div>``, and where they end."""
+    out, k = [], start
+    while k < len(steps) and steps[k][0] == depth:
+        body = steps[k][1]
+        children, end = _tree(steps, k + 1, depth + 1)
+        kind = "step brief" if body.startswith("<p>") and "</p>\n" not in body else "step"
+        if children:
+            count = end - k - 1
+            body += (f'\n<details class="substeps" open>\n<summary>how: {count} step'
+                     f"{'s' if count != 1 else ''}</summary>\n{children}\n</details>")
+        out.append(f'<div class="{kind}">\n{body}\n</div>')
+        k = end
+    return "\n".join(out), k
+
+
+def render(derivation, *, level: int = 3, detail=None, style: bool = False) -> str:
+    """The whole derivation as an HTML fragment at ``detail`` (default: the derivation's);
+    ``level`` is the heading level per variable; ``style`` puts the derivation stylesheet
+    (:data:`DERIVATION_CSS`) in front, for a page (a notebook) that has none."""
+    body = HtmlWalker(level=level).derivation(derivation, detail)
+    return f"<style>\n{DERIVATION_CSS}</style>\n{body}" if style else body
 
 
 def render_solution(solution, *, level: int = 3) -> str:

@@ -39,6 +39,9 @@ class MarkdownWalker(StringWalker):
 
     def _render_Step(self, entry: Entry) -> str:
         pad = "  " * entry.depth
+        if entry.brief:
+            lhs, rhs = entry.equations[0]
+            return f"{pad}- {self.head(entry)} ${latex(lhs)} = {latex(rhs)}$"
         maths = [f"{pad}  {_math(c)}" for c in entry.equations]
         return "\n".join([f"{pad}- {self.head(entry)}", *maths])
 
@@ -47,9 +50,9 @@ class MarkdownWalker(StringWalker):
         return f"{entry.number}. {self.head(entry)}\n\n{maths}"
 
 
-def render(derivation) -> str:
-    """The whole derivation as Markdown."""
-    return MarkdownWalker().derivation(derivation)
+def render(derivation, *, detail=None) -> str:
+    """The whole derivation as Markdown, at ``detail`` (default: the derivation's)."""
+    return MarkdownWalker().derivation(derivation, detail)
 
 
 def render_solution(solution) -> str:

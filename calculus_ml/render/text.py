@@ -1,20 +1,32 @@
-"""Unicode text for terminals and the REPL, built with ``sympy.pretty``."""
+"""Text for terminals and the REPL, built with ``sympy.pretty``: Unicode, or ASCII for a
+stream that cannot encode it; equations baseline-aligned and broken into rows
+(:mod:`.rows`) to fit the width of the terminal (80 columns when there is none); sentences
+wrapped to the same width.
+"""
 
 from __future__ import annotations
 
 import copy
+import shutil
 import sys
+import textwrap
 
 import sympy
 from sympy import Pow, Rational, S
 from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..steps.rules import Fact
 from ..caching import remembered
+from ..steps.rules import Fact
 from .base import (Notation, SubexpressionCache, cached_printer, is_partial, keep_order,
                    ordered_factors)
+from .line import broken, line, one_line, plain
+from .rows import INDENT, Bracket, Rows, layout
 from .walk import DERIVED_ABOVE, Chain, Entry, StringWalker
+
+__all__ = ["render", "render_solution", "equation", "equation_width", "pretty", "short",
+           "terminal_width", "TextWalker"]
 
 
 class _Printer(Notation, SubexpressionCache, PrettyPrinter):
@@ -81,7 +93,12 @@ class _Printer(Notation, SubexpressionCache, PrettyPrinter):
         return prettyForm.__mul__(*a) / prettyForm.__mul__(*b)
 
     def _print_Derivative(self, deriv):
-        d = "∂" if is_partial(deriv) else "d"
+        body = prettyForm(*self._print(deriv.expr).parens(), binding=prettyForm.FUNC)
+        return prettyForm(*stringPict.next(self.operator(deriv), body), binding=prettyForm.MUL)
+
+    def operator(self, deriv: sympy.Derivative) -> prettyForm:
+        """``d/dx`` (``∂/∂x``) as a fraction whose baseline is its bar."""
+        d = "∂" if is_partial(deriv) and self._use_unicode else "d"
         below = None
         for var, count in reversed(deriv.variable_count):
             part = prettyForm(*self._print(var).left(d))
@@ -92,106 +109,249 @@ class _Printer(Notation, SubexpressionCache, PrettyPrinter):
         top = prettyForm(d) if order == 1 else prettyForm(d) ** prettyForm(str(order))
         form = prettyForm(*top.below(stringPict.LINE, below))
         form.baseline += 1
-        body = prettyForm(*self._print(deriv.expr).parens(), binding=prettyForm.FUNC)
-        return prettyForm(*stringPict.next(form, body), binding=prettyForm.MUL)
+        return form
 
     def _print_Indexed(self, expr):
         indices = "".join(str(i) for i in expr.indices)  # x[i, j] as x_ij
         return self._print(sympy.Symbol(f"{expr.base.label}_{indices}"))
 
 
+class _AsciiPrinter(_Printer):
+    """:class:`_Printer` in ASCII, for a stream that cannot encode Unicode."""
+
+    def _print_Function(self, e, *args, func_name=None, **kwargs):
+        """Function names spelled in ASCII (the sigmoid's own ``_pretty`` asks for ``σ``)."""
+        if func_name is not None:
+            func_name = plain(func_name)
+        return super()._print_Function(e, *args, func_name=func_name, **kwargs)
+
+
+_SETTINGS = {"wrap_line": False}
+
+
+def _printer(ascii: bool) -> _Printer:
+    return (_AsciiPrinter if ascii else _Printer)({"use_unicode": not ascii, **_SETTINGS})
+
+
+def _print(printer: _Printer, expr) -> prettyForm:
+    """``printer._print(expr)`` with SymPy's global Unicode switch set as the printer's, as
+    ``doprint`` sets it."""
+    saved = pretty_use_unicode(bool(printer._settings["use_unicode"]))
+    try:
+        return printer._print(expr)
+    finally:
+        pretty_use_unicode(saved)
+
+
 @cached_printer
 def pretty(expr: sympy.Basic) -> str:
     """Multi-line Unicode rendering of ``expr``, never wrapped."""
-    return _Printer({"use_unicode": True, "wrap_line": False}).doprint(expr)
+    return _printer(False).doprint(expr)
 
 
-def equation(parts: tuple[sympy.Basic, ...]) -> str:
-    """``a = b = c`` as one pretty block, every side on the same baseline (the row of its
-    fraction bar or main line), so ``=`` stands where it is read."""
-    blocks = [_lines_and_baseline(p) for p in parts]
+def terminal_width() -> int:
+    """Columns of the terminal, 80 when output goes elsewhere."""
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+Block = tuple[list[str], int]
+"""Lines of text, all the same width, and the index of the baseline row."""
+
+
+def _pretty_form(expr: sympy.Basic, ascii: bool = False) -> Block:
+    form = _print(_printer(ascii), expr)
+    lines = form.render(wrap_line=False).split("\n")
+    width = max(len(text) for text in lines)
+    return [text.ljust(width) for text in lines], form.baseline
+
+
+_remembered_block = remembered(4096)(_pretty_form)
+
+
+def _block(expr: sympy.Basic, ascii: bool = False) -> Block:
+    """``expr`` pretty-printed (remembered, unless ``expr`` is unhashable, like a mutable
+    matrix)."""
+    try:
+        return _remembered_block(expr, ascii)
+    except TypeError:
+        return _pretty_form(expr, ascii)
+
+
+def _beside(blocks: list[Block]) -> Block:
+    """Blocks side by side, every baseline on one row."""
     above = max(baseline for _, baseline in blocks)
     below = max(len(lines) - baseline for lines, baseline in blocks)
-    padded = []
+    rows = [""] * (above + below)
     for lines, baseline in blocks:
-        width = max(len(line) for line in lines)
-        top = [" " * width] * (above - baseline)
-        bottom = [" " * width] * (below - (len(lines) - baseline))
-        padded.append(top + [line.ljust(width) for line in lines] + bottom)
-    rows = []
-    for k in range(above + below):
-        sep = " = " if k == above else "   "
-        rows.append(sep.join(block[k] for block in padded).rstrip())
-    return "\n".join(rows)
+        blank = " " * len(lines[0])
+        padded = [blank] * (above - baseline) + lines
+        padded += [blank] * (above + below - len(padded))
+        rows = [r + p for r, p in zip(rows, padded)]
+    return rows, above
 
 
-def _lines_and_baseline(expr: sympy.Basic) -> tuple[list[str], int]:
-    """``expr`` pretty-printed as lines, and the index of its baseline row (remembered, unless
-    ``expr`` is unhashable, like a mutable matrix)."""
-    try:
-        return _remembered_lines_and_baseline(expr)
-    except TypeError:
-        return _pretty_form(expr)
+def _text(word: str) -> Block:
+    return [word], 0
 
 
-def _pretty_form(expr: sympy.Basic) -> tuple[list[str], int]:
-    form = _Printer({"use_unicode": True, "wrap_line": False})._print(expr)
-    return form.render(wrap_line=False).split("\n"), form.baseline
+def _under(blocks: list[Block]) -> Block:
+    """Blocks one under another, left aligned; the baseline is the first block's."""
+    width = max(len(lines[0]) for lines, _ in blocks)
+    return [text.ljust(width) for lines, _ in blocks for text in lines], blocks[0][1]
 
 
-_remembered_lines_and_baseline = remembered(4096)(_pretty_form)
+class _Layout:
+    """Prints :class:`~.rows.Rows` as text, Unicode or ASCII, ``width`` columns wide: a piece
+    whose picture is wider (a sum inside a fraction, say) is written on one line of maths
+    (:func:`~.line.line`) broken before its ``+`` and ``−`` signs at any depth."""
+
+    def __init__(self, ascii: bool, width: int):
+        self.ascii = ascii
+        self.width = width
+
+    def measure(self, expr: sympy.Basic) -> int:
+        return len(_block(expr, self.ascii)[0][0])
+
+    def rows(self, rows: Rows, width: int) -> Block:
+        printed = []
+        for k, row in enumerate(rows.rows):
+            pieces = [_text(" " * INDENT)] if k else []
+            for j, (operator, piece) in enumerate(row):
+                if operator:
+                    pieces.append(_text(f" {operator} " if j else f"{operator} "))
+                pieces.append(self.piece(piece, width - INDENT - 2))
+            printed.append(_beside(pieces))
+        return _under(printed)
+
+    def piece(self, piece: sympy.Basic | Bracket, width: int) -> Block:
+        if not isinstance(piece, Bracket):
+            block = _block(piece, self.ascii)
+            if len(block[0][0]) <= width:
+                return block
+            lines = broken(line(piece, ascii=self.ascii), width)
+            wide = max(map(len, lines))
+            return [text.ljust(wide) for text in lines], 0
+        lines, baseline = self.rows(piece.inner, width - INDENT)
+        inner = prettyForm(*stringPict("\n".join(lines), baseline).parens("[", "]"))
+        printer = _printer(self.ascii)
+        saved = pretty_use_unicode(bool(printer._settings["use_unicode"]))
+        try:
+            form = stringPict.next(printer.operator(piece.derivative), inner)
+        finally:
+            pretty_use_unicode(saved)
+        whole = prettyForm(*form)
+        return whole.render(wrap_line=False).split("\n"), whole.baseline
+
+
+def equation_width(expr: sympy.Basic) -> int:
+    """Columns of ``expr`` pretty-printed in Unicode: how wide it is in any format."""
+    return len(_block(expr)[0][0])
+
+
+def equation(parts: tuple[sympy.Basic, ...], width: int | None = None, *,
+             ascii: bool = False) -> str:
+    """``a = b = c`` as one pretty block, every side on the same baseline (the row of its
+    fraction bar or main line), so ``=`` stands where it is read; broken into rows at its
+    top-level ``=``, ``+`` and ``−`` to fit ``width`` columns (default: the terminal's)."""
+    return _lines(_equation_block(parts, width or terminal_width(), ascii))
+
+
+def _equation_block(parts: tuple[sympy.Basic, ...], width: int, ascii: bool) -> Block:
+    printer = _Layout(ascii, width)
+    return printer.rows(layout(tuple(parts), printer.measure, width), width)
+
+
+def _lines(block: Block) -> str:
+    return "\n".join(text.rstrip() for text in block[0])
 
 
 def _indent(text: str, prefix: str) -> str:
-    return "\n".join(prefix + line if line.strip() else line for line in text.split("\n"))
-
-
-def _hang(block: str, width: int) -> str:
-    first, *rest = block.split("\n")
-    return "\n".join([first] + [" " * width + line for line in rest])
-
-
-def _chain(parts: Chain) -> str:
-    return pretty(parts[0]) if len(parts) == 1 else equation(parts)
-
-
-def _fact(fact: Fact) -> str:
-    return f"{fact.label}: " + _hang(pretty(fact.math), len(fact.label) + 2)
+    return "\n".join(prefix + row if row.strip() else row for row in text.split("\n"))
 
 
 class TextWalker(StringWalker):
     """Text: a bullet per derivation step indented by depth, facts before its equation; a
-    closed form's steps numbered, facts after their equations."""
+    closed form's steps numbered, facts after their equations. Equations and sentences fit
+    ``width`` columns (default: the terminal's); ``ascii`` prints the maths in ASCII."""
+
+    def __init__(self, *, width: int | None = None, ascii: bool = False):
+        self.width = width or terminal_width()
+        self.ascii = ascii
+
+    def _equation(self, parts: Chain, indent: int) -> str:
+        return equation(parts, max(self.width - indent, 20), ascii=self.ascii)
+
+    def _wrapped(self, text: str, indent: str, hang: str) -> str:
+        return textwrap.fill(text, max(self.width, 40), initial_indent=indent,
+                             subsequent_indent=hang, break_on_hyphens=False)
+
+    def _fact(self, fact: Fact, indent: int) -> str:
+        label = f"{fact.label}: "
+        room = max(self.width - indent - len(label), 20)
+        return _lines(_beside([_text(label), _equation_block((fact.math,), room, self.ascii)]))
+
+    def inline(self, expr):
+        return line(expr, ascii=self.ascii)
 
     def given(self, label, expr):
-        return f"{label}:\n{_indent(pretty(expr), '  ')}"
+        return f"{label}:\n{_indent(self._equation((expr,), 2), '  ')}"
 
     def section(self, heading, var, steps, result):
-        title = f"{heading} {var}"
-        result = _indent(equation(result), "  ")
-        return f"{title}\n{'─' * len(title)}\n{steps}\n\nResult:\n{result}"
+        title = f"{heading} {line(var, ascii=self.ascii)}"
+        rule = ("-" if self.ascii else "─") * len(title)
+        result = _indent(self._equation(result, 2), "  ")
+        return f"{title}\n{rule}\n{steps}\n\nResult:\n{result}"
 
     def closed_form(self, heading, steps):
-        return f"{heading}\n{'─' * len(heading)}\n" + "\n\n".join(steps) + "\n"
+        rule = ("-" if self.ascii else "─") * len(heading)
+        return f"{heading}\n{rule}\n" + "\n\n".join(steps) + "\n"
 
     def _render_Step(self, entry: Entry) -> str:
         pad = "    " * entry.depth
-        note = f" {DERIVED_ABOVE}" if entry.repeated else f": {entry.sentence}"
-        body = [_fact(f) for f in entry.facts] + [_chain(c) for c in entry.equations]
-        return "\n".join([f"{pad}• {entry.title}{note}"] + [_indent(b, pad + "  ") for b in body])
+        bullet = f"{pad}{'*' if self.ascii else '•'} "
+        if entry.brief:  # one line; rows of one-line maths; or, too wide, the pretty form
+            head = f"{bullet}{entry.title}: "
+            room = max(self.width - len(head), 20)
+            rows = [part for row in one_line(entry.equations[0], room, ascii=self.ascii)
+                    for part in broken(row, room)]
+            if len(head) + max(map(len, rows)) <= self.width:
+                return "\n".join([head + rows[0]] + [" " * len(head) + row for row in rows[1:]])
+            maths = self._equation(entry.equations[0], len(pad) + 2)
+            return head.rstrip() + "\n" + _indent(maths, pad + "  ")
+        if entry.repeated:
+            note = f" {DERIVED_ABOVE}"
+        else:
+            folded = "".join(" " + self.folded(step) for step in entry.folded)
+            note = f": {entry.sentence}{folded}"
+        head = self._wrapped(f"{entry.title}{note}", bullet, pad + "  ")
+        indent = len(pad) + 2
+        body = [self._fact(f, indent) for f in entry.facts]
+        body += [self._equation(c, indent) for c in entry.equations]
+        return "\n".join([head] + [_indent(b, pad + "  ") for b in body])
 
     def _render_SolutionStep(self, entry: Entry) -> str:
-        body = [_chain(c) for c in entry.equations] + [_fact(f) for f in entry.facts]
-        head = f"{entry.number}. {entry.title}: {entry.sentence}"
+        body = [self._equation(c, 3) for c in entry.equations]
+        body += [self._fact(f, 3) for f in entry.facts]
+        head = self._wrapped(f"{entry.number}. {entry.title}: {entry.sentence}", "", "   ")
         return "\n".join([head] + [_indent(b, "   ") for b in body])
 
 
-def render(derivation) -> str:
-    """The whole derivation as text."""
-    return TextWalker().derivation(derivation)
+def render(derivation, *, detail=None, width: int | None = None, ascii: bool = False) -> str:
+    """The whole derivation as text, at ``detail`` (default: the derivation's), ``width``
+    columns wide (default: the terminal's), in ASCII if asked."""
+    shown = TextWalker(width=width, ascii=ascii).derivation(derivation, detail)
+    return plain(shown) if ascii else shown
 
 
-def render_solution(solution) -> str:
+def render_solution(solution, *, width: int | None = None, ascii: bool = False) -> str:
     """A closed-form solution (:class:`~calculus_ml.analysis.ClosedForm`) as text: each
     step's sentence, its equations, then what its symbols stand for."""
-    return TextWalker().solution(solution)
+    shown = TextWalker(width=width, ascii=ascii).solution(solution)
+    return plain(shown) if ascii else shown
+
+
+def short(expr: sympy.Basic, limit: int = 60) -> str:
+    """``expr`` as ``sympy.sstr`` writes it, cut to ``limit`` characters with ``...``: for a
+    ``repr``."""
+    shown = line(expr, ascii=True)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."

@@ -14,16 +14,23 @@ form's ``_render_SolutionStep``), so a format that shows one rule differently ad
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Literal, TypeVar
 
 import sympy
 
-from ..steps.rules import Fact
+from ..derivation import DETAILS, check_detail
+from ..steps.rules import ConstantRule, Fact, Step, VariableRule
 from .base import by_class, derivative, views
 
 __all__ = ["Entry", "Walker", "StringWalker", "entries", "solution_entries", "upper_first",
-           "DERIVED_ABOVE"]
+           "DERIVED_ABOVE", "DETAILS", "Detail", "folded_sentence"]
+
+Detail = Literal["standard", "full", "brief"]
+"""A level of detail (:data:`~calculus_ml.derivation.DETAILS`)."""
+
+TRIVIAL = (ConstantRule, VariableRule)
+"""The leaves a ``standard`` or ``brief`` display folds into their parent."""
 
 T = TypeVar("T")
 
@@ -31,6 +38,8 @@ Chain = tuple[sympy.Basic, ...]
 """An equation chain ``a = b = c``; a chain of one part is a single expression."""
 
 DIFFERENTIATE = "Differentiate"
+READ_AS = " (your input, read as)"
+"""Added to the heading when natural input was read into the strict grammar (``2x`` as 2·x)."""
 PER_DATA_POINT = "where each data point contributes"
 WITH_RESPECT_TO = "Derivative with respect to"
 CLOSED_FORM = "Closed form for"
@@ -59,6 +68,10 @@ class Entry:
         Position in a closed form's numbered list (0 in a derivation).
     repeated : bool
         A sub-derivation shown in full above: only ``d/dx[expr] = result`` is shown again.
+    folded : tuple of Step
+        Trivial leaves below this step, told in its sentence instead of shown as steps.
+    brief : bool
+        One line: the title and ``d/dx[expr] = result``, no sentence or facts.
     """
 
     node: Any
@@ -69,17 +82,39 @@ class Entry:
     depth: int = 0
     number: int = 0
     repeated: bool = False
+    folded: tuple[Step, ...] = ()
+    brief: bool = False
 
 
-def entries(root) -> list[Entry]:
-    """The steps of one derivation tree in reading order, as entries."""
-    out = []
+def entries(root, detail: Detail = "full") -> list[Entry]:
+    """The steps of one derivation tree in reading order, as entries, at a level of detail
+    (:data:`~calculus_ml.derivation.DETAILS`): below ``full`` a trivial leaf becomes part of its
+    parent's entry."""
+    check_detail(detail)
+    brief = detail == "brief"
+    out: list[Entry] = []
+    last_at: dict[int, int] = {}  # depth -> index in ``out`` of the latest entry at that depth
     for view in views(root):
         step = view.step
-        chain = (view.equation[0], step.result) if view.repeated else view.equation
-        out.append(Entry(step, step.title, step.explanation, view.facts, (chain,), view.depth,
-                         repeated=view.repeated))
+        parent = last_at.get(view.depth - 1)
+        if detail != "full" and isinstance(step, TRIVIAL) and parent is not None:
+            out[parent] = replace(out[parent], folded=out[parent].folded + (step,))
+            continue
+        short = view.repeated or brief
+        chain = (view.equation[0], step.result) if short else view.equation
+        last_at = {d: k for d, k in last_at.items() if d < view.depth}
+        last_at[view.depth] = len(out)
+        out.append(Entry(step, step.title, "" if brief else step.explanation,
+                         () if brief else view.facts, (chain,), view.depth,
+                         repeated=view.repeated, brief=brief))
     return out
+
+
+def folded_sentence(step: Step) -> tuple[str, sympy.Basic, str]:
+    """What a folded trivial leaf says: words before its maths, the maths, words after."""
+    if isinstance(step, VariableRule):
+        return "The derivative of ", step.expr, " with respect to itself is 1."
+    return "The derivative of the constant ", step.expr, " is 0."
 
 
 def solution_entries(solution) -> list[Entry]:
@@ -103,14 +138,17 @@ class Walker(Generic[T]):
     :meth:`closed_form`, and a ``_render_<Class>`` method per kind of step it shows.
     """
 
-    def derivation(self, derivation) -> T:
-        """The whole derivation: what is differentiated, then a section per variable."""
-        parts = [self.given(DIFFERENTIATE, derivation.expression)]
+    def derivation(self, derivation, detail: Detail | None = None) -> T:
+        """The whole derivation: what is differentiated, then a section per variable, at the
+        level of ``detail`` (default: the derivation's own, ``derivation.detail``)."""
+        detail = detail or getattr(derivation, "detail", "full")
+        read_as = READ_AS if getattr(derivation, "read_as", None) else ""
+        parts = [self.given(DIFFERENTIATE + read_as, derivation.shown)]
         if derivation.term is not None:
-            parts.append(self.given(PER_DATA_POINT, derivation.term))
+            parts.append(self.given(PER_DATA_POINT, derivation.shown_term))
         for var, root in derivation:
-            result = (derivative(derivation.expression, var), root.result)
-            parts.append(self.section(WITH_RESPECT_TO, var, self.steps(root), result))
+            result = (derivative(derivation.shown, var), root.result)
+            parts.append(self.section(WITH_RESPECT_TO, var, self.steps(root, detail), result))
         return self.document(parts)
 
     def solution(self, solution) -> T:
@@ -118,9 +156,9 @@ class Walker(Generic[T]):
         steps = [self.visit(entry) for entry in solution_entries(solution)]
         return self.closed_form(f"{CLOSED_FORM} {solution.loss.name}", steps)
 
-    def steps(self, root) -> T:
+    def steps(self, root, detail: Detail = "full") -> T:
         """The steps of one derivation tree, nested as the tree nests them."""
-        return self.nest([(entry.depth, self.visit(entry)) for entry in entries(root)])
+        return self.nest([(entry.depth, self.visit(entry)) for entry in entries(root, detail)])
 
     def visit(self, entry: Entry) -> T:
         """``entry`` written by the method named after the first class of its node's MRO that
@@ -178,11 +216,20 @@ class StringWalker(Walker[str]):
         raise NotImplementedError
 
     def titled(self, entry: Entry) -> str:
-        """``Title. Sentence`` with the title emphasised, or ``Title (derived above)``."""
+        """``Title. Sentence`` with the title emphasised (and the folded leaves' sentences),
+        ``Title (derived above)``, or in a brief entry ``Title:``."""
         title = self.words(upper_first(entry.title))
         if entry.repeated:
             return f"{self.strong(title)} {DERIVED_ABOVE}"
-        return f"{self.strong(title + '.')} {self.words(entry.sentence)}"
+        if entry.brief:
+            return self.strong(title + ":")
+        folded = "".join(f" {self.folded(step)}" for step in entry.folded)
+        return f"{self.strong(title + '.')} {self.words(entry.sentence)}{folded}"
+
+    def folded(self, step: Step) -> str:
+        """A folded trivial leaf's sentence (:func:`folded_sentence`)."""
+        before, math, after = folded_sentence(step)
+        return f"{self.words(before)}{self.inline(math)}{self.words(after)}"
 
     def fact(self, fact: Fact) -> str:
         """``Label: maths.``"""

@@ -23,8 +23,9 @@ from sympy.core.mul import _keep_coeff
 
 from ..caching import remembered
 from ..symbolic import check_time, expanded_size, tidy, within_terms
+from .rules import SimplifyRule, Step
 
-__all__ = ["answer_key", "plain_condition", "positive_first", "length", "MAX_OPS",
+__all__ = ["tidied", "answer_key", "plain_condition", "positive_first", "length", "MAX_OPS",
            "MAX_EXPANDED", "TRIG_OPS"]
 
 MAX_OPS = 80
@@ -52,6 +53,15 @@ def length(expr: sympy.Basic) -> tuple[int, bool, int]:
     """How long ``expr`` reads: its operations, whether it starts with a minus sign, its minus
     signs."""
     return sympy.count_ops(expr), _reads_negative(expr), sympy.sstr(expr).count("-")
+
+
+def tidied(step: Step) -> Step:
+    """``step`` under a simplify step to its result's answer-key form, when that differs."""
+    simpler, how = answer_key(step.result)
+    check_time()
+    if simpler == step.result:
+        return step
+    return SimplifyRule(step.expr, step.var, simplified=simpler, substep=step, how=how)
 
 
 @remembered(2048)

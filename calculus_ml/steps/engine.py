@@ -28,6 +28,10 @@ _FUNCTION_RULES: dict[type, type[r.Step]] = {
         r.AbsRule,
         r.SigmoidRule,
         r.SoftplusRule,
+        r.ErfRule,
+        r.GeluRule,
+        r.SiluRule,
+        r.StepFunctionRule,
     )
     for func in rule.derivatives
 }

@@ -1,5 +1,6 @@
 """Leaf rules: derivatives read off a table or a formula, with no substep (constants, the
-variable, powers, ``exp``, logarithms, trigonometric, hyperbolic and ML functions).
+variable, powers, ``exp``, logarithms, trigonometric, hyperbolic, error and ML functions, and the
+step functions whose derivative is 0 away from their jumps).
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from typing import ClassVar
 
 import sympy
 
-from ..functions import sigmoid, softplus
-
-
+from ..functions import ceil, floor, gelu, heaviside, sigmoid, silu, softplus
 from .step import Step
 
 
@@ -125,7 +124,10 @@ class TrigRule(_TableRule):
 
 @dataclass(frozen=True, eq=False)
 class InverseTrigRule(_TableRule):
-    """d/dx[asin x] = 1/sqrt(1 - x^2), d/dx[acos x] = -1/sqrt(1 - x^2), d/dx[atan x] = 1/(1+x^2)"""
+    """d/dx[asin x] = 1/sqrt(1 - x^2), d/dx[acos x] = -1/sqrt(1 - x^2), d/dx[atan x] = 1/(1+x^2)
+
+    and d/dx[acot x] = -1/(1+x^2), d/dx[asec x] = 1/(|x| sqrt(x^2 - 1)) = -d/dx[acsc x].
+    """
 
     rule: ClassVar[str] = "inverse_trig"
     title: ClassVar[str] = "inverse trigonometric rule"
@@ -134,13 +136,18 @@ class InverseTrigRule(_TableRule):
         sympy.acos: lambda x: -1 / sympy.sqrt(1 - x**2),
         sympy.atan: lambda x: 1 / (1 + x**2),
         sympy.acot: lambda x: -1 / (1 + x**2),
+        sympy.asec: lambda x: 1 / (sympy.Abs(x) * sympy.sqrt(x**2 - 1)),  # |x| > 1
+        sympy.acsc: lambda x: -1 / (sympy.Abs(x) * sympy.sqrt(x**2 - 1)),
     }
     sentence: ClassVar[str] = "Use the standard derivative of the inverse function {f}."
 
 
 @dataclass(frozen=True, eq=False)
 class HyperbolicRule(_TableRule):
-    """d/dx[sinh x] = cosh x, d/dx[cosh x] = sinh x, d/dx[tanh x] = 1 - tanh^2 x, and inverses"""
+    """d/dx[sinh x] = cosh x, d/dx[cosh x] = sinh x, d/dx[tanh x] = 1 - tanh^2 x, and inverses
+
+    and d/dx[sech x] = -sech x tanh x, d/dx[csch x] = -csch x coth x, d/dx[coth x] = 1 - coth^2 x.
+    """
 
     rule: ClassVar[str] = "hyperbolic"
     title: ClassVar[str] = "hyperbolic rule"
@@ -151,6 +158,12 @@ class HyperbolicRule(_TableRule):
         sympy.asinh: lambda x: 1 / sympy.sqrt(x**2 + 1),
         sympy.acosh: lambda x: 1 / (sympy.sqrt(x - 1) * sympy.sqrt(x + 1)),  # 1/sqrt(x²-1), x > 1
         sympy.atanh: lambda x: 1 / (1 - x**2),
+        sympy.sech: lambda x: -sympy.sech(x) * sympy.tanh(x),
+        sympy.csch: lambda x: -sympy.csch(x) * sympy.coth(x),
+        sympy.coth: lambda x: 1 - sympy.coth(x) ** 2,
+        sympy.asech: lambda x: -1 / (x * sympy.sqrt(1 - x**2)),  # 0 < x < 1
+        sympy.acsch: lambda x: -1 / (sympy.Abs(x) * sympy.sqrt(1 + x**2)),
+        sympy.acoth: lambda x: 1 / (1 - x**2),  # |x| > 1
     }
     sentence: ClassVar[str] = "Use the standard derivative of the hyperbolic function {f}."
 
@@ -188,6 +201,70 @@ class SoftplusRule(_TableRule):
     title: ClassVar[str] = "softplus rule"
     derivatives: ClassVar[dict] = {softplus: lambda x: sigmoid(x)}
     sentence: ClassVar[str] = "Softplus ln(1 + exp({x})) has the sigmoid as its derivative."
+
+
+@dataclass(frozen=True, eq=False)
+class ErfRule(_TableRule):
+    """d/dx[erf x] = (2/sqrt(pi)) e^(-x^2), d/dx[erfc x] = -(2/sqrt(pi)) e^(-x^2)"""
+
+    rule: ClassVar[str] = "erf"
+    title: ClassVar[str] = "error function rule"
+    derivatives: ClassVar[dict] = {
+        sympy.erf: lambda x: 2 * sympy.exp(-x**2) / sympy.sqrt(sympy.pi),
+        sympy.erfc: lambda x: -2 * sympy.exp(-x**2) / sympy.sqrt(sympy.pi),
+    }
+    sentence: ClassVar[str] = (
+        "The error function is the integral of (2/sqrt(pi)) exp(-t^2) from 0 to {x}, so its "
+        "derivative is that integrand at {x} (erfc = 1 - erf has the opposite sign)."
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class GeluRule(_TableRule):
+    """d/dx[GELU x] = Phi(x) + x phi(x), with Phi(x) = (1 + erf(x/sqrt 2))/2, phi = Phi'"""
+
+    rule: ClassVar[str] = "gelu"
+    title: ClassVar[str] = "GELU rule"
+    derivatives: ClassVar[dict] = {
+        gelu: lambda x: (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+        + x * sympy.exp(-x**2 / 2) / sympy.sqrt(2 * sympy.pi),
+    }
+    sentence: ClassVar[str] = (
+        "GELU({x}) = {x} Phi({x}) with Phi the standard normal distribution function: by the "
+        "product rule its derivative is Phi({x}) plus {x} times the normal density at {x}."
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class SiluRule(_TableRule):
+    """d/dx[SiLU x] = d/dx[x sigma(x)] = sigma(x) (1 + x (1 - sigma(x)))"""
+
+    rule: ClassVar[str] = "silu"
+    title: ClassVar[str] = "SiLU (swish) rule"
+    derivatives: ClassVar[dict] = {
+        silu: lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x))),
+    }
+    sentence: ClassVar[str] = (
+        "SiLU({x}) = {x} sigmoid({x}): by the product rule and the sigmoid rule its derivative "
+        "is sigmoid({x}) (1 + {x} (1 - sigmoid({x})))."
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class StepFunctionRule(_TableRule):
+    """d/dx[H(x)] = d/dx[floor x] = d/dx[ceil x] = 0, away from the jumps"""
+
+    rule: ClassVar[str] = "step_function"
+    title: ClassVar[str] = "step function rule"
+    derivatives: ClassVar[dict] = {
+        heaviside: lambda x: sympy.Integer(0),
+        floor: lambda x: sympy.Integer(0),
+        ceil: lambda x: sympy.Integer(0),
+    }
+    sentence: ClassVar[str] = (
+        "{f} is constant between its jumps, so its derivative is 0 almost everywhere; at a "
+        "jump it has no derivative."
+    )
 
 
 @dataclass(frozen=True, eq=False)

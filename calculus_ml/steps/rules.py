@@ -16,8 +16,9 @@ from ..symbolic import component
 
 
 from .leaves import (  # noqa: F401 - re-exported: every rule is reachable from here
-    AbsRule, ConstantRule, ExpRule, HyperbolicRule, InverseTrigRule, LogRule, PowerRule,
-    SigmoidRule, SoftplusRule, TrigRule, UnknownRule, VariableRule,
+    AbsRule, ConstantRule, ErfRule, ExpRule, GeluRule, HyperbolicRule, InverseTrigRule, LogRule,
+    PowerRule, SigmoidRule, SiluRule, SoftplusRule, StepFunctionRule, TrigRule, UnknownRule,
+    VariableRule,
 )
 from .step import Fact, Step, _plain_name  # noqa: F401 - Fact and Step re-exported
 
@@ -315,6 +316,10 @@ RULES: tuple[type[Step], ...] = (
     AbsRule,
     SigmoidRule,
     SoftplusRule,
+    ErfRule,
+    GeluRule,
+    SiluRule,
+    StepFunctionRule,
     PiecewiseRule,
     GeneralPowerRule,
     RewriteRule,

@@ -1,0 +1,110 @@
+"""Check a backpropagation's index-form claims unit by unit against ``sympy.diff``.
+
+The index form (``δ1[j] = δ2 W2[j] (1 − a1[j]²)``) is derived once, whatever the number of
+units; here it is instantiated at every unit of the network's concrete size and compared with
+``sympy.diff`` of the network written out unit by unit (:meth:`Network.unrolled`): an edge's
+label with the derivative of the layer's equation by one unit below it, a δ with the
+derivative of the loss by one unit of its node, a gradient with the derivative of the loss by
+one weight. The difference must expand to 0 (a proof) or, when it does not (pieces of
+``relu``, ratios of sigmoids), vanish at random real points.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import sympy
+
+from ..errors import VerificationError
+from ..steps.real import numeric_verdict
+from ..symbolic import check_time, within_terms
+from .backprop import Backpropagation, Claim, Edge, size_symbol
+from .network import Network
+
+__all__ = ["verify_backpropagation", "instantiate", "assignments", "agree"]
+
+
+def assignments(network: Network, expr: sympy.Expr) -> list[dict[sympy.Symbol, int]]:
+    """Every assignment of concrete units to the unit indices free in ``expr``."""
+    ranges = {}
+    for node, index in network.indices.items():
+        if index is not None and index in expr.free_symbols:
+            size = network.sizes.get(node, network.sizes[network.output])
+            ranges[index] = range(1, size + 1)
+    keys = list(ranges)
+    return [dict(zip(keys, values)) for values in itertools.product(*ranges.values())]
+
+
+def instantiate(network: Network, expr: sympy.Expr, at: dict[sympy.Symbol, int]) -> sympy.Expr:
+    """``expr`` at concrete units: indices set, sums over units written out, each indexed
+    node or weight its unit symbol (``W1[2, 1]`` is ``W1_2_1``)."""
+    sizes = {size_symbol(network, n): network.sizes[n] for n in network.sizes}
+    expr = expr.xreplace({**at, **sizes})
+    if expr.has(sympy.Sum):
+        expr = expr.doit()
+    units = {a: network.unit(a.base.label.name, *(int(i) for i in a.indices))
+             for a in expr.atoms(sympy.Indexed)}
+    return expr.xreplace(units)
+
+
+def agree(oracle: sympy.Expr, claim: sympy.Expr, what: str) -> str:
+    """How ``claim`` was shown equal to ``oracle``: "symbolic" (the difference expands to 0)
+    or "numeric" (equal at random real points); else :class:`VerificationError` naming
+    ``what``."""
+    check_time()
+    difference = oracle - claim
+    if difference == 0 or (within_terms(difference) and (
+            sympy.expand(difference, deep=False) == 0 or sympy.expand(difference) == 0)):
+        return "symbolic"
+    if numeric_verdict(oracle, claim):
+        return "numeric"
+    raise VerificationError(f"{what}: {sympy.sstr(claim)} is not sympy.diff's "
+                            f"{sympy.sstr(oracle)}")
+
+
+def _edge_proof(network: Network, edge: Edge) -> str:
+    definitions = network.definitions
+    proofs = []
+    source = (network.param_at(edge.source) if edge.source in network.params
+              else network.at(edge.source))
+    head = sympy.Integer(0) if edge.target == "ℓ" else network.at(edge.target)
+    for at in assignments(network, sympy.Tuple(edge.result, source, head)):
+        claim = instantiate(network, edge.result, at)
+        if edge.target == "ℓ":
+            target = network.unit_loss()
+        else:
+            target = definitions[instantiate(network, head, at)]
+        oracle = sympy.diff(target, instantiate(network, source, at))
+        proofs.append(agree(oracle, claim, f"edge {edge.key} at {at}"))
+    return "numeric" if "numeric" in proofs else "symbolic"
+
+
+def _claim_proof(network: Network, claim: Claim, upto: str | None,
+                 wrt: sympy.Expr) -> str:
+    proofs, loss = [], network.unrolled(upto)
+    for at in assignments(network, sympy.Tuple(claim.result, wrt)):
+        mine = network.down_to(instantiate(network, claim.result, at), upto)
+        oracle = sympy.diff(loss, instantiate(network, wrt, at))
+        proofs.append(agree(oracle, mine, f"{sympy.sstr(claim.lhs)} at {at}"))
+    return "numeric" if "numeric" in proofs else "symbolic"
+
+
+def verify_backpropagation(bp: Backpropagation) -> dict[str, int]:
+    """Check every edge label, δ and per-sample gradient of ``bp`` at every unit; set each
+    claim's ``proof``; return ``{"symbolic": count, "numeric": count}``.
+
+    Raises
+    ------
+    VerificationError
+        If one of them differs from ``sympy.diff`` at some unit.
+    """
+    net = bp.network
+    proofs = [_edge_proof(net, edge) for edge in bp.edges.values()]
+    for node, claim in bp.deltas.items():
+        claim.proof = _claim_proof(net, claim, node, net.at(node))
+        proofs.append(claim.proof)
+    for param, claim in bp.gradients.items():
+        claim.proof = _claim_proof(net, claim, None, net.param_at(param))
+        proofs.append(claim.proof)
+        bp.means[param].proof = claim.proof  # the mean over data: by linearity of the sum
+    return {kind: proofs.count(kind) for kind in ("symbolic", "numeric")}

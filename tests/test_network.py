@@ -1,0 +1,191 @@
+"""Networks as losses: the compiled gradient against central finite differences, training on
+the bundled data, the graph picture against the verified steps, and the linked page offline.
+
+Oracles: central finite differences of the compiled value (itself checked against the loss
+written out by SymPy), accuracy on labelled data, ``sympy.diff`` of the layer equations for
+every edge label, and the HTML page's own attributes.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import time
+
+import numpy as np
+import pytest
+import sympy
+
+from calculus_ml import losses
+from calculus_ml.datasets import bundled, moons, xor
+from calculus_ml.errors import CalculusMLError, DataError
+from calculus_ml.graph.values import values_at
+from calculus_ml.graph.verify import assignments, instantiate
+from calculus_ml.optimize.optimizers import adam, gradient_descent, momentum
+
+CASES = [([2, 3, 1], "tanh", "logistic"), ([2, 4, 1], "sigmoid", "mse"),
+         ([2, 3, 1], "relu", "logistic"), ([2, 3, 3], "tanh", "softmax"),
+         ([2, 3, 2, 1], "tanh", "mse")]
+
+
+@functools.lru_cache(maxsize=None)
+def mlp(layers: tuple, activation: str, output: str) -> losses.NetworkLoss:
+    return losses.get("mlp", layers=list(layers), activation=activation, output=output)
+
+
+def targets(y: np.ndarray, output: str, k: int) -> np.ndarray:
+    return np.eye(k)[y.astype(int) % k] if output == "softmax" else y
+
+
+def test_the_bundled_csv_files_are_the_generated_sets():
+    for name, make in (("moons", moons), ("xor", xor)):
+        shipped, made = bundled(name), make()
+        np.testing.assert_array_equal(shipped["x"], made["x"])
+        np.testing.assert_array_equal(shipped["y"], made["y"])
+    with pytest.raises(DataError, match="no bundled data set"):
+        bundled("iris")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layers, activation, output", CASES)
+def test_compiled_gradient_equals_central_differences(layers, activation, output):
+    loss = mlp(tuple(layers), activation, output)
+    compiled = loss.compiled()
+    rng = np.random.default_rng(len(layers) + layers[1])
+    x = rng.normal(size=(7, 2))
+    y = targets(rng.integers(0, layers[-1] + 1, size=7).astype(float), output, layers[-1])
+    theta = rng.normal(size=compiled.size)
+    grad = compiled.grad(theta, x, y)
+    h = 1e-5
+    fd = np.array([(compiled.value(theta + h * e, x, y) - compiled.value(theta - h * e, x, y))
+                   / (2 * h) for e in np.eye(compiled.size)])
+    assert np.max(np.abs(grad - fd)) <= 1e-8 * max(1.0, np.max(np.abs(grad)))
+    assert compiled.value(theta, x, y) == pytest.approx(
+        _by_hand(compiled.unpack(theta), x, y, activation, output), rel=1e-12)
+
+
+def _by_hand(p: dict, x: np.ndarray, y: np.ndarray, activation: str, output: str) -> float:
+    """The network's mean loss, a forward pass written here with NumPy."""
+    act = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+           "relu": lambda z: np.maximum(z, 0)}[activation]
+    a, layer = x, 1
+    while f"W{layer + 1}" in p:
+        a, layer = act(a @ p[f"W{layer}"].T + p[f"b{layer}"]), layer + 1
+    z = a @ p[f"W{layer}"].T + p[f"b{layer}"]
+    if output == "softmax":
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - (y * z).sum(axis=1)))
+    z, y = z[:, 0], np.ravel(y)
+    if output == "mse":
+        return float(np.mean((y - z) ** 2))
+    s = 1 / (1 + np.exp(-z))
+    return float(np.mean(-y * np.log(s) - (1 - y) * np.log(1 - s)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["moons", "xor"])
+def test_adam_reaches_95_percent_in_seconds(name):
+    loss = mlp((2, 8, 1), "tanh", "logistic")
+    compiled = loss.compiled()
+    data = bundled(name)
+    start = time.perf_counter()
+    theta = adam(lambda t, i: compiled.grad(t, data["x"], data["y"]), compiled.initial(0),
+                 learning_rate=0.05, max_iter=400)
+    took = time.perf_counter() - start
+    accuracy = np.mean((compiled.predict(theta, data["x"])[:, 0] > 0.5) == data["y"])
+    assert accuracy > 0.95 and took < 5
+
+
+@pytest.mark.slow
+def test_every_optimizer_and_mini_batches_lower_the_loss():
+    loss = mlp((2, 3, 1), "tanh", "logistic")
+    compiled = loss.compiled()
+    data = bundled("moons")
+    x, y = data["x"], data["y"]
+    rng = np.random.default_rng(0)
+    batches = [rng.choice(len(y), 32, replace=False) for _ in range(300)]
+    start = compiled.initial(1)
+    before = compiled.value(start, x, y)
+    for run in (lambda g: gradient_descent(g, start, 0.5, 300),
+                lambda g: momentum(g, start, 0.1, 300),
+                lambda g: adam(g, start, 0.05, 300)):
+        full = run(lambda t, i: compiled.grad(t, x, y))
+        batch = run(lambda t, i: compiled.grad(t, x[batches[i]], y[batches[i]]))
+        assert compiled.value(full, x, y) < 0.6 * before
+        assert compiled.value(batch, x, y) < 0.8 * before
+
+
+@pytest.mark.slow
+def test_each_edge_label_is_its_verified_step():
+    from calculus_ml.plotting.graph import draw_graph, to_dot
+    from calculus_ml.steps.verify import verify_tree
+
+    loss = mlp((2, 3, 2), "tanh", "softmax")
+    bp = loss.backpropagation()
+    net = bp.network
+    ax = draw_graph(bp)
+    labels = {t.get_gid(): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("e")}
+    assert set(labels) == {f"edge-{key}" for key in bp.edges}
+    for key, edge in bp.edges.items():
+        verify_tree(edge.step)  # raises on a false step
+        assert labels[f"edge-{key}"] in (f"${sympy.latex(edge.result)}$", sympy.sstr(edge.result))
+        source = net.param_at(edge.source) if edge.source in net.params else net.at(edge.source)
+        head = sympy.Integer(0) if edge.target == "ℓ" else net.at(edge.target)
+        for at in assignments(net, sympy.Tuple(edge.result, source, head)):
+            equation = (net.unit_loss() if edge.target == "ℓ"
+                        else net.definitions[instantiate(net, head, at)])
+            expected = sympy.diff(equation, instantiate(net, source, at))
+            assert sympy.simplify(instantiate(net, edge.result, at) - expected) == 0
+        assert f'label="{sympy.sstr(edge.result)}"' in to_dot(bp)
+    assert bp.to_dot() == to_dot(bp)
+
+
+@pytest.mark.slow
+def test_the_linked_page_makes_no_network_request(tmp_path):
+    from calculus_ml.handout.linked import write_linked_page
+
+    loss = mlp((2, 3, 1), "tanh", "logistic")
+    bp, compiled = loss.backpropagation(), loss.compiled()
+    theta = compiled.initial(2)
+    values = values_at(bp, compiled.unpack(theta), [0.5, -0.2], [1.0])
+    page = (tmp_path / "page.html")
+    write_linked_page(page, bp, values)
+    text = page.read_text(encoding="utf-8")
+    links = re.findall(r'\b(?:src|href|xlink:href|action|data)\s*=\s*"([^"]*)"', text)
+    assert not [link for link in links if not link.startswith("#")]
+    assert not re.search(r"https?://[^\s\"']*\"", re.sub(r'xmlns(:\w+)?="[^"]*"', "", text))
+    for word in ("fetch(", "XMLHttpRequest", "<link", "@import", "<iframe", "WebSocket"):
+        assert word not in text
+    for node in [net for net in [bp.network.input] + [la.name for la in bp.network.layers]]:
+        assert f'id="node-{node}"' in text and f'data-node="{node}"' in text
+    for key in bp.edges:
+        assert f'data-key="{html.escape(key)}"' in text
+
+
+@pytest.mark.slow
+def test_graphviz_svg_or_a_clear_error():
+    pytest.importorskip("graphviz")
+    import shutil
+
+    from calculus_ml.plotting.graph import to_svg
+
+    bp = mlp((2, 2, 1), "tanh", "mse").backpropagation(verify=False)
+    if shutil.which("dot"):
+        assert 'id="node-z1"' in to_svg(bp)
+    else:
+        with pytest.raises(CalculusMLError, match="'dot' program"):
+            to_svg(bp)
+
+
+@pytest.mark.parametrize("section, message", [
+    ('loss = "mse"\nshow = "backpropagation"', "backpropagation needs a network loss"),
+    ('loss = "mse"\nshow = "none"\n[[section.plot]]\nkind = "graph"', "graph draws a network"),
+])
+def test_a_spec_asks_for_a_network_where_it_needs_one(tmp_path, section, message):
+    from calculus_ml.errors import SpecError
+    from calculus_ml.handout.spec import load
+
+    path = tmp_path / "net.toml"
+    path.write_text(f'title = "t"\n[[section]]\nheading = "h"\n{section}\n', encoding="utf-8")
+    with pytest.raises(SpecError, match=message):
+        load(path)
