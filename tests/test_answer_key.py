@@ -151,6 +151,9 @@ def test_max_and_min_print_as_functions_and_the_exponent_is_not_n():
     assert "max(0, x)" in d.to_text() and "min(3, x)" in d.to_text()
     text = derive("(x - 1)^2", "x").to_text()
     assert "exponent: 2" in text and "n = 2" not in text
+    brief = d.to_text(detail="brief", width=80)
+    assert "Max" not in brief and "Piecewise" not in brief
+    assert "{0 if x <= 0; 1 otherwise}" in brief
 
 
 def _timed(form, expr, seconds=3):

@@ -158,10 +158,19 @@ class Notation:
     ``min`` written as functions, not as SymPy's class names)."""
 
     def _print_Max(self, expr):
-        return self._print_Function(expr, func_name="max")
+        return self._print(sympy.Function("max")(*expr.args))
 
     def _print_Min(self, expr):
-        return self._print_Function(expr, func_name="min")
+        return self._print(sympy.Function("min")(*expr.args))
+
+
+class LineNotation(Notation):
+    """:class:`Notation` for maths on one line: pieces as ``{-q if t ≤ y; 1 - q otherwise}``."""
+
+    def _print_Piecewise(self, expr):
+        pieces = [f"{self._print(e)} otherwise" if c == sympy.true else
+                  f"{self._print(e)} if {self._print(c)}" for e, c in expr.args]
+        return "{" + "; ".join(pieces) + "}"
 
 
 def is_partial(expr: sympy.Basic) -> bool:

@@ -17,7 +17,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
-from .base import SubexpressionCache, cached_printer, is_partial, keep_order
+from .base import LineNotation, SubexpressionCache, cached_printer, is_partial, keep_order
 from .rows import INDENT, Bracket, Rows, layout
 
 __all__ = ["line", "one_line", "broken", "plain"]
@@ -31,7 +31,7 @@ def _script(text: str, table: dict) -> str | None:
     return None if any(a == b for a, b in zip(text, shown)) else shown
 
 
-class _AsciiLine(SubexpressionCache, StrPrinter):
+class _AsciiLine(LineNotation, SubexpressionCache, StrPrinter):
     """``sympy.sstr`` with derivatives as ``d/dx[f]``."""
 
     def _print_Add(self, expr, order=None):
