@@ -6,18 +6,20 @@ data when asked, builds one step tree per variable, tidies each result and check
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import sympy
 
 from .errors import CalculusMLError, ExpressionError
+from .higher import MAX_STAGES, HigherDerivation, implied_wrt, orders_of, stage_keys
 from .parsing import normalized_name, parse_expression
+from .point import PointValues, Results, point_of, values_at
 from .steps.engine import build_steps
 from .steps.rules import SimplifyRule, Step, SumOverDataRule, SumRule
-from .steps.verify import PROOFS, verify_tree
+from .steps.verify import PROOFS, ensure_real_somewhere, verify_tree
 from .symbolic import Reduce, check_time, over_data, tidy, time_budget
 
-__all__ = ["Derivation", "derive", "derivation_of", "tidied", "Reduce"]
+__all__ = ["Derivation", "HigherDerivation", "derive", "derivation_of", "tidied", "Reduce"]
 
 
 class Derivation:
@@ -50,9 +52,31 @@ class Derivation:
         return tuple(self.steps)
 
     @property
-    def results(self) -> dict[sympy.Symbol, sympy.Expr]:
-        """Each variable's derivative, tidied."""
-        return {var: step.result for var, step in self.steps.items()}
+    def results(self) -> Results:
+        """Each variable's derivative, tidied: a dict keyed by symbol that also takes names
+        (``results["x"]``) and substitutes values by name (``results.subs(x=2)``)."""
+        return Results({var: step.result for var, step in self.steps.items()})
+
+    def at(self, values: Mapping | None = None, /, **named) -> PointValues:
+        """The function, its derivatives and the tangent line (plane) at a point given by name:
+        ``derive("x^3", "x").at(x=2)`` gives ``f(2) = 8``, ``f′(2) = 12`` and ``y = 12x − 16``.
+
+        Raises
+        ------
+        ExpressionError
+            For a name not in the expression, a missing value, or a point where the function or
+            a derivative is not a real number.
+        """
+        point = point_of(self.expression, values, **named)
+        return values_at(self.expression, self.results, point)
+
+    def hints(self, var: str | sympy.Symbol | None = None):
+        """The derivation by ``var`` (the only variable if omitted) one step at a time, in the
+        order a teacher works: each :class:`~calculus_ml.learning.Hint` names what to look at
+        without giving it away, then the step it leads to."""
+        from .learning.hints import hints
+
+        return hints(self, var)
 
     @property
     def gradient(self) -> tuple[sympy.Expr, ...]:
@@ -169,13 +193,14 @@ class Derivation:
 
 def derive(
     expr: str | sympy.Expr,
-    wrt: str | sympy.Symbol | Iterable[str | sympy.Symbol],
+    wrt: str | sympy.Symbol | Iterable[str | sympy.Symbol] | None = None,
     *,
+    order: int = 1,
     data: Iterable[str | sympy.Symbol] | None = None,
     reduce: Reduce | None = None,
     verify: bool = True,
     time_limit: float | None = None,
-) -> Derivation:
+) -> Derivation | HigherDerivation:
     """Differentiate ``expr`` step by step with respect to each variable in ``wrt``.
 
     Parameters
@@ -183,8 +208,15 @@ def derive(
     expr : str or sympy.Expr
         The expression; text is parsed with :func:`~calculus_ml.parse_expression`. With ``data``,
         it is the term for one data point.
-    wrt : str, Symbol or list of them
-        The variable or variables; other symbols are held constant.
+    wrt : str, Symbol or list of them, optional
+        The variable or variables; other symbols are held constant. May be omitted when the
+        expression has one symbol. A variable the expression does not hold has derivative 0
+        (the constant rule). One name repeated (``["x", "x"]``) asks for a higher derivative.
+    order : int
+        The order of the derivatives (default 1). From 2 on, a
+        :class:`~calculus_ml.higher.HigherDerivation`: with one variable the n-th derivative,
+        with several every partial of that order (``order=2``: the Hessian, both orders of
+        each mixed partial).
     data : list of str, optional
         Names of per-sample data symbols. The expression differentiated becomes
         ``(1/n) Σᵢ expr(xᵢ, ...)`` (``reduce="mean"``, the default) or ``Σᵢ expr(xᵢ, ...)``.
@@ -199,13 +231,14 @@ def derive(
 
     Returns
     -------
-    Derivation
+    Derivation or HigherDerivation
 
     Raises
     ------
     ExpressionError
-        For unsafe or malformed text, unknown variables or data names, a bad ``reduce``, or an
-        expression that is not real at any point tried.
+        For unsafe or malformed text, bad variable or data names, a bad ``reduce`` or ``order``.
+    DomainError
+        For an expression that is a real number nowhere (``sqrt(-1 - x^2)``).
     BudgetError
         For an expression too large to explain step by step, or past ``time_limit``.
 
@@ -214,15 +247,20 @@ def derive(
     >>> d = derive("(y - (m*x + b))**2", ["m", "b"], data=["x", "y"])
     >>> d["b"].rule
     'simplify'
+    >>> derive("x^3", order=3).result
+    6
     """
     with time_budget(time_limit):  # parsing is part of the work
         term = _real_symbols(parse_expression(expr))
-        variables = _resolve(term, wrt, "variable")
+        variables, order = orders_of(_resolve(term, implied_wrt(term, wrt, data), "variable"), order)
         if data is None:
             if reduce is not None:
                 raise ExpressionError("reduce= needs data= (the names summed over)")
             expression, sample_term = term, None
         else:
+            if order > 1:
+                raise ExpressionError("order= goes without data=: a loss's second derivatives "
+                                      "are its Hessian (calculus_ml.Loss(...).hessian())")
             data_symbols = _resolve(term, data, "data name")
             clash = set(variables) & set(data_symbols)
             if clash:
@@ -230,8 +268,24 @@ def derive(
                     f"{', '.join(sorted(s.name for s in clash))} cannot be both a variable and data"
                 )
             expression, sample_term = over_data(term, data_symbols, reduce or "mean"), term
+        ensure_real_somewhere(expression)
+        if order > 1:
+            return _higher(expression, variables, order, verify=verify, time_limit=time_limit)
         return derivation_of(expression, variables, term=sample_term, verify=verify,
                              time_limit=time_limit)
+
+
+def _higher(expression, variables, order, *, verify, time_limit) -> HigherDerivation:
+    keys = stage_keys(variables, order)
+    if len(keys) > MAX_STAGES or len(variables) ** order > MAX_STAGES:
+        raise ExpressionError(f"{len(variables)} variables to order {order} make too many "
+                              f"derivatives to explain (at most {MAX_STAGES}): fewer of either")
+    stages: dict[tuple, Derivation] = {}
+    with time_budget(time_limit):
+        for key in keys:
+            base = expression if len(key) == 1 else stages[key[:-1]].results[key[-2]]
+            stages[key] = derivation_of(base, [key[-1]], verify=verify, time_limit=time_limit)
+    return HigherDerivation(expression, variables, order, stages)
 
 
 def derivation_of(
@@ -314,6 +368,8 @@ def _resolve(
     if not names:
         raise ExpressionError(f"no {kind} given")
     by_name = {s.name: s for s in expr.free_symbols}
+    if kind == "variable" and not by_name:  # a constant: any name is a variable, with d/dx = 0
+        by_name = _AnyName()
     symbols = []
     for name in names:
         key = name.name if isinstance(name, sympy.Symbol) else name
@@ -323,6 +379,15 @@ def _resolve(
         if key not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
             raise ExpressionError(f"{kind} {key!r} does not occur in {expr} (its symbols: {known})")
-        if by_name[key] not in symbols:
-            symbols.append(by_name[key])
-    return tuple(symbols)
+        symbols.append(by_name[key])
+    return symbols if kind == "variable" else tuple(dict.fromkeys(symbols))
+
+
+class _AnyName(dict):
+    """A real symbol for any identifier: the variables of a constant (its derivative is 0)."""
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or key.isidentifier()
+
+    def __missing__(self, key: str) -> sympy.Symbol:
+        return self.setdefault(key, sympy.Symbol(key, real=True))
