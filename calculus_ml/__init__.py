@@ -14,6 +14,14 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "parse_expression": "parsing",
     "derive": "derivation",
+    "HigherDerivation": "higher",
+    "substitute": "point",
+    "check_answer": "learning",
+    "check_steps": "learning",
+    "Verdict": "learning",
+    "hints": "learning",
+    "practice": "learning",
+    "DomainError": "errors",
     "Derivation": "derivation",
     "CalculusMLError": "errors",
     "ExpressionError": "errors",
@@ -35,12 +43,16 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .derivation import Derivation, derive
+    from .higher import HigherDerivation
+    from .learning import Verdict, check_answer, check_steps, hints, practice
+    from .point import substitute
     from .errors import (
         BudgetError,
         CalculusMLError,
         ConvergenceWarning,
         DataError,
         DivergenceError,
+        DomainError,
         ExpressionError,
         VerificationError,
     )

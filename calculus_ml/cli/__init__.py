@@ -12,22 +12,25 @@ from collections.abc import Sequence
 
 from ..errors import MESSAGE_LIMIT, CalculusMLError, shortened
 from . import commands
+from .learning import run_check
 from .parser import build_parser
 
 __all__ = ["main", "build_parser"]
 
 _COMMANDS = {"derive": commands.run_derive, "demo": commands.run_demo, "fit": commands.run_fit,
-             "losses": commands.run_losses, "handout": commands.run_handout}
+             "losses": commands.run_losses, "handout": commands.run_handout,
+             "check": run_check}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        output = _COMMANDS[args.command](args)
+        output = _COMMANDS[args.command](args)  # text, or (text, exit status) for a verdict
     except CalculusMLError as error:
         print(f"calculus-ml: error: {shortened(str(error).splitlines()[0], MESSAGE_LIMIT)}",
               file=sys.stderr)
         return 2
+    output, status = output if isinstance(output, tuple) else (output, 0)
     sys.stdout.write(output if output.endswith("\n") else output + "\n")
-    return 0
+    return status
