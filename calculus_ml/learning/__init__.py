@@ -8,7 +8,10 @@
 """
 
 from .check import Verdict, check_answer
+from .hints import Hint, hints
 from .misconceptions import CATALOGUE, Misconception
-from .steps_check import StepsReport, check_steps
+from .practice import Exercise, Worksheet, practice
+from .steps_check import StepsReport, StepVerdict, check_steps
 
-__all__ = ["Verdict", "check_answer", "CATALOGUE", "Misconception", "StepsReport", "check_steps"]
+__all__ = ["Verdict", "check_answer", "CATALOGUE", "Misconception", "StepsReport", "StepVerdict",
+           "check_steps", "Hint", "hints", "Exercise", "Worksheet", "practice"]
