@@ -52,7 +52,9 @@ def is_svg(path: Path) -> bool:
 
 def test_every_lesson_has_a_spec():
     names = handout.names()
-    assert [n[:2] for n in names if n[:2].isdigit()] == [f"{k:02d}" for k in range(1, 10)]
+    numbered = [n[:2] for n in names if n[:2].isdigit()]
+    assert len(set(numbered)) == len(numbered)  # one spec per lesson number
+    assert {f"{k:02d}" for k in range(1, 10)} <= set(numbered) and "11" in numbered
     assert "demo" in names
     assert {p.stem for p in (ROOT / "derivations").glob("*.toml")} == set(names)
 
