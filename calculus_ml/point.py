@@ -55,7 +55,8 @@ class Results(dict):
     def subs(self, values: Mapping | None = None, /, **named) -> dict:
         """Each result with values put in by name: ``results.subs(x=2)`` or
         ``results.subs({"x": 2})``; values are exact (``0.5`` is ``1/2``)."""
-        return {var: substitute(result, values, **named) for var, result in self.items()}
+        point = point_of(sympy.Tuple(*self, *self.values()), values, **named)
+        return {var: result.subs(point) for var, result in self.items()}
 
 
 def point_of(expr: sympy.Basic, values: Mapping | None = None, **named) -> dict:
