@@ -154,3 +154,21 @@ def test_a_worksheet_renders_questions_then_the_key():
     assert "\\newpage" in tex and "page-break-before" in html
     assert len(sheet.to_dict()["exercises"]) == 2
     assert math.isclose(len(cm.practice("chain", 1, n=2, seed=1).exercises), 2)
+
+
+@pytest.mark.slow
+def test_the_learning_page_slower_examples_hold():
+    """The page's ``pycon`` examples (too slow for the fast docs test) are run here."""
+    import doctest
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "learning.md"
+    blocks = re.findall(r"^```pycon\n(.*?)^```", page.read_text(encoding="utf-8"),
+                        re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 3
+    test = doctest.DocTestParser().get_doctest("\n".join(blocks), {"cm": cm}, page.name,
+                                               str(page), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0

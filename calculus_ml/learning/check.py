@@ -25,7 +25,8 @@ from ..higher import implied_wrt
 from ..parsing import parse_expression
 from ..symbolic import Reduce, data_index
 from . import render as _render
-from .compare import Counterexample, Method, counterexample, learner_expression, same_function
+from .compare import (Counterexample, Method, counterexample, learner_expression, same_function,
+                      shown_value)
 from .misconceptions import get, wrong_derivatives
 
 __all__ = ["Verdict", "Problem", "check_answer", "problem"]
@@ -232,13 +233,9 @@ def judge(task: Problem, learner: sympy.Expr) -> Verdict:
 def wrong_message(point: Counterexample | None, mistake: str | None) -> str:
     """One sentence: where the answer differs, and the mistake that explains it."""
     where = ("Not quite" if point is None else f"Not quite: at {point.shown()} your answer is "
-             f"{_short(point.answer)} but the derivative is {_short(point.expected)}")
+             f"{shown_value(point.answer)} but the derivative is {shown_value(point.expected)}")
     if mistake is None:
         return where + "."
     m = get(mistake)
-    return f"{where}. That is exactly what {m.name} gives: {m.advice}."
-
-
-def _short(value: sympy.Expr) -> str:
-    return sympy.sstr(value if value.is_Rational or value.is_Float else value.evalf(6))
+    return f"{where}. That is exactly the answer of a classic mistake, {m.name}: {m.advice}."
 

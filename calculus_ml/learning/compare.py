@@ -1,8 +1,8 @@
 """Whether two expressions are the same function, and a point where they differ.
 
-Equality is decided symbolically where that is cheap (the verifier's zero test, then
-``sympy.simplify`` of a small difference, which knows the trigonometric identities), else at many
-random points in the real domain of both. A difference is shown at a point with small exact
+Equality is decided symbolically where that is cheap (the verifier's zero test, then for a small
+difference the trigonometric identities, ``trigsimp`` of ``expand_trig``, and the laws of
+logarithms), else at many random points in the real domain of both. A difference is shown at a point with small exact
 coordinates where possible (``x = 2``), else at a random floating-point one.
 """
 
@@ -19,7 +19,7 @@ from ..parsing import parse_expression
 from ..steps.real import numeric_verdict, real_points, real_value
 from ..steps.zero import vanishes
 
-__all__ = ["Method", "Counterexample", "same_function", "counterexample", "learner_expression",
+__all__ = ["Method", "Counterexample", "shown_value", "same_function", "counterexample", "learner_expression",
            "N_CHECK_POINTS"]
 
 Method = Literal["symbolic", "numeric"]
@@ -28,7 +28,9 @@ N_CHECK_POINTS = 30
 """Random real points two expressions must agree at when no symbolic proof is found."""
 
 _SIMPLIFY_OPS = 250
-"""Largest difference (``count_ops``) handed to ``sympy.simplify``."""
+"""Largest difference (``count_ops``) handed to SymPy's trigonometric and logarithm identities."""
+
+_TRIG = (sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot)
 
 _SMALL = (2, 1, 3, -1, sympy.Rational(1, 2), -2, 5, 4, sympy.Rational(1, 3), 10, 7, -3, 31, 100)
 """Exact values tried, in order, for a counterexample: small ones first."""
@@ -55,16 +57,17 @@ class Counterexample:
 
     def shown(self) -> str:
         """``x = 2, y = 1``."""
-        return ", ".join(f"{s} = {_number(v)}" for s, v in self.point.items())
+        return ", ".join(f"{s} = {shown_value(v)}" for s, v in self.point.items())
 
     def to_dict(self) -> dict:
         """JSON-ready, values as text."""
-        return {"point": {str(s): _number(v) for s, v in self.point.items()},
-                "expected": _number(self.expected), "answer": _number(self.answer),
+        return {"point": {str(s): shown_value(v) for s, v in self.point.items()},
+                "expected": shown_value(self.expected), "answer": shown_value(self.answer),
                 "exact": self.exact}
 
 
-def _number(value) -> str:
+def shown_value(value) -> str:
+    """A value for a sentence: exact if rational, else to six significant digits."""
     value = sympy.sympify(value)
     return sympy.sstr(value) if value.is_Rational else sympy.sstr(value.evalf(6) if not
                                                                   value.is_Float else value)
@@ -92,12 +95,14 @@ def same_function(a: sympy.Expr, b: sympy.Expr, *, thorough: bool = True
                   ) -> tuple[bool | None, Method]:
     """``(verdict, method)``: True when ``a = b`` is proved or holds at
     :data:`N_CHECK_POINTS` real points, False when they differ somewhere, None when there are
-    too few real points to tell. ``thorough=False`` skips ``sympy.simplify``."""
+    too few real points to tell. ``thorough=False`` skips the identities."""
     if a == b or vanishes(a - b) is True:
         return True, "symbolic"
     difference = a - b
     if thorough and sympy.count_ops(difference) <= _SIMPLIFY_OPS:
-        if sympy.simplify(difference) == 0:
+        if difference.has(*_TRIG) and sympy.trigsimp(sympy.expand_trig(difference)) == 0:
+            return True, "symbolic"
+        if difference.has(sympy.log) and vanishes(sympy.expand_log(difference, force=True)):
             return True, "symbolic"
     return numeric_verdict(a, b, points=N_CHECK_POINTS), "numeric"
 
@@ -139,5 +144,4 @@ def _exact(expr: sympy.Expr, point: dict) -> sympy.Expr | None:
         return None
     if abs(number.imag) > 1e-12 or abs(number.real) > 1e12:
         return None
-    value = sympy.nsimplify(value) if value.has(sympy.Float) else value
-    return sympy.simplify(value) if sympy.count_ops(value) < 40 else value
+    return sympy.nsimplify(value) if value.has(sympy.Float) else value

@@ -7,6 +7,7 @@ from html import escape
 
 import sympy
 
+from .compare import shown_value
 from .misconceptions import get
 
 __all__ = ["text", "latex", "markdown", "html", "lines"]
@@ -21,8 +22,8 @@ def lines(verdict) -> list[tuple[str, sympy.Basic | str]]:
     ]
     point = verdict.counterexample
     if point is not None:
-        rows.append((f"At {point.shown()}", f"your answer is {sympy.sstr(point.answer)}, the "
-                     f"derivative is {sympy.sstr(point.expected)}"
+        rows.append((f"At {point.shown()}", f"your answer is {shown_value(point.answer)}, the "
+                     f"derivative is {shown_value(point.expected)}"
                      + ("" if point.exact else " (rounded)")))
     if verdict.misconception:
         m = get(verdict.misconception)

@@ -19,7 +19,7 @@ import sympy
 
 from ..errors import ExpressionError
 from .check import Problem, Verdict, judge, problem
-from .compare import Counterexample, counterexample, same_function
+from .compare import Counterexample, counterexample, same_function, shown_value
 from .misconceptions import get
 
 __all__ = ["StepVerdict", "StepsReport", "check_steps", "ALGEBRA_SLIPS", "MAX_STEPS"]
@@ -189,7 +189,7 @@ def _slip(before: sympy.Expr, after: sympy.Expr) -> str:
     """The algebra slip from ``before`` to ``after`` (a key of :data:`ALGEBRA_SLIPS`)."""
     if same_function(after, -before, thorough=False)[0]:
         return "sign_flipped"
-    ratio = sympy.simplify(after / before) if before != 0 else sympy.nan
+    ratio = sympy.cancel(after / before) if before != 0 else sympy.nan
     if ratio.is_number and ratio.is_finite and ratio != 0:
         return "factor_changed"
     difference = before - after
@@ -202,7 +202,7 @@ def _slip(before: sympy.Expr, after: sympy.Expr) -> str:
 def _message(index: int, rule: str, point: Counterexample | None) -> str:
     why = get(rule).name if rule not in ALGEBRA_SLIPS else ALGEBRA_SLIPS[rule]
     where = "" if point is None else (f" at {point.shown()} step {index} is "
-                                      f"{sympy.sstr(point.expected)} but step {index + 1} is "
-                                      f"{sympy.sstr(point.answer)}")
+                                      f"{shown_value(point.expected)} but step {index + 1} is "
+                                      f"{shown_value(point.answer)}")
     return f"Step {index + 1} is the first wrong step: {why}{';' if where else '.'}{where}" + (
         "." if where else "")
