@@ -172,3 +172,17 @@ def test_the_learning_page_slower_examples_hold():
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0
+
+
+@pytest.mark.slow
+def test_kinked_steps_of_one_variable_are_proved_piece_by_piece():
+    counts = derive("relu(x)*log(x - 8)", "x").verify(symbolic=True)
+    assert counts["numeric"] == counts["numeric_too_large"] == 0 and counts["symbolic"] > 0
+
+
+def test_a_wrong_kinked_derivative_is_not_proved():
+    from calculus_ml.steps.zero import vanishes_almost_everywhere
+
+    assert vanishes_almost_everywhere(sympy.Piecewise((0, x <= 0), (1, True)) - sympy.Heaviside(x))
+    assert not vanishes_almost_everywhere(sympy.Piecewise((0, x <= 0), (2, True))
+                                          - sympy.Heaviside(x))

@@ -4,6 +4,9 @@
   first in SymPy's sparse polynomial arithmetic (:func:`zero_as_fraction`), then by SymPy's own
   ``as_numer_denom`` and ``expand`` -- each only while its size, estimated beforehand, is within
   the work budget (:func:`~calculus_ml.symbolic.within_terms`): past it, no proof is tried;
+* :func:`vanishes_almost_everywhere` -- a kinked difference (``Heaviside``, ``sign``, ``Max``,
+  pieces) of one variable written as one ``Piecewise`` whose every piece on an interval of the
+  real line is 0 (the pieces on single points -- the kinks -- do not count);
 * :func:`merged_sums` -- a difference of multiples of sums over the same data written as one
   summand, whose vanishing proves the equality for every number of data points.
 """
@@ -17,7 +20,7 @@ import sympy
 from ..caching import remembered
 from ..symbolic import check_time, multinomial_terms, within_terms
 
-__all__ = ["vanishes", "zero_as_fraction", "merged_sums"]
+__all__ = ["vanishes", "zero_as_fraction", "merged_sums", "vanishes_almost_everywhere"]
 
 
 def vanishes(expr: sympy.Expr) -> bool | None:
@@ -166,6 +169,33 @@ def _power_terms(poly, k: int) -> int:
         return m
     box = math.prod(k * degree + 1 for degree in poly.degrees() if degree > 0)
     return min(box, multinomial_terms(m, k))
+
+
+_MAX_KINKED_OPS = 150
+"""Largest kinked difference (``count_ops``) :func:`vanishes_almost_everywhere` tries: SymPy's
+interval solving takes seconds past it."""
+
+
+def vanishes_almost_everywhere(expr: sympy.Expr) -> bool:
+    """True if ``expr``, of one real variable, is proved 0 everywhere except at finitely many
+    points: rewritten as one ``Piecewise`` (``piecewise_fold``), every piece whose region is
+    more than single points vanishes. False proves nothing."""
+    symbols = expr.free_symbols
+    if len(symbols) != 1 or expr.has(sympy.Sum) or sympy.count_ops(expr) > _MAX_KINKED_OPS:
+        return False
+    try:
+        folded = sympy.piecewise_fold(expr.rewrite(sympy.Piecewise))
+        if not isinstance(folded, sympy.Piecewise):
+            return bool(vanishes(folded))
+        for piece, region in folded.as_expr_set_pairs(sympy.Reals):
+            check_time()
+            if region.is_empty or isinstance(region, sympy.FiniteSet):
+                continue
+            if not vanishes(piece):
+                return False
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return False
+    return True
 
 
 def merged_sums(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
