@@ -180,6 +180,7 @@ def test_kinked_steps_of_one_variable_are_proved_piece_by_piece():
     assert counts["numeric"] == counts["numeric_too_large"] == 0 and counts["symbolic"] > 0
 
 
+@pytest.mark.slow
 def test_a_wrong_kinked_derivative_is_not_proved():
     from calculus_ml.steps.zero import vanishes_almost_everywhere
 
