@@ -9,7 +9,6 @@ where the second partials are continuous.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from itertools import product
 
@@ -17,7 +16,7 @@ import sympy
 
 from .errors import ExpressionError
 from .parsing import normalized_name
-from .point import PointValues, Results, exact_value, point_of, values_at
+from .point import Displayed, PointValues, Results, exact_value, point_of, values_at
 from .steps.zero import vanishes
 from .steps.real import numeric_verdict
 
@@ -62,7 +61,7 @@ def stage_keys(variables: tuple, order: int) -> list[tuple]:
     return [key for k in range(1, order + 1) for key in product(variables, repeat=k)]
 
 
-class HigherDerivation:
+class HigherDerivation(Displayed):
     """Derivatives of order 2 and up, stage by stage.
 
     Parameters
@@ -194,10 +193,6 @@ class HigherDerivation:
                         for (a, b), same in self.schwarz.items()],
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as a JSON document."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
     def verify(self, *, symbolic: bool = False) -> dict[str, int]:
         """Check every step of every stage; counts by proof kind."""
         totals: dict[str, int] = {}
@@ -206,13 +201,7 @@ class HigherDerivation:
                 totals[kind] = totals.get(kind, 0) + count
         return totals
 
-    def __str__(self) -> str:
-        return self.to_text()
-
     def __repr__(self) -> str:
         names = ", ".join(str(v) for v in self.variables)
         return (f"<HigherDerivation of order {self.order} of {sympy.sstr(self.expression)} "
                 f"with respect to {names}>")
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()

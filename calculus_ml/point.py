@@ -18,7 +18,7 @@ import sympy
 from .errors import ExpressionError
 from .parsing import normalized_name, parse_expression
 
-__all__ = ["Results", "PointValues", "substitute", "point_of", "values_at", "exact_value"]
+__all__ = ["Displayed", "Results", "PointValues", "substitute", "point_of", "values_at", "exact_value"]
 
 
 def _key(name) -> str:
@@ -88,7 +88,23 @@ def substitute(expr: sympy.Expr, values: Mapping | None = None, /, **named) -> s
     return expr.subs(point_of(expr, values, **named))
 
 
-class PointValues:
+class Displayed:
+    """The display protocol shared by what the package prints (values at a point, higher
+    derivatives, verdicts, worksheets): a subclass defines ``to_text``, ``to_markdown`` and
+    ``to_dict``; ``str()``, ``to_json()`` and Jupyter's Markdown display follow."""
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as a JSON document."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+class PointValues(Displayed):
     """A function and its derivatives at one point, exact and as floats, with the tangent line
     ``y = f(a) + f′(a)(x − a)`` (a tangent plane ``z = …`` for several variables).
 
@@ -189,18 +205,8 @@ class PointValues:
             "tangent": None if self.tangent is None else sympy.sstr(self.tangent),
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as a JSON document."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
     def __repr__(self) -> str:
         return f"<PointValues of {sympy.sstr(self.expression)} at {_shown(self.point)}>"
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
 
     def _repr_latex_(self) -> str:
         return "$$\\begin{aligned}" + r" \\ ".join(self._latex_rows()) + "\\end{aligned}$$"

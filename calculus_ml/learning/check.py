@@ -13,7 +13,6 @@ summand of ``Σᵢ`` — with ``n`` for the number of points: for the mean squar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from ..derivation import Derivation, derive
 from ..errors import ExpressionError
 from ..higher import implied_wrt
 from ..parsing import parse_expression
+from ..point import Displayed
 from ..symbolic import Reduce, data_index
 from . import render as _render
 from .compare import (Counterexample, Method, counterexample, learner_expression, same_function,
@@ -95,7 +95,7 @@ def problem(expression: str | sympy.Expr, wrt=None, data: Iterable[str] | None =
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(Displayed):
     """The verdict on a learner's derivative.
 
     Attributes
@@ -161,16 +161,6 @@ class Verdict:
             "counterexample": self.counterexample and self.counterexample.to_dict(),
             "expected": self.expected.to_dict(),
         }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as a JSON document."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         return {"text/plain": repr(self), "text/markdown": self.to_markdown(),

@@ -8,7 +8,6 @@ the answer key with every step.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import sympy
 
 from ..derivation import Derivation, derive
 from ..errors import ExpressionError
+from ..point import Displayed
 
 __all__ = ["practice", "Worksheet", "Exercise", "RULES", "MAX_EXERCISES"]
 
@@ -94,7 +94,7 @@ class Exercise:
 
 
 @dataclass(frozen=True)
-class Worksheet:
+class Worksheet(Displayed):
     """Exercises that need one rule, then their answer key with every step."""
 
     rule: str
@@ -149,16 +149,6 @@ class Worksheet:
                 "exercises": [{"number": e.number, "expression": sympy.sstr(e.expression),
                                "answer": sympy.sstr(e.answer), "key": e.derivation.to_dict()}
                               for e in self.exercises]}
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as a JSON document."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
 
 
 def practice(rule: str = "chain", level: int = 1, n: int = 10, seed: int = 0) -> Worksheet:

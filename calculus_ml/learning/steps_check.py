@@ -11,14 +11,14 @@ point where it differs from what it was claimed equal to.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy
 
 from ..errors import ExpressionError
-from .check import Problem, Verdict, judge, problem
+from ..point import Displayed
+from .check import Verdict, judge, problem
 from .compare import Counterexample, counterexample, same_function, shown_value
 from .misconceptions import get
 
@@ -59,7 +59,7 @@ class StepVerdict:
 
 
 @dataclass(frozen=True)
-class StepsReport:
+class StepsReport(Displayed):
     """The verdict on a learner's chain of steps.
 
     Attributes
@@ -109,10 +109,6 @@ class StepsReport:
             "derivative": sympy.sstr(self.verdict.derivative),
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as a JSON document."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
     def to_text(self) -> str:
         """One line per entry (✓ right, ✗ wrong, ← the first wrong), then the message."""
         out = [("✓ " if self.correct else "✗ ") + self.message, ""]
@@ -132,12 +128,6 @@ class StepsReport:
             out.append(f"{s.index + 1}. ${sympy.latex(s.expr)}$ "
                        f"{'✓' if s.correct else '✗'}{note}")
         return "\n".join(out) + "\n"
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
 
 
 def check_steps(expression: str | sympy.Expr, steps: Sequence[str | sympy.Expr], wrt=None,
