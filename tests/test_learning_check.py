@@ -219,3 +219,15 @@ def test_a_handout_section_can_be_a_worksheet(tmp_path):
                     'worksheet = { rule = "chain", level = 9 }\n', encoding="utf-8")
     with pytest.raises(SpecError, match="worksheet.level"):
         handout.build(spec)
+
+
+def test_hints_on_a_terminal_wait_for_enter_before_each_step(monkeypatch, capsys):
+    from calculus_ml import derive
+    from calculus_ml.cli.learning import run_hints
+
+    presses = []
+    monkeypatch.setattr("builtins.input", lambda *a: presses.append(capsys.readouterr().out))
+    rest = run_hints(derive("sin(x^2)"), interactive=True)
+    assert len(presses) == 3  # one Enter per step
+    assert "which rule?" in presses[0] and "→" not in presses[0]  # the question, not the step
+    assert "→ chain rule" in presses[1] and "→ power rule" in rest

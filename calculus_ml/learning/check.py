@@ -23,7 +23,7 @@ from ..errors import ExpressionError
 from ..higher import implied_wrt
 from ..parsing import parse_expression
 from ..point import Displayed
-from ..symbolic import Reduce, data_index
+from ..symbolic import Reduce, check_time, data_index, time_budget
 from . import render as _render
 from .compare import (Counterexample, Method, counterexample, learner_expression, same_function,
                       shown_value)
@@ -66,6 +66,7 @@ class Problem:
         others = tuple(sorted((s for s in self.function.free_symbols if s != self.var
                                and s.name != "n"), key=sympy.default_sort_key))
         for misconception, wrong in wrong_derivatives(self.function, self.var, others):
+            check_time()
             if same_function(wrong, self.derivative, thorough=False)[0]:
                 continue  # this mistake changes nothing here
             if same_function(wrong, answer, thorough=False)[0]:
@@ -191,6 +192,8 @@ def check_answer(expression: str | sympy.Expr, answer: str | sympy.Expr, wrt=Non
     ------
     ExpressionError
         For malformed or unsafe text, or an answer using a name the expression does not have.
+    BudgetError
+        When the check takes longer than :data:`calculus_ml.symbolic.TIME_LIMIT`.
 
     Examples
     --------
@@ -198,9 +201,9 @@ def check_answer(expression: str | sympy.Expr, answer: str | sympy.Expr, wrt=Non
     >>> v.correct, v.misconception
     (False, 'chain_inner_forgotten')
     """
-    task = problem(expression, wrt, data, reduce)
-    learner = task.read(answer)
-    return judge(task, learner)
+    with time_budget():
+        task = problem(expression, wrt, data, reduce)
+        return judge(task, task.read(answer))
 
 
 def judge(task: Problem, learner: sympy.Expr) -> Verdict:

@@ -111,7 +111,7 @@ def counterexample(expected: sympy.Expr, answer: sympy.Expr) -> Counterexample |
     """A point where ``expected`` and ``answer`` differ: small exact coordinates where possible,
     else one of the random real points; None if none is found."""
     symbols = sorted(expected.free_symbols | answer.free_symbols, key=sympy.default_sort_key)
-    for values in itertools.islice(_small_points(len(symbols)), 60):
+    for values in itertools.islice(_small_points(symbols), 60):
         point = dict(zip(symbols, values))
         e, a = _exact(expected, point), _exact(answer, point)
         if e is not None and a is not None and abs(complex(sympy.N(e - a))) > 1e-9:
@@ -124,11 +124,16 @@ def counterexample(expected: sympy.Expr, answer: sympy.Expr) -> Counterexample |
     return None
 
 
-def _small_points(k: int):
-    """Points with small exact coordinates, each name stepping through :data:`_SMALL` at its
-    own pace so that names rarely share a value."""
+def _small_points(symbols: list[sympy.Symbol]):
+    """Points with small exact coordinates, each name stepping through the values of
+    :data:`_SMALL` its assumptions allow (``n`` of a mean: positive whole numbers) at its own
+    pace, so that names rarely share a value."""
+    allowed = [[v for v in _SMALL if (not s.is_positive or v > 0) and (not s.is_integer or
+                                                                        sympy.Integer(v) == v)]
+               for s in symbols]
     for step in range(len(_SMALL) * 4):
-        yield tuple(_SMALL[(step * (j + 1) + j) % len(_SMALL)] for j in range(k))
+        yield tuple(values[(step * (j + 1) + j) % len(values)]
+                    for j, values in enumerate(allowed))
 
 
 def _exact(expr: sympy.Expr, point: dict) -> sympy.Expr | None:

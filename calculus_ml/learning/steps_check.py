@@ -18,6 +18,7 @@ import sympy
 
 from ..errors import ExpressionError
 from ..point import Displayed
+from ..symbolic import time_budget
 from .check import Verdict, judge, problem
 from .compare import Counterexample, counterexample, same_function, shown_value
 from .misconceptions import get
@@ -155,7 +156,11 @@ def check_steps(expression: str | sympy.Expr, steps: Sequence[str | sympy.Expr],
     """
     if isinstance(steps, (str, sympy.Basic)) or not 1 <= len(steps) <= MAX_STEPS:
         raise ExpressionError(f"give the steps as a list of 1 to {MAX_STEPS} expressions")
-    task = problem(expression, wrt, data, reduce)
+    with time_budget():
+        return _report(problem(expression, wrt, data, reduce), steps)
+
+
+def _report(task, steps) -> StepsReport:
     exprs = [task.read(text, f"step {k + 1}") for k, text in enumerate(steps)]
     first = judge(task, exprs[0])
     verdicts = [StepVerdict(0, exprs[0], first.correct, None)]
