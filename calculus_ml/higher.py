@@ -16,7 +16,8 @@ import sympy
 
 from .errors import ExpressionError
 from .parsing import normalized_name
-from .point import Displayed, PointValues, Results, exact_value, point_of, values_at
+from .point import (Displayed, PointValues, Results, exact_value, partial_name, point_of,
+                    values_at)
 from .steps.zero import vanishes
 from .steps.real import numeric_verdict
 
@@ -150,10 +151,12 @@ class HigherDerivation(Displayed):
         for key, stage in self.stages.items():
             yield self.notation(key), stage.results[key[-1]], stage
 
-    def _agreement(self) -> list[str]:
-        return [f"{sympy.sstr(self.notation(a))} and {sympy.sstr(self.notation(b))} "
-                f"{'agree' if same else 'DISAGREE'} (Schwarz)" for (a, b), same in
-                self.schwarz.items()]
+    def _agreement(self, show=None) -> list[str]:
+        """One sentence per mixed partial taken in both orders: do they agree?"""
+        name = partial_name if show is None else (lambda key: show(self.notation(key)))
+        return [f"{name(a)} and {name(b)} "
+                f"{'agree' if same else 'do not agree'} (Schwarz's theorem)."
+                for (a, b), same in self.schwarz.items()]
 
     def to_text(self) -> str:
         """Each stage's steps under its heading ``dⁿf/dxⁿ = …``; the Schwarz checks last."""
@@ -167,13 +170,14 @@ class HigherDerivation(Displayed):
         """LaTeX: each stage's ``align*`` under its equation."""
         return "\n".join(rf"\[{sympy.latex(sympy.Eq(n, r, evaluate=False))}\]" + "\n"
                          + s.to_latex() for n, r, s in self._parts()) + "\n".join(
-                             ["", *self._agreement()])
+                             ["", *self._agreement(lambda e: f"${sympy.latex(e)}$")])
 
     def to_markdown(self) -> str:
         """Markdown: a heading per stage."""
+        agreement = self._agreement(lambda e: f"${sympy.latex(e)}$")
         return "\n".join(f"## ${sympy.latex(sympy.Eq(n, r, evaluate=False))}$\n\n"
                          + s.to_markdown() for n, r, s in self._parts()) + "\n".join(
-                             ["", *(f"- {a}" for a in self._agreement())]) + "\n"
+                             ["", *(f"- {a}" for a in agreement)]) + "\n"
 
     def to_html(self) -> str:
         """HTML: a heading (MathML) per stage."""

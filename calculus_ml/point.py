@@ -18,7 +18,8 @@ import sympy
 from .errors import ExpressionError
 from .parsing import normalized_name, parse_expression
 
-__all__ = ["Displayed", "Results", "PointValues", "substitute", "point_of", "values_at", "exact_value"]
+__all__ = ["Displayed", "Results", "PointValues", "substitute", "point_of", "values_at", "exact_value",
+           "partial_name"]
 
 
 def _key(name) -> str:
@@ -150,11 +151,11 @@ class PointValues(Displayed):
             else:
                 name = "f" + ("′″‴"[k - 1] if 0 < k < 4 else f"⁽{k}⁾".translate(_SUPERSCRIPT) if k else "")
             return f"{name}({at})" if not latex else rf"{name}\left({at}\right)"
-        power = "" if k == 1 else (f"^{{{k}}}" if latex else str(k).translate(_SUPERSCRIPT))
         if latex:
+            power = "" if k == 1 else f"^{{{k}}}"
             below = " ".join(rf"\partial {sympy.latex(v)}" for v in reversed(key))
             return rf"\frac{{\partial{power} f}}{{{below}}}\left({at}\right)"
-        return f"∂{power}f/" + "".join(f"∂{v}" for v in reversed(key)) + f"({at})"
+        return f"{partial_name(key)}({at})"
 
     @property
     def tangent_name(self) -> str:
@@ -213,6 +214,12 @@ class PointValues(Displayed):
 
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def partial_name(key: tuple) -> str:
+    """``∂²f/∂y∂x`` for the variables ``(x, y)``, differentiated first to last."""
+    power = "" if len(key) == 1 else str(len(key)).translate(_SUPERSCRIPT)
+    return f"∂{power}f/" + "".join(f"∂{v}" for v in reversed(key))
 
 
 def _float(value: sympy.Expr) -> float | None:
