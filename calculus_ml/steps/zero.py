@@ -172,21 +172,32 @@ def _power_terms(poly, k: int) -> int:
 
 
 _MAX_KINKED_OPS = 150
-"""Largest kinked difference (``count_ops``) :func:`vanishes_almost_everywhere` tries: SymPy's
-interval solving takes seconds past it."""
+"""Largest kinked difference (``count_ops``) :func:`vanishes_almost_everywhere` tries."""
+
+_MAX_PIECES = 6
+"""Most pieces (after folding) :func:`vanishes_almost_everywhere` splits the line by, and only
+with polynomial conditions: past either, SymPy's interval solving takes seconds (fourteen
+pieces of ``max(x, x**2)``: ten)."""
 
 
 def vanishes_almost_everywhere(expr: sympy.Expr) -> bool:
     """True if ``expr``, of one real variable, is proved 0 everywhere except at finitely many
-    points: rewritten as one ``Piecewise`` (``piecewise_fold``), every piece whose region is
-    more than single points vanishes. False proves nothing."""
+    points: rewritten as one ``Piecewise`` (``piecewise_fold``) of at most :data:`_MAX_PIECES`
+    pieces with polynomial conditions, every piece whose region is more than single points
+    vanishes. False proves nothing."""
     symbols = expr.free_symbols
     if len(symbols) != 1 or expr.has(sympy.Sum) or sympy.count_ops(expr) > _MAX_KINKED_OPS:
         return False
+    (x,) = symbols
     try:
         folded = sympy.piecewise_fold(expr.rewrite(sympy.Piecewise))
         if not isinstance(folded, sympy.Piecewise):
             return bool(vanishes(folded))
+        relations = set().union(*(c.atoms(sympy.core.relational.Relational)
+                                  for _, c in folded.args))
+        if len(folded.args) > _MAX_PIECES or not all(
+                side.is_polynomial(x) for r in relations for side in r.args):
+            return False  # SymPy's interval solving would take seconds
         for piece, region in folded.as_expr_set_pairs(sympy.Reals):
             check_time()
             if region.is_empty or isinstance(region, sympy.FiniteSet):
