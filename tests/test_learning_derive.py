@@ -175,15 +175,18 @@ def test_the_learning_page_slower_examples_hold():
 
 
 @pytest.mark.slow
-def test_kinked_steps_of_one_variable_are_proved_piece_by_piece():
-    counts = derive("relu(x)*log(x - 8)", "x").verify(symbolic=True)
+@pytest.mark.parametrize("text", ["relu(x)*log(x - 8)", "max(x, x^2)", "sign(x)*x^2",
+                                  "abs(x^2 - 2)*x"])
+def test_kinked_steps_of_one_variable_are_proved_piece_by_piece(text):
+    counts = derive(text, "x").verify(symbolic=True)
     assert counts["numeric"] == counts["numeric_too_large"] == 0 and counts["symbolic"] > 0
 
 
-@pytest.mark.slow
 def test_a_wrong_kinked_derivative_is_not_proved():
     from calculus_ml.steps.zero import vanishes_almost_everywhere
 
     assert vanishes_almost_everywhere(sympy.Piecewise((0, x <= 0), (1, True)) - sympy.Heaviside(x))
     assert not vanishes_almost_everywhere(sympy.Piecewise((0, x <= 0), (2, True))
                                           - sympy.Heaviside(x))
+    wrong_on_an_interval = sympy.Piecewise((x, x < 1), (0, x < 2), (x, True)) - sympy.Max(0, x)
+    assert not vanishes_almost_everywhere(wrong_on_an_interval)

@@ -174,17 +174,17 @@ def _power_terms(poly, k: int) -> int:
 _MAX_KINKED_OPS = 150
 """Largest kinked difference (``count_ops``) :func:`vanishes_almost_everywhere` tries."""
 
-_MAX_PIECES = 6
-"""Most pieces (after folding) :func:`vanishes_almost_everywhere` splits the line by, and only
-with polynomial conditions: past either, SymPy's interval solving takes seconds (fourteen
-pieces of ``max(x, x**2)``: ten)."""
+_MAX_PIECES = 16
+"""Most pieces (after folding) :func:`vanishes_almost_everywhere` tries."""
 
 
 def vanishes_almost_everywhere(expr: sympy.Expr) -> bool:
     """True if ``expr``, of one real variable, is proved 0 everywhere except at finitely many
-    points: rewritten as one ``Piecewise`` (``piecewise_fold``) of at most :data:`_MAX_PIECES`
-    pieces with polynomial conditions, every piece whose region is more than single points
-    vanishes. False proves nothing."""
+    points. Rewritten as one ``Piecewise`` (``piecewise_fold``) of at most :data:`_MAX_PIECES`
+    pieces whose conditions compare polynomials, the real line splits at the real roots of
+    those polynomials into intervals on which every condition keeps its truth value; the piece
+    that holds on each interval (found at a rational point inside it) must vanish identically.
+    The roots themselves -- the kinks -- do not count. False proves nothing."""
     symbols = expr.free_symbols
     if len(symbols) != 1 or expr.has(sympy.Sum) or sympy.count_ops(expr) > _MAX_KINKED_OPS:
         return False
@@ -193,20 +193,35 @@ def vanishes_almost_everywhere(expr: sympy.Expr) -> bool:
         folded = sympy.piecewise_fold(expr.rewrite(sympy.Piecewise))
         if not isinstance(folded, sympy.Piecewise):
             return bool(vanishes(folded))
-        relations = set().union(*(c.atoms(sympy.core.relational.Relational)
-                                  for _, c in folded.args))
-        if len(folded.args) > _MAX_PIECES or not all(
-                side.is_polynomial(x) for r in relations for side in r.args):
-            return False  # SymPy's interval solving would take seconds
-        for piece, region in folded.as_expr_set_pairs(sympy.Reals):
+        if len(folded.args) > _MAX_PIECES:
+            return False
+        for point in _interval_points(folded, x):
             check_time()
-            if region.is_empty or isinstance(region, sympy.FiniteSet):
-                continue
+            piece = next(e for e, c in folded.args if c.subs(x, point) == sympy.true)
             if not vanishes(piece):
                 return False
-    except (NotImplementedError, TypeError, ValueError, AttributeError):
+    except (NotImplementedError, TypeError, ValueError, AttributeError, StopIteration,
+            sympy.PolynomialError):
         return False
     return True
+
+
+def _interval_points(folded: sympy.Piecewise, x: sympy.Symbol) -> list[sympy.Rational]:
+    """A rational point inside each interval between the real roots of the polynomials the
+    conditions of ``folded`` compare (raises ``PolynomialError`` for another condition)."""
+    relations = set().union(*(c.atoms(sympy.core.relational.Relational) for _, c in folded.args))
+    roots = set()
+    for relation in relations:
+        difference = relation.lhs - relation.rhs
+        if difference.has(x):
+            roots.update(sympy.Poly(difference, x).real_roots())
+    ordered = sorted(roots, key=lambda r: r.evalf(30))
+    if not ordered:
+        return [sympy.S.Zero]
+    points = [sympy.floor(ordered[0].evalf(30)) - 1, sympy.ceiling(ordered[-1].evalf(30)) + 1]
+    for low, high in zip(ordered, ordered[1:]):
+        points.append(sympy.Rational(str(((low + high) / 2).evalf(30))))
+    return points
 
 
 def merged_sums(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
