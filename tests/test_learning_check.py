@@ -213,6 +213,14 @@ def test_a_handout_section_can_be_a_worksheet(tmp_path):
     blocks = built.document.blocks
     titles = [b.text[0].text for b in blocks if isinstance(b, doc.Heading)]
     assert titles.index("Questions") < titles.index("Answer key")
+    kinds = [type(b).__name__ for b in blocks]
+    key = next(k for k, b in enumerate(blocks) if isinstance(b, doc.Heading)
+               and b.text[0].text == "Answer key")
+    assert kinds[key - 1] == "PageBreak" and kinds.count("PageBreak") == 2
+    from calculus_ml.handout.writers import write_html, write_latex
+
+    assert write_latex(built.document).count("\\clearpage") == 2
+    assert write_html(built.document).count("break-before: page") == 2
     assert sum(isinstance(b, doc.Steps) for b in blocks) == 1 + 4  # the example and the key
     spec = tmp_path / "bad.toml"
     spec.write_text('title = "t"\n[[section]]\nheading = "h"\n'

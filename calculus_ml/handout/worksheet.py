@@ -1,7 +1,7 @@
 """A handout section's ``worksheet``: exercises that need one rule, then the verified answer key.
 
 ``worksheet = { rule = "chain", level = 2, n = 6, seed = 0 }`` puts the questions under a heading
-and the answer key, every step shown, under the next one (see
+on a page of their own and the answer key, every step shown, on the next (see
 :func:`calculus_ml.learning.practice`).
 """
 
@@ -38,8 +38,9 @@ def worksheet_blocks(settings: dict[str, Any]) -> list:
     sheet = practice(**settings)
     questions = tuple((doc.Run(f"{e.number}. "), doc.Math(sympy.Derivative(e.expression, e.var)))
                       for e in sheet.exercises)
-    blocks: list = [doc.Heading(3, (doc.Run("Questions"),)),
+    blocks: list = [doc.PageBreak(), doc.Heading(3, (doc.Run("Questions"),)),
                     doc.Prose(tuple(("p", q) for q in questions)),
+                    doc.PageBreak(),
                     doc.Heading(3, (doc.Run("Answer key"),))]
     for e in sheet.exercises:
         blocks += [doc.Prose((("p", (doc.Run(f"{e.number}. "),
