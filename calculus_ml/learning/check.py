@@ -95,7 +95,7 @@ def problem(expression: str | sympy.Expr, wrt=None, data: Iterable[str] | None =
     return Problem(d, symbol, scale * d.term, scale * sample.xreplace(plain), names)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Verdict(Displayed):
     """The verdict on a learner's derivative.
 
@@ -133,6 +133,9 @@ class Verdict(Displayed):
 
     def __bool__(self) -> bool:
         return self.correct
+
+    def __repr__(self) -> str:
+        return f"<Verdict: {'right' if self.correct else 'wrong'} ({self.method})>"
 
     def to_text(self) -> str:
         """Unicode text: the verdict, the values at the counterexample, the worked answer."""

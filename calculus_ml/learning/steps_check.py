@@ -59,7 +59,7 @@ class StepVerdict:
     follows: bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StepsReport(Displayed):
     """The verdict on a learner's chain of steps.
 
@@ -96,6 +96,10 @@ class StepsReport(Displayed):
 
     def __bool__(self) -> bool:
         return self.correct
+
+    def __repr__(self) -> str:
+        where = "all right" if self.correct else f"first wrong step {self.first_wrong + 1}"
+        return f"<StepsReport: {len(self.steps)} steps, {where}>"
 
     def to_dict(self) -> dict:
         """JSON-ready: each step's verdict, the first wrong one, its rule and counterexample."""
