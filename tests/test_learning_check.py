@@ -239,3 +239,9 @@ def test_hints_on_a_terminal_wait_for_enter_before_each_step(monkeypatch, capsys
     assert len(presses) == 3  # one Enter per step
     assert "which rule?" in presses[0] and "→" not in presses[0]  # the question, not the step
     assert "→ chain rule" in presses[1] and "→ power rule" in rest
+
+
+def test_a_bare_variable_as_an_answer_is_refuted_at_an_exact_point():
+    verdict = check_answer("x^2", "x", "x")
+    assert verdict.counterexample.point == {x: 2} and verdict.counterexample.answer == 2
+    assert verdict.counterexample.expected == 4 and repr(verdict) == "<Verdict: wrong (symbolic)>"

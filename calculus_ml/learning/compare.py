@@ -32,7 +32,7 @@ _SIMPLIFY_OPS = 250
 
 _TRIG = (sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot)
 
-_SMALL = (2, 1, 3, -1, sympy.Rational(1, 2), -2, 5, 4, sympy.Rational(1, 3), 10, 7, -3, 31, 100)
+_SMALL = tuple(map(sympy.Rational, (2, 1, 3, -1, "1/2", -2, 5, 4, "1/3", 10, 7, -3, 31, 100)))
 """Exact values tried, in order, for a counterexample: small ones first."""
 
 
