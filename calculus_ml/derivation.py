@@ -138,7 +138,7 @@ class Derivation:
         return render(self)
 
     def to_latex(self) -> str:
-        """LaTeX: one ``align*`` environment per variable."""
+        """LaTeX for a document body: a paragraph and a display per step (amsmath)."""
         from .render.latex import render
 
         return render(self)

@@ -40,7 +40,7 @@ def test_derive_partial_derivatives_and_data(capsys):
 
 
 @pytest.mark.parametrize("fmt, marker", [
-    ("text", "chain rule"), ("latex", r"\begin{align*}"), ("markdown", "**Chain rule.**"),
+    ("text", "chain rule"), ("latex", r"\textbf{Chain rule.}"), ("markdown", "**Chain rule.**"),
 ])
 def test_formats(capsys, fmt, marker):
     code, out, _ = run(capsys, "derive", "(0.5*x + 3)^2", "--wrt", "x", "--format", fmt)

@@ -12,6 +12,7 @@ from calculus_ml.handout.refs import (
     inline,
     lines,
     narrative,
+    parse_difference,
     parse_math,
     parse_point,
 )
@@ -59,3 +60,26 @@ def test_math_parses_definitions_derivatives_and_decimals():
                          ("D(J, pi)", "pi is not a variable")]:
         with pytest.raises(MarkupError, match=problem):
             parse_math(arg)
+
+
+def test_difference_steps_and_applied_functions():
+    assert parse_difference("b+0.001@m=43,b=3") == ("b", sympy.Rational(1, 1000),
+                                                    {"m": 43, "b": 3})
+    assert parse_difference(" x - 2 @x=1")[:2] == ("x", -2)
+    for bad in ("b@b=1", "b+0@b=1", "b+1", "b*2@b=1", "b+1@m=1"):
+        with pytest.raises(ValueError):
+            parse_difference(bad)
+    b, delta = sympy.symbols("b delta", real=True)
+    J = sympy.Function("J")
+    quotient = parse_math("(J(b + delta) - J(b))/delta")
+    assert sympy.simplify(quotient - (J(b + delta) - J(b)) / delta) == 0
+
+
+def test_greek_function_names_print_as_letters_in_every_format():
+    """``{math:sigma(z)}`` is σ(z) in HTML (MathML) as in LaTeX, not the word sigma."""
+    from calculus_ml.render.html import mathml
+    from calculus_ml.render.latex import latex
+
+    expr = parse_math("sigma(z) = 1/(1 + exp(-z))")
+    assert "σ" in mathml(expr) and "sigma" not in mathml(expr)
+    assert latex(expr).startswith("σ") or latex(expr).startswith(r"\sigma")

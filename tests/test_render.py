@@ -81,15 +81,17 @@ def test_markdown_has_a_bullet_per_step_at_its_depth(derivation):
     assert md.count("$$") % 2 == 0
 
 
-def test_latex_is_balanced_align_environments(derivation):
+def test_latex_is_balanced_with_a_paragraph_per_step(derivation):
     tex = derivation.to_latex()
-    assert tex.count(r"\begin{align*}") == tex.count(r"\end{align*}") == len(derivation)
+    assert tex.count(r"\begin{align*}") == tex.count(r"\end{align*}")
+    assert tex.count(r"\[") == tex.count(r"\]")
+    assert len(re.findall(r"\\left(?![a-z])", tex)) == len(re.findall(r"\\right(?![a-z])", tex))
     depth = 0
     for ch in re.sub(r"\\[{}]", "", tex):
         depth += {"{": 1, "}": -1}.get(ch, 0)
         assert depth >= 0
     assert depth == 0
-    rows = tex.count(r"\intertext{")
+    rows = tex.count(r"\par}")
     assert rows == sum(len(views(root)) for _, root in derivation)
 
 

@@ -71,7 +71,7 @@ def _html_steps(out: str):
 
 
 def _latex_steps(out: str):
-    found = re.findall(r"\\intertext\{(?:\\hspace\*\{([\d.]+)em\})?\\textbf\{(.+?)\.?\}", out)
+    found = re.findall(r"^\{(?:\\leftskip=([\d.]+)em )?\\textbf\{(.+?)\.?\}", out, re.M)
     return [(t, round(float(em or 0) / 1.5)) for em, t in found]
 
 
@@ -123,7 +123,7 @@ def test_every_format_shows_each_step_at_its_depth(derivation, fmt):
 
 
 def test_jupyter_latex_has_a_text_row_per_step(derivation):
-    rows = re.findall(r"&(?:\\hspace\*\{[\d.]+em\})?\\text\{\\textbf\{(.+?)\.?\}",
+    rows = re.findall(r"&(?:\\hspace\{[\d.]+em\})?\\text\{\\textbf\{(.+?)\.?\}",
                       latex.render_math(derivation))
     assert rows == [title for title, _ in expected(derivation)]
 

@@ -22,7 +22,8 @@ def run_handout(args: argparse.Namespace) -> str:
     if bool(args.spec) == bool(args.all):
         raise CalculusMLError("give one SPEC_OR_NAME or --all (see --list)")
     chosen = handout.names() if args.all else [args.spec]
-    paths = handout.write([handout.build(name) for name in chosen], args.out, args.format)
+    paths = handout.write([handout.build(name) for name in chosen], args.out, args.format,
+                          index=args.all)
     return "\n".join(str(p) for p in paths)
 
 

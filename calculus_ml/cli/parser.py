@@ -112,7 +112,8 @@ def _add_handout(commands) -> None:
     )
     handout.add_argument("spec", nargs="?", metavar="SPEC_OR_NAME",
                          help="a .toml spec, or a name such as 03-chain-rule or chain-rule")
-    handout.add_argument("--all", action="store_true", help="every shipped handout")
+    handout.add_argument("--all", action="store_true",
+                         help="every shipped handout, and an index page linking them")
     handout.add_argument("--list", action="store_true", help="list the shipped handouts")
     handout.add_argument("--format", choices=FORMATS, default="markdown",
                          help="output format (default: markdown)")

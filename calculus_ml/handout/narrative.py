@@ -177,6 +177,10 @@ class Context:
                 raise self.fail("", "{bound}: this loss has no largest stable learning rate "
                                     "2/λ_max (it is not quadratic in its parameters, or not curved "
                                     "on these data)")
+        elif kind in refs.DIFFERENCES:
+            var, step, point = refs.parse_difference(arg)
+            value = (self.at({**point, var: point[var] + step}) - self.at(point)) / step
+            value = value - self.at(point, var) if kind == "forward_bias" else value
         elif kind == "walk":
             k, _, name = arg.partition(":")
             _, p, slope, cost = self.walk[int(k)]

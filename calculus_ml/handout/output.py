@@ -42,7 +42,7 @@ class HandoutError(CalculusMLError, RuntimeError):
 
 
 def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
-          formats: str | Sequence[str] = "markdown") -> list[Path]:
+          formats: str | Sequence[str] = "markdown", *, index: bool = False) -> list[Path]:
     """Write handouts into the folder ``out``, all of them or none.
 
     Parameters
@@ -51,9 +51,13 @@ def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
         Built handouts (:func:`~calculus_ml.handout.build`): ``name``, ``document``, ``figures``.
     out : str or path
         The output folder (created if needed). Each handout gives ``NAME.md`` / ``.tex`` /
-        ``.html`` / ``.pdf`` and its figures ``NAME-figK.png`` and ``.svg``.
+        ``.html`` / ``.pdf`` and its figures ``NAME-figK.png`` and ``.svg`` (and ``.pdf``, the
+        vector figure a LaTeX or PDF handout includes).
     formats : str or sequence of str
         Any of ``markdown``, ``latex``, ``html``, ``pdf``.
+    index : bool
+        Also write an index page that links every handout written, with its title:
+        ``index.md`` for Markdown, ``index.html`` for the other formats.
 
     Returns
     -------
@@ -63,7 +67,8 @@ def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
     Raises
     ------
     HandoutError
-        For an unknown format, a handout name that is not :data:`~calculus_ml.handout.NAME`,
+        For an unknown format, a handout name that is not :data:`~calculus_ml.handout.NAME`
+        (or is ``index`` when writing the index),
         PDF without ``pdflatex``, or a file that cannot be written; in every case nothing in
         ``out`` has changed (but left-over temporary folders of killed builds are removed).
     """
@@ -76,6 +81,9 @@ def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
         if not isinstance(handout.name, str) or not NAME.fullmatch(handout.name):
             raise HandoutError(f"{quoted(handout.name)} is not a handout name: use letters, "
                                "digits, '.', '_' and '-', starting with a letter or digit")
+    if index and any(h.name == "index" for h in handouts):
+        raise HandoutError("a handout named 'index' would be overwritten by the index page: "
+                           "rename its spec")
     if "pdf" in formats and shutil.which("pdflatex") is None:
         raise HandoutError("PDF output needs pdflatex, which is not installed: install TeX Live "
                            "(Debian/Ubuntu: apt-get install texlive-latex-base; macOS: MacTeX) "
@@ -87,6 +95,8 @@ def write(handouts: Any | Iterable[Any], out: str | os.PathLike,
             staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=out))
             try:
                 names_ = [name for h in handouts for name in _write_one(h, staging, formats)]
+                if index:
+                    names_ += _write_index(handouts, staging, formats)
                 missing = [name for name in names_ if not (staging / name).is_file()]
                 if missing:  # a bug, never a half-moved output
                     raise HandoutError(f"internal error: {missing[0]} was not written; "
@@ -143,14 +153,7 @@ def _remove_left_over(out: Path) -> None:
 
 
 def _write_one(handout: Any, folder: Path, formats: list[str]) -> list[str]:
-    from matplotlib import rc_context
-
-    from ..plotting import save
-
-    written = []
-    with rc_context({"svg.hashsalt": "calculus-ml"}):  # stable SVG ids
-        for stem, figure in handout.figures:
-            written += [p.name for p in save(figure, folder / stem, formats=("png", "svg"))]
+    written = _write_figures(handout.figures, folder, formats) if handout.figures else []
     write_text = {"markdown": writers.write_markdown, "latex": writers.write_latex,
                   "html": writers.write_html}
     for fmt in formats:
@@ -166,6 +169,35 @@ def _write_one(handout: Any, folder: Path, formats: list[str]) -> list[str]:
         else:
             target.write_text(text, encoding="utf-8")
         written.append(target.name)
+    return written
+
+
+def _write_figures(figures: list[tuple[str, Any]], folder: Path, formats: list[str]) -> list[str]:
+    """Each figure as PNG and SVG, and as PDF (vector) for a LaTeX or PDF handout."""
+    from matplotlib import rc_context
+
+    from ..plotting import save
+
+    written = []
+    figure_formats = ("png", "svg") + (("pdf",) if {"latex", "pdf"} & set(formats) else ())
+    with rc_context({"svg.hashsalt": "calculus-ml", "pdf.fonttype": 42}):  # stable SVG ids;
+        for stem, figure in figures:  # PDF figures with real (searchable) fonts
+            written += [p.name for p in save(figure, folder / stem, formats=figure_formats)]
+    return written
+
+
+def _write_index(handouts: list[Any], folder: Path, formats: list[str]) -> list[str]:
+    """``index.md`` (Markdown) and ``index.html`` (HTML, PDF, LaTeX) linking the handouts."""
+    pages = {"index.md": (["markdown"], writers.index_markdown),
+             "index.html": (["html", "pdf", "latex"], writers.index_html)}
+    written = []
+    for name, (linked, page) in pages.items():
+        linked = [fmt for fmt in linked if fmt in formats]
+        if linked:
+            entries = [(h.document.title, {fmt: f"{h.name}{SUFFIX[fmt]}" for fmt in linked})
+                       for h in handouts]
+            (folder / name).write_text(page(entries), encoding="utf-8")
+            written.append(name)
     return written
 
 

@@ -17,6 +17,9 @@ the arguments is a Python format spec (``{fit:m|.2f}``).
 ``{solve:NAME}``    a parameter of the exact minimiser (``loss.solve``)
 ``{bound}``         the largest stable learning rate ``2/λ_max(H)``
 ``{walk:K:NAME}``   the walk after ``K`` steps: its parameter, ``slope`` or ``cost``
+``{forward:V+H@P}`` the forward difference ``(f(P + H in V) - f(P)) / H``, e.g.
+                    ``{forward:b+0.001@m=43,b=3}`` (``V-H`` steps backwards)
+``{forward_bias:.}``  the same minus the exact slope ``{slope:V@P}``: the difference's error
 ``{n}``             the number of data points
 ==================  =============================================================================
 
@@ -38,15 +41,23 @@ from ..errors import CalculusMLError, ExpressionError, quoted, shortened
 from ..parsing import parse_expression
 from .document import Run
 
-__all__ = ["Ref", "MarkupError", "REF_KINDS", "Inline", "Narrative", "narrative", "inline",
-           "lines", "parse_point", "exact", "parse_math", "math_side"]
+__all__ = ["Ref", "MarkupError", "REF_KINDS", "DIFFERENCES", "Inline", "Narrative", "narrative",
+           "inline", "lines", "parse_point", "parse_difference", "exact", "parse_math",
+           "math_side"]
 
-REF_KINDS = ("math", "expr", "result", "value", "slope", "fit", "solve", "bound", "walk", "n")
+REF_KINDS = ("math", "expr", "result", "value", "slope", "fit", "solve", "bound", "walk",
+             "forward", "forward_bias", "n")
+DIFFERENCES = ("forward", "forward_bias")
+"""The placeholders of a difference quotient, ``{forward:V+H@P}``."""
 
 _REF = re.compile(r"\{\{|\}\}|\{([a-z_]+)(?::([^{}|]*))?(?:\|([^{}]*))?\}|[{}]")
 _STYLE = re.compile(r"\*\*|\*|`")
 _CALL = re.compile(r"^\s*([A-Za-z]\w*)\s*\(([^()]*)\)\s*$")
 _D = re.compile(r"\bD\(([^(),]*),\s*([A-Za-z]\w*)\s*\)")  # matches one way only: linear time
+_APPLIED = re.compile(r"\b([A-CE-Zfgh])\(([^()]*)\)")  # J(b + delta) inside an expression
+_GREEK = {name: chr(code) for code, name in enumerate(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
+    "_ sigma tau upsilon phi chi psi omega".split(), 0x3B1) if name != "_"}
 
 
 class MarkupError(ValueError):
@@ -165,6 +176,27 @@ def parse_point(text: str) -> dict[str, sympy.Rational]:
     return point
 
 
+_STEP = re.compile(r"\s*([A-Za-z_]\w*)\s*([+-])\s*(\d{1,20}(?:\.\d{0,20})?(?:[eE][+-]?\d{1,3})?)\s*")
+
+
+def parse_difference(text: str) -> tuple[str, sympy.Rational, dict[str, sympy.Rational]]:
+    """``"b+0.001@m=43,b=3"`` as ``("b", 1/1000, {"m": 43, "b": 3})``: the variable, the signed
+    step (exact) and the point; ValueError if malformed, the step is zero or not finite, or the
+    point does not give the variable."""
+    step, at, point = text.partition("@")
+    match = _STEP.fullmatch(step)
+    if not at or match is None:
+        raise ValueError(f"{quoted(text)} is not a step and a point such as b+0.001@m=43,b=3")
+    var, sign, size = match.groups()
+    if float(size) == 0 or not math.isfinite(float(size)):
+        raise ValueError(f"the step in {quoted(text)} must be a finite number other than 0")
+    h = exact(float(size)) * (-1 if sign == "-" else 1)
+    where = parse_point(point)
+    if var not in where:
+        raise ValueError(f"the point in {quoted(text)} gives no value of {var}")
+    return var, h, where
+
+
 def exact(value: float) -> sympy.Rational:
     """A number as the exact decimal it was written as (``1.5`` is 3/2)."""
     return sympy.Integer(value) if float(value).is_integer() else sympy.Rational(repr(float(value)))
@@ -191,13 +223,14 @@ def parse_math(arg: str) -> sympy.Basic:
 
 def math_side(text: str) -> sympy.Expr:
     """One side of ``{math:A = B}``, every piece parsed safely: an expression, in which
-    ``D(J, b)`` stands for the derivative of ``J`` with respect to ``b``; or a function name
-    applied to expressions, ``f(x, y)``, for the left-hand side of a definition."""
+    ``D(J, b)`` stands for the derivative of ``J`` with respect to ``b`` and a one-letter
+    function applied to expressions (``J(b + delta)``, ``f(x)``; not ``D`` or ``e``) stands for
+    itself; or a function name applied to expressions, ``f(x, y)`` or ``sigma(z)``, for the
+    left-hand side of a definition."""
     call = _CALL.match(text)
     if call and call.group(1) not in ("exp", "log", "ln", "sqrt", "abs", "sigmoid", "D"):
-        args = [parse_expression(a) for a in call.group(2).split(",")]
-        return sympy.Function(call.group(1))(*args)
-    stash: dict[str, sympy.Derivative] = {}
+        return _applied(call)
+    stash: dict[str, sympy.Expr] = {}
 
     def derivative(match: re.Match) -> str:
         name = f"Dcml{len(stash)}"
@@ -207,9 +240,21 @@ def math_side(text: str) -> sympy.Expr:
         stash[name] = sympy.Derivative(parse_expression(match.group(1).strip()), variable)
         return name
 
-    expr = parse_expression(_D.sub(derivative, text).strip())
+    def applied(match: re.Match) -> str:
+        name = f"Fcml{len(stash)}"
+        stash[name] = _applied(match)
+        return name
+
+    expr = parse_expression(_APPLIED.sub(applied, _D.sub(derivative, text)).strip())
     expr = expr.xreplace({s: stash[s.name] for s in expr.free_symbols if s.name in stash})
     return expr.xreplace(_decimals(text))
+
+
+def _applied(call: re.Match) -> sympy.Expr:
+    """``f(x, y)``: the function named by the match's first group (a Greek name as its letter,
+    so every format prints ``sigma(z)`` as σ(z)) applied to its parsed arguments."""
+    args = [parse_expression(a) for a in call.group(2).split(",")]
+    return sympy.Function(_GREEK.get(call.group(1), call.group(1)))(*args)
 
 
 def _decimals(text: str) -> dict[sympy.Rational, sympy.Float]:

@@ -352,14 +352,20 @@ def _check_ref(ref: Ref, s: Section, key: str, check: Checker) -> None:
     if ref.kind == "math":
         check.parsed(refs.parse_math, ref.arg, key)
         return
-    if ref.kind in ("expr", "result", "value", "slope") and s.expression is None and s.loss is None:
+    if ref.kind in ("expr", "result", "value", "slope", *refs.DIFFERENCES) and (
+            s.expression is None and s.loss is None):
         check.fail(key, f"{where} needs an expression or a loss in the section")
     if ref.kind == "result" and (ref.arg or _only(s.names)) not in s.names:
         check.fail(key, f"{where}: name one of {', '.join(s.names)}")
-    if ref.kind in ("value", "slope"):
+    if ref.kind in ("value", "slope", *refs.DIFFERENCES):
         var, at, point = ref.arg.rpartition("@")
         try:
-            point = parse_point(point)
+            if ref.kind in refs.DIFFERENCES:
+                var, step, point = refs.parse_difference(ref.arg)
+                if abs(step) > MAX_COORDINATE:
+                    check.fail(key, f"{where}: the step must be at most {MAX_COORDINATE:g}")
+            else:
+                point = parse_point(point)
         except ValueError as error:
             check.fail(key, f"{where}: {error}")
         for name, value in point.items():
@@ -367,8 +373,8 @@ def _check_ref(ref: Ref, s: Section, key: str, check: Checker) -> None:
                 check.fail(key, f"{where}: {name} must be between -{MAX_COORDINATE:g} and "
                                 f"{MAX_COORDINATE:g}")
         _covers(point, s, key, check)
-        if ref.kind == "slope" and (var or _only(s.names)) not in s.names:
-            check.fail(key, f"{where}: write {{slope:VAR@POINT}} with VAR one of "
+        if ref.kind != "value" and (var or _only(s.names)) not in s.names:
+            check.fail(key, f"{where}: write {{{ref.kind}:VAR@POINT}} with VAR one of "
                             f"{', '.join(s.names)}")
     if ref.kind in ("fit", "solve", "bound", "walk", "n") and s.loss is None:
         check.fail(key, f"{where} needs a loss in the section")

@@ -19,10 +19,10 @@ from ..render import markdown as markdown_format
 from ..render.latex import escape_text, latex
 from .document import Document, Math
 
-__all__ = ["FIGURE_FORMAT", "write_markdown", "write_latex", "write_html", "plain",
-           "unicode_declarations", "markdown_escape"]
+__all__ = ["FIGURE_FORMAT", "INDEX_TITLE", "write_markdown", "write_latex", "write_html",
+           "index_markdown", "index_html", "plain", "unicode_declarations", "markdown_escape"]
 
-FIGURE_FORMAT = {"markdown": "png", "latex": "png", "html": "svg"}
+FIGURE_FORMAT = {"markdown": "png", "latex": "pdf", "html": "svg"}
 """Which of a figure's files each format links to."""
 
 
@@ -176,6 +176,7 @@ class _Latex(_Writer):
                 r"\usepackage{graphicx}" "\n"
                 r"\usepackage[margin=2.5cm]{geometry}" "\n"
                 r"\setlength{\parindent}{0pt}\setlength{\parskip}{0.6em}" "\n"
+                r"\setlength{\emergencystretch}{3em}" "\n"  # wider spaces, not overfull lines
                 + (declarations + "\n" if declarations else "")
                 + rf"\title{{{escape_text(doc.title)}}}" "\n" r"\date{}" "\n"
                 r"\begin{document}" "\n" r"\maketitle" "\n\n"
@@ -204,7 +205,7 @@ class _Latex(_Writer):
         return b.closed_form.to_latex().strip()
 
     def _Equations(self, b):
-        return "\n".join(r"\[ " + " = ".join(latex(p) for p in row) + r" \]" for row in b.rows)
+        return "\n".join(latex_format.display(tuple(row)) for row in b.rows)
 
     def _Table(self, b):
         cells = [" & ".join(self.inline(c) for c in row) + r" \\" for row in b.rows]
@@ -294,3 +295,40 @@ def write_latex(doc: Document) -> str:
 def write_html(doc: Document) -> str:
     """The document as a standalone HTML page with MathML: no script, no network."""
     return _Html().write(doc)
+
+
+# -- index pages ---------------------------------------------------------------------------------
+
+INDEX_TITLE = "Handouts"
+
+
+def index_markdown(entries: list[tuple[str, dict[str, str]]]) -> str:
+    """A Markdown page listing handouts: each title linked to its file, other formats after it.
+
+    ``entries`` are ``(title, {format: file name})`` in reading order, the first format's file
+    the title's link.
+    """
+    return f"# {INDEX_TITLE}\n\n" + "".join(
+        f"- {_index_links(title, files, _markdown_link)}\n" for title, files in entries)
+
+
+def index_html(entries: list[tuple[str, dict[str, str]]]) -> str:
+    """A standalone HTML page listing handouts (see :func:`index_markdown`)."""
+    items = "".join(f"<li>{_index_links(title, files, _html_link)}</li>\n"
+                    for title, files in entries)
+    return h.page(INDEX_TITLE, f"<h1>{INDEX_TITLE}</h1>\n<ol>\n{items}</ol>\n")
+
+
+def _index_links(title: str, files: dict[str, str], link) -> str:
+    (_, first), *others = files.items()
+    extra = ", ".join(link(fmt.upper() if fmt == "pdf" else fmt.capitalize(), name)
+                      for fmt, name in others)
+    return link(title, first) + (f" ({extra})" if extra else "")
+
+
+def _markdown_link(text: str, target: str) -> str:
+    return f"[{markdown_escape(text)}]({target})"  # a handout's file name needs no escaping
+
+
+def _html_link(text: str, target: str) -> str:
+    return f'<a href="{h.escape(target)}">{h.escape(text)}</a>'

@@ -1,4 +1,5 @@
-"""LaTeX output: ``align*`` environments for documents, ``aligned`` for notebooks."""
+"""LaTeX output: a display per step for documents, one ``aligned`` for notebooks; long
+equations broken across lines (:mod:`~calculus_ml.render.latex_lines`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 
 from .base import SubexpressionCache, cached_printer, is_partial, keep_order
+from .latex_lines import LINE_WIDTH, break_chain, fits
 from .walk import Entry, StringWalker
 
 _TEXT_ESCAPES = {
@@ -58,25 +60,35 @@ def latex(expr: sympy.Basic) -> str:
     return _Printer().doprint(expr)
 
 
-def equation(parts: tuple[sympy.Basic, ...]) -> str:
-    """``a &= b \\ &= c`` rows aligned on the equals signs."""
-    first, *rest = (latex(p) for p in parts)
-    return first + "".join(f" &= {p}" if k == 0 else f" \\\\\n  &= {p}" for k, p in enumerate(rest))
+def equation(parts: tuple[sympy.Basic, ...], width: float = LINE_WIDTH) -> str:
+    """``a &= b \\ &= c`` rows aligned on the equals signs, broken into more rows (at the
+    top-level terms, :func:`~calculus_ml.render.latex_lines.break_chain`) when wider than
+    ``width`` ems."""
+    return break_chain([latex(p) for p in parts], width)
+
+
+def display(parts: tuple[sympy.Basic, ...], width: float = LINE_WIDTH) -> str:
+    """Display maths for a document body: ``\\[ a = b \\]`` when it fits on one line of
+    ``width`` ems, else an ``align*`` of the rows of :func:`equation`."""
+    tex = [latex(p) for p in parts]
+    if fits(tex, width):
+        return r"\[ " + " = ".join(tex) + r" \]"
+    return "\\begin{align*}\n" + break_chain(tex, width) + "\n\\end{align*}"
 
 
 class LatexWalker(StringWalker):
-    """LaTeX: a derivation's steps as rows of an alignment, a sentence row above each
-    equation; a closed form's steps as paragraphs, facts after their equations.
+    """LaTeX: a derivation's steps, each a sentence and its equations broken to fit the line;
+    a closed form's steps as paragraphs, facts after their equations.
 
-    ``document`` chooses ``align*`` with ``\\intertext`` (a document body) or ``aligned`` with
-    ``\\text`` (display maths for a notebook).
+    ``document`` chooses a paragraph per step, indented by its depth, and its own display
+    (a document body: displays may break across pages) or one ``aligned`` with ``\\text``
+    rows (display maths for a notebook).
     """
 
     words = staticmethod(escape_text)
 
     def __init__(self, *, document: bool = True):
-        self.environment = "align*" if document else "aligned"
-        self.intertext = document
+        self.document_body = document
 
     def strong(self, text):
         return rf"\textbf{{{text}}}"
@@ -85,38 +97,39 @@ class LatexWalker(StringWalker):
         return f"${latex(expr)}$"
 
     def given(self, label, expr):
-        return rf"{label} \[ {latex(expr)} \]"
+        return f"{label}\n{display((expr,))}"
 
     def section(self, heading, var, steps, result):
-        return "\n\n".join([
-            rf"\paragraph{{{heading} ${latex(var)}$.}}",
-            steps,
-            r"\[ " + " = ".join(latex(p) for p in result) + r" \]",
-        ])
+        return "\n\n".join([rf"\subsubsection*{{{heading} ${latex(var)}$}}", steps,
+                            display(result)])
 
     def nest(self, steps):
+        if self.document_body:
+            return "\n\n".join(text for _, text in steps)
         rows = "\n".join(text for _, text in steps).removesuffix(r" \\")
-        return f"\\begin{{{self.environment}}}\n{rows}\n\\end{{{self.environment}}}"
+        return f"\\begin{{aligned}}\n{rows}\n\\end{{aligned}}"
 
     def closed_form(self, heading, steps):
         return "\n\n".join([rf"\paragraph{{{self.words(heading)}.}}", *steps]) + "\n"
 
     def _render_Step(self, entry: Entry) -> str:
-        indent = rf"\hspace*{{{1.5 * entry.depth:g}em}}" if entry.depth else ""
+        indent = 1.5 * entry.depth
         head = self.head(entry)
-        if self.intertext:
-            text = rf"\intertext{{{indent}{head}}}"
-        else:
-            text = rf"&{indent}\text{{{head}}} \\"
-        return "\n".join([text] + [rf"{indent}{equation(c)} \\" for c in entry.equations])
+        if self.document_body:
+            skip = rf"\leftskip={indent:g}em " if indent else ""
+            return "\n".join([rf"{{{skip}{head}\par}}"] + [display(c) for c in entry.equations])
+        space = rf"\hspace{{{indent:g}em}}" if indent else ""  # MathJax has no \hspace*
+        return "\n".join([rf"&{space}\text{{{head}}} \\"]
+                         + [rf"{equation(c)} \\" for c in entry.equations])
 
     def _render_SolutionStep(self, entry: Entry) -> str:
-        rows = [self.titled(entry)] + [rf"\[ {equation(c)} \]" for c in entry.equations]
+        rows = [self.titled(entry)] + [display(c) for c in entry.equations]
         return "\n".join(rows + [self.fact(f) for f in entry.facts])
 
 
 def render(derivation) -> str:
-    """LaTeX for a document body (needs ``amsmath``): a heading line and an ``align*`` per variable."""
+    """LaTeX for a document body (needs ``amsmath``): what is differentiated, then per variable
+    a heading and its steps, each a paragraph and its display maths."""
     return LatexWalker().derivation(derivation)
 
 
