@@ -227,6 +227,11 @@ def test_a_handout_section_can_be_a_worksheet(tmp_path):
                     'worksheet = { rule = "chain", level = 9 }\n', encoding="utf-8")
     with pytest.raises(SpecError, match="worksheet.level"):
         handout.build(spec)
+    many = 'worksheet = { rule = "power", n = 20 }\n'
+    spec.write_text('title = "t"\n' + ('[[section]]\nheading = "h"\n' + many) * 2,
+                    encoding="utf-8")
+    with pytest.raises(SpecError, match="40 exercises in all"):
+        handout.build(spec)
 
 
 def test_hints_on_a_terminal_wait_for_enter_before_each_step(monkeypatch, capsys):
