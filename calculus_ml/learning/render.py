@@ -3,6 +3,7 @@ printers; the worked answer is the derivation's own rendering)."""
 
 from __future__ import annotations
 
+import textwrap
 from html import escape
 
 import sympy
@@ -10,7 +11,10 @@ import sympy
 from .compare import shown_value
 from .misconceptions import get
 
-__all__ = ["text", "latex", "markdown", "html", "lines"]
+__all__ = ["text", "latex", "markdown", "html", "lines", "TEXT_WIDTH"]
+
+TEXT_WIDTH = 80
+"""Columns the verdict's sentence is wrapped to in text (a terminal)."""
 
 
 def lines(verdict) -> list[tuple[str, sympy.Basic | str]]:
@@ -33,7 +37,8 @@ def lines(verdict) -> list[tuple[str, sympy.Basic | str]]:
 
 def text(verdict) -> str:
     """The verdict as Unicode text, then the worked answer."""
-    out = [("✓ " if verdict.correct else "✗ ") + verdict.message, ""]
+    out = [textwrap.fill(("✓ " if verdict.correct else "✗ ") + verdict.message, TEXT_WIDTH,
+                         subsequent_indent="  "), ""]
     for label, value in lines(verdict)[1:]:
         shown = value if isinstance(value, str) else sympy.sstr(value)
         out.append(f"{label}: {shown}")

@@ -11,6 +11,7 @@ point where it differs from what it was claimed equal to.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from ..symbolic import time_budget
 from .check import Verdict, judge, problem
 from .compare import Counterexample, counterexample, same_function, shown_value
 from .misconceptions import get
+from .render import TEXT_WIDTH
 
 __all__ = ["StepVerdict", "StepsReport", "check_steps", "ALGEBRA_SLIPS", "MAX_STEPS"]
 
@@ -116,7 +118,8 @@ class StepsReport(Displayed):
 
     def to_text(self) -> str:
         """One line per entry (✓ right, ✗ wrong, ← the first wrong), then the message."""
-        out = [("✓ " if self.correct else "✗ ") + self.message, ""]
+        out = [textwrap.fill(("✓ " if self.correct else "✗ ") + self.message, TEXT_WIDTH,
+                             subsequent_indent="  "), ""]
         for s in self.steps:
             mark = "✓" if s.correct else "✗"
             relation = "" if s.follows is None else ("  (= the line before)" if s.follows
