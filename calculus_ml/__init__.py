@@ -14,6 +14,14 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "parse_expression": "parsing",
     "derive": "derivation",
+    "HigherDerivation": "derivation",
+    "substitute": "derivation",
+    "check_answer": "learning",
+    "check_steps": "learning",
+    "Verdict": "learning",
+    "hints": "learning",
+    "practice": "learning",
+    "DomainError": "errors",
     "Derivation": "derivation",
     "CalculusMLError": "errors",
     "ExpressionError": "errors",
@@ -34,13 +42,15 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .derivation import Derivation, derive
+    from .derivation import Derivation, HigherDerivation, derive, substitute
+    from .learning import Verdict, check_answer, check_steps, hints, practice
     from .errors import (
         BudgetError,
         CalculusMLError,
         ConvergenceWarning,
         DataError,
         DivergenceError,
+        DomainError,
         ExpressionError,
         VerificationError,
     )

@@ -29,6 +29,11 @@ class ExpressionError(CalculusMLError, ValueError):
     """Text that is not a safe, well-formed expression, or a name used wrongly."""
 
 
+class DomainError(ExpressionError):
+    """An expression that is real at no point: ``sqrt(-1 - x^2)``, ``log(-x^2 - 1)``. Its
+    derivative (a real quantity) is not defined anywhere, so there is nothing to explain."""
+
+
 class VerificationError(CalculusMLError, AssertionError):
     """A derivation step whose result disagrees with ``sympy.diff`` (a bug in a rule)."""
 

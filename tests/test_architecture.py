@@ -23,7 +23,7 @@ LAYERS = [
     {"steps"},
     {"derivation"},
     {"losses", "graph"},
-    {"analysis", "render", "numeric"},
+    {"analysis", "render", "numeric", "learning"},
     {"optimize", "datasets"},
     {"plotting"},
     {"handout", "sphinxext", "cli", "__init__", "__main__"},
@@ -31,6 +31,7 @@ LAYERS = [
 
 FACADES = {
     ("derivation", "render"),  # Derivation.to_text, to_latex, ... and the Jupyter reprs
+    ("derivation", "learning"),  # Derivation.hints
     ("losses", "analysis"),  # Loss.hessian, convexity, closed_form, solve, learning_rate_bound
     ("losses", "numeric"),  # Loss.gradient_function
     ("analysis", "render"),  # ClosedForm.to_text, ... and its reprs

@@ -61,7 +61,7 @@ def test_demo_derives_the_mse(capsys, tmp_path, monkeypatch):
     ["derive", "x + y", "--wrt", "x", "--data", "x"],
     ["derive", "9**9**9 * x", "--wrt", "x"],
     ["derive", "", "--wrt", "x"],
-    ["derive", "x^2"],
+    ["derive", "x*y"],  # two names: say which (with one, --wrt may be omitted)
     ["derive", "x^2", "--wrt", "x", "--format", "pdf"],
     ["frobnicate"],
 ])

@@ -11,6 +11,7 @@ import os
 import sys
 
 from ..errors import CalculusMLError
+from .learning import run_hints
 from .parser import MSE_EXAMPLE
 
 def run_handout(args: argparse.Namespace) -> str:
@@ -46,9 +47,12 @@ def run_derive(args: argparse.Namespace) -> str:
 
     loss = _derive_loss(args)
     if loss is None:
-        if args.expr is None or not args.wrt:
+        if args.expr is None:
             raise CalculusMLError("give EXPR with --wrt VAR ..., or --loss NAME")
-        return _render(derive(args.expr, args.wrt, data=args.data, reduce=args.reduce), args)
+        derivation = derive(args.expr, args.wrt, data=args.data, reduce=args.reduce)
+        if args.hints:
+            return run_hints(derivation)
+        return _render(derivation, args)
     return _loss_report(loss, args, _derive_data(args, loss))
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from .learning import add_check
+
 FORMATS = ("text", "latex", "markdown", "html", "json")
 DETAILS = ("standard", "full", "brief")
 """``calculus_ml.derivation.DETAILS``, written here so that building the parser loads no SymPy."""
@@ -75,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--reduce", choices=("mean", "sum"), help="combine the terms by mean (default) or sum"
     )
     _add_format(derive)
+    derive.add_argument("--hints", action="store_true",
+                        help="one step at a time: a question, then the step (Enter for the next "
+                        "on a terminal)")
     _add_loss_options(derive)
 
     commands.add_parser(
@@ -94,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder for the handout (default: ./calculus_ml_demo)")
     _add_handout(commands)
     _add_fit(commands)
+    add_check(commands)
     return parser
 
 

@@ -23,6 +23,7 @@ from .linked import backpropagation_equations
 from .narrative import Context, cells, number, prose
 from .output import write
 from .sections import Plot
+from .worksheet import worksheet_blocks
 from .spec import Spec, load
 
 __all__ = ["Handout", "build", "demo", "spec_dirs", "names", "find"]
@@ -219,6 +220,8 @@ def _maths(ctx: Context) -> list:
                       cells(-s.walk["learning_rate"] * slope)[0] if k < s.walk["steps"] else ())
                      for k, value, slope, cost in ctx.walk)
         out.append(doc.Table(header, rows))
+    if s.worksheet:
+        out += worksheet_blocks(s.worksheet)
     return out
 
 

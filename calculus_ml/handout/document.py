@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sympy
 
 __all__ = ["Run", "Math", "Document", "Heading", "Prose", "Steps", "Solution", "Equations",
-           "Table", "Figure"]
+           "Table", "Figure", "PageBreak"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,11 @@ class Figure:
     stem: str
     number: int
     caption: tuple
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    """What follows starts a new page (in print): a worksheet's answer key."""
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,12 @@ from . import refs
 from .checker import (MAX_COORDINATE, MAX_CURVES, MAX_EXPRESSION, MAX_ITER, MAX_PLACEHOLDERS,
                       MAX_RATE, MAX_ROWS, Checker)
 from .refs import Narrative, Ref, exact, parse_point
+from .worksheet import read_worksheet
 
 __all__ = ["Section", "Plot", "read_section", "placeholders", "PLOT_KINDS"]
 
 SECTION_KEYS = {"heading", "text", "after", "expression", "wrt", "loss", "options", "set", "show",
-                "closed_form", "points", "fit", "walk", "plot"}
+                "closed_form", "points", "fit", "walk", "plot", "worksheet"}
 SHOWS = ("steps", "result", "matrix", "backpropagation", "none")
 FIT_KEYS = {"learning_rate", "max_iter", "tol", "method", "standardize", "init", "momentum",
             "batch_size", "schedule", "random_state"}
@@ -85,6 +86,7 @@ class Section:
     fit: dict[str, Any] | None = None
     walk: dict[str, Any] | None = None
     plots: tuple[Plot, ...] = ()
+    worksheet: dict[str, Any] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -137,6 +139,8 @@ def read_section(table: dict, key: str, data: Mapping[str, np.ndarray], check: C
         s.fit = _fit(table["fit"], data, f"{key}.fit", check)
     if "walk" in table:
         s.walk = _walk(table["walk"], s, f"{key}.walk", check)
+    if "worksheet" in table:
+        s.worksheet = read_worksheet(table["worksheet"], f"{key}.worksheet", check)
     plots = check.items(table.get("plot", []), f"{key}.plot", "a list of [[section.plot]]")
     s.plots = tuple(_plot(p, s, f"{key}.plot[{i}]", check) for i, p in enumerate(plots, 1))
     _needs(s, data, check)

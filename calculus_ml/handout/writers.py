@@ -112,6 +112,9 @@ class _Markdown(_Writer):
         return (f"![{alt}]({b.stem}.{FIGURE_FORMAT['markdown']})\n\n"
                 f"*Figure {b.number}.* {self.inline(b.caption)}")
 
+    def _PageBreak(self, b):
+        return "---"
+
 
 # -- LaTeX ---------------------------------------------------------------------------------------
 
@@ -216,6 +219,9 @@ class _Latex(_Writer):
                 "\\\\\n" rf"{{\small \textbf{{Figure {b.number}.}} {self.inline(b.caption)}}}"
                 "\n\\end{center}")
 
+    def _PageBreak(self, b):
+        return "\\clearpage"
+
 
 # -- HTML ----------------------------------------------------------------------------------------
 
@@ -260,6 +266,9 @@ class _Html(_Writer):
         return (f'<figure>\n<img src="{src}" alt="{h.escape(plain(b.caption))}">\n'
                 f"<figcaption><strong>Figure {b.number}.</strong> {self.inline(b.caption)}"
                 "</figcaption>\n</figure>")
+
+    def _PageBreak(self, b):
+        return '<div class="page-break" style="break-before: page"></div>'
 
 
 def plain(tokens) -> str:

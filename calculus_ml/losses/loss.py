@@ -24,7 +24,8 @@ import sympy
 from ..derivation import Derivation, derivation_of
 from ..errors import ExpressionError
 from ..functions import dot
-from ..parsing import normalized_name, parse_expression
+from ..parsing import normalized_name, parse, parse_expression
+from ..steps.rewrites import typed_over_data
 from ..symbolic import Reduce, data_index, fresh_symbol, over_data, vector
 
 __all__ = ["Loss", "LABEL_DOMAINS"]
@@ -97,9 +98,9 @@ class Loss:
     ):
         if reduce not in ("mean", "sum"):
             raise ExpressionError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
-        self.term = parse_expression(expression)
-        self.penalty = (sympy.Integer(0) if regularization is None
-                        else parse_expression(regularization))
+        term, penalty = parse(expression), parse("0" if regularization is None else regularization)
+        self.term, self.penalty = term.expr, penalty.expr
+        self._typed = (term.typed, penalty.typed)
         self.prediction = None if prediction is None else parse_expression(prediction)
         self.reduce = reduce
         self.name = name or "custom"
@@ -179,7 +180,21 @@ class Loss:
     def derive(self, *, verify: bool = True) -> Derivation:
         """The step-by-step derivation of ``∂J/∂θ`` for every parameter θ (``∂J/∂w_j`` for a
         vector ``w``), every step checked against ``sympy.diff`` unless ``verify=False``."""
-        return derivation_of(self.objective, self.variables, term=self.term, verify=verify)
+        derivation = derivation_of(self.objective, self.variables, term=self.term, verify=verify,
+                                   shown=self.shown)
+        if self.shown is not None:
+            derivation.shown_term = self._typed[0]
+        return derivation
+
+    @cached_property
+    def shown(self) -> sympy.Expr | None:
+        """``J`` as its text was typed (the terms in their order, ``y − (m x + b)``), for display;
+        None for a loss with a vector parameter, shown in SymPy's form."""
+        if self.vectors & set(self.params):
+            return None
+        typed_term, typed_penalty = self._typed
+        total = typed_over_data(typed_term, over_data(self.term, self.data, self.reduce), self.data)
+        return total if self.penalty == 0 else sympy.Add(total, typed_penalty, evaluate=False)
 
     @cached_property
     def derivation(self) -> Derivation:

@@ -231,10 +231,8 @@ class _Reader:
     def visit(self, step: r.Step, depth: int) -> None:
         repeated = id(step) in self.seen
         self.seen.add(id(step))
-        view = StepView(
-            step, depth, equation_of(step, step.var == self.partial), () if repeated else
-            facts_of(step), repeated
-        )
+        facts = () if repeated else facts_of(step)
+        view = StepView(step, depth, equation_of(step, step.var == self.partial), facts, repeated)
         by_class(lambda name: getattr(self, name, None), "_visit_", step)(view)
 
     def _visit_Step(self, view: StepView) -> None:

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 
 import sympy
 
+from ..functions import ML_FUNCTIONS
 from ..symbolic import concretize_sums
 
-__all__ = ["N_POINTS", "equal_numerically", "numeric_verdict", "real_value", "is_real_somewhere"]
+__all__ = ["N_POINTS", "SCALES", "equal_numerically", "numeric_verdict", "real_value",
+           "is_real_somewhere", "real_points"]
 
 N_POINTS = 5
 """Random points at which two expressions must agree numerically."""
@@ -48,20 +50,50 @@ def numeric_verdict(
 def is_real_somewhere(expr: sympy.Expr, *, tries: int = 20 * N_POINTS) -> bool:
     """Whether ``expr`` is real and finite at one of the random points :func:`numeric_verdict`
     tries."""
-    expr = concretize_sums(expr)
-    return any(real_value(expr, point) is not None for point in _random_points(expr, tries=tries))
+    return bool(real_points(expr, count=1, tries=tries))
+
+
+SCALES = (0.7, 2.0, 3.0, 4.0)
+"""Widening ranges of the random points, as powers of ten: each name is first drawn between
+-5 and 5 (``10**0.7``); when too few of those points are in the real domain (``sqrt(x - 30)``,
+``log(x - 8)``), between ``-10**k`` and ``10**k`` for each later ``k`` -- unless the expression
+saturates (:func:`_saturates`), where large points would make false real ones
+(``acosh(sigmoid(x))`` is ``acosh(1.0) = 0`` in floating point at ``x = 1000``)."""
+
+
+def _saturates(expr: sympy.Expr) -> bool:
+    """Whether ``expr`` holds a function that rounds to a constant for large arguments."""
+    if expr.has(sympy.exp, sympy.tanh, sympy.atan, sympy.erf, sympy.erfc, *ML_FUNCTIONS):
+        return True
+    return any(p.exp.free_symbols for p in expr.atoms(sympy.Pow))
+
+
+def real_points(*exprs: sympy.Expr, count: int, tries: int = 20 * N_POINTS
+                ) -> list[dict[sympy.Basic, float]]:
+    """Up to ``count`` of the random points (see :data:`SCALES`) where every one of ``exprs``
+    is real and finite, the narrowest range first."""
+    exprs = tuple(concretize_sums(e) for e in exprs)
+    found = []
+    for point in _random_points(*exprs, tries=tries):
+        if all(real_value(e, point) is not None for e in exprs):
+            found.append(point)
+            if len(found) == count:
+                break
+    return found
 
 
 def _random_points(*exprs: sympy.Expr, tries: int) -> Iterator[dict[sympy.Basic, float]]:
-    """``tries`` random points (the same ones for the same names): each name and indexed datum
-    of ``exprs`` between -5 and -0.1 or between 0.1 and 5."""
+    """``tries`` random points per range of :data:`SCALES` (the same ones for the same names):
+    each name and indexed datum of ``exprs`` between ``-10**k`` and -0.1 or between 0.1 and
+    ``10**k``."""
     data = set().union(*(e.atoms(sympy.Indexed) for e in exprs))
     labels = {ix.base.label for ix in data}
     names = set().union(*(e.free_symbols for e in exprs)) | data
     atoms = sorted(names - labels, key=sympy.default_sort_key)
     rng = random.Random(0)
-    for _ in range(tries):
-        yield {s: rng.choice((-1.0, 1.0)) * 10 ** rng.uniform(-1, 0.7) for s in atoms}
+    for scale in SCALES if not any(map(_saturates, exprs)) else SCALES[:1]:
+        for _ in range(tries):
+            yield {s: rng.choice((-1.0, 1.0)) * 10 ** rng.uniform(-1, scale) for s in atoms}
 
 
 _REAL_FUNCTIONS = {

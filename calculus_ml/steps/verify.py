@@ -36,14 +36,15 @@ from typing import Iterator, Literal
 import sympy
 
 from ..caching import BoundedMemo, remembered
-from ..errors import ExpressionError, VerificationError
+from ..errors import DomainError, VerificationError
 from ..functions import ML_FUNCTIONS, dot, to_elementary
 from ..symbolic import check_time, component, concretize_sums, differentiate, is_kinked, too_large
-from .real import N_POINTS, equal_numerically, is_real_somewhere, numeric_verdict, real_value
+from .real import (N_POINTS, SCALES, equal_numerically, is_real_somewhere, numeric_verdict,
+                   real_value)
 from .rules import SimplifyRule, Step
-from .zero import merged_sums, vanishes
+from .zero import merged_sums, vanishes, vanishes_almost_everywhere
 
-__all__ = ["check_step", "verify_tree", "expected_derivative", "written_out", "concretize_sums",
+__all__ = ["check_step", "verify_tree", "ensure_real_somewhere", "nowhere_real", "expected_derivative", "written_out", "concretize_sums",
            "equal_numerically", "real_value", "N_POINTS", "CONCRETE_D", "CONCRETE_J", "Proof",
            "PROOFS"]
 
@@ -110,7 +111,9 @@ def check_step(step: Step, *, symbolic: bool = False) -> Proof:
         The step to check; its substeps are not visited.
     symbolic : bool
         Insist on a symbolic proof (calling ``sympy.simplify`` if needed) except for kinked
-        functions, whose derivatives agree with SymPy's only away from the kink.
+        functions, whose derivatives agree with SymPy's only away from the kink: those of one
+        variable are proved piece by piece where SymPy can split the line into intervals
+        (:func:`~.zero.vanishes_almost_everywhere`), the others checked at points.
 
     Raises
     ------
@@ -181,7 +184,8 @@ class _Checker:
         got = _elementary(result)
         thorough = self.symbolic and not is_kinked(got, expected)
         proved = self.equal_symbolically(got, expected, thorough=thorough)
-        if proved:
+        if proved or (self.symbolic and not thorough and is_kinked(got, expected)
+                      and vanishes_almost_everywhere(got - expected)):
             return "symbolic"
         if thorough and proved is None:
             raise too_large(f"a symbolic proof of the {step.rule} step for d/d{step.var} would "
@@ -196,8 +200,7 @@ class _Checker:
         if expected.has(sympy.Derivative):
             raise VerificationError(_message(step, expected, "cannot be checked (no oracle)"))
         if not is_real_somewhere(_elementary(expr)):
-            raise ExpressionError(f"{step.expr} is not real at any point tried (each name "
-                                  "between -5 and 5), so its steps cannot be checked")
+            raise nowhere_real(step.expr)
         if proved is None:  # too long to prove, too large (past 1e12) or complex to sample
             raise too_large(f"the {step.rule} step for d/d{step.var} is too long to prove and "
                             "has no small real values to check at points", "smaller powers")
@@ -221,6 +224,23 @@ class _Checker:
         if None in verdicts:
             return None
         return thorough and all(sympy.simplify(p) == 0 for p in pieces)
+
+
+def nowhere_real(expr: sympy.Expr) -> DomainError:
+    """The one refusal of an expression real at none of the points tried."""
+    return DomainError(f"{expr} is not real at any point tried (each name up to "
+                       f"±10^{SCALES[-1]:g}), so it has no real derivative to explain")
+
+
+def ensure_real_somewhere(expr: sympy.Expr) -> None:
+    """Raise :class:`~calculus_ml.errors.DomainError` unless ``expr`` is real and finite at
+    one of the points the verifier tries."""
+    try:
+        elementary = _elementary(expr)
+    except (ValueError, TypeError):  # SymPy refuses a rewritten part it finds complex
+        elementary = expr
+    if not is_real_somewhere(elementary):
+        raise nowhere_real(expr)
 
 
 def _message(step: Step, expected: sympy.Expr, what: str) -> str:

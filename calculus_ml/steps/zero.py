@@ -4,6 +4,9 @@
   first in SymPy's sparse polynomial arithmetic (:func:`zero_as_fraction`), then by SymPy's own
   ``as_numer_denom`` and ``expand`` -- each only while its size, estimated beforehand, is within
   the work budget (:func:`~calculus_ml.symbolic.within_terms`): past it, no proof is tried;
+* :func:`vanishes_almost_everywhere` -- a kinked difference (``Heaviside``, ``sign``, ``Max``,
+  pieces) of one variable written as one ``Piecewise`` whose every piece on an interval of the
+  real line is 0 (the pieces on single points -- the kinks -- do not count);
 * :func:`merged_sums` -- a difference of multiples of sums over the same data written as one
   summand, whose vanishing proves the equality for every number of data points.
 """
@@ -17,7 +20,7 @@ import sympy
 from ..caching import remembered
 from ..symbolic import check_time, multinomial_terms, within_terms
 
-__all__ = ["vanishes", "zero_as_fraction", "merged_sums"]
+__all__ = ["vanishes", "zero_as_fraction", "merged_sums", "vanishes_almost_everywhere"]
 
 
 def vanishes(expr: sympy.Expr) -> bool | None:
@@ -166,6 +169,59 @@ def _power_terms(poly, k: int) -> int:
         return m
     box = math.prod(k * degree + 1 for degree in poly.degrees() if degree > 0)
     return min(box, multinomial_terms(m, k))
+
+
+_MAX_KINKED_OPS = 150
+"""Largest kinked difference (``count_ops``) :func:`vanishes_almost_everywhere` tries."""
+
+_MAX_PIECES = 16
+"""Most pieces (after folding) :func:`vanishes_almost_everywhere` tries."""
+
+
+def vanishes_almost_everywhere(expr: sympy.Expr) -> bool:
+    """True if ``expr``, of one real variable, is proved 0 everywhere except at finitely many
+    points. Rewritten as one ``Piecewise`` (``piecewise_fold``) of at most :data:`_MAX_PIECES`
+    pieces whose conditions compare polynomials, the real line splits at the real roots of
+    those polynomials into intervals on which every condition keeps its truth value; the piece
+    that holds on each interval (found at a rational point inside it) must vanish identically.
+    The roots themselves -- the kinks -- do not count. False proves nothing."""
+    symbols = expr.free_symbols
+    if len(symbols) != 1 or expr.has(sympy.Sum) or sympy.count_ops(expr) > _MAX_KINKED_OPS:
+        return False
+    (x,) = symbols
+    try:
+        folded = sympy.piecewise_fold(expr.rewrite(sympy.Piecewise))
+        if not isinstance(folded, sympy.Piecewise):
+            return bool(vanishes(folded))
+        if len(folded.args) > _MAX_PIECES:
+            return False
+        for point in _interval_points(folded, x):
+            check_time()
+            piece = next(e for e, c in folded.args if c.subs(x, point) == sympy.true)
+            if not vanishes(piece):
+                return False
+    except (NotImplementedError, TypeError, ValueError, AttributeError, StopIteration,
+            sympy.PolynomialError):
+        return False
+    return True
+
+
+def _interval_points(folded: sympy.Piecewise, x: sympy.Symbol) -> list[sympy.Rational]:
+    """A rational point inside each interval between the real roots of the polynomials the
+    conditions of ``folded`` compare (raises ``PolynomialError`` for another condition)."""
+    relations = set().union(*(c.atoms(sympy.core.relational.Relational) for _, c in folded.args))
+    roots = set()
+    for relation in relations:
+        difference = relation.lhs - relation.rhs
+        if difference.has(x):
+            roots.update(sympy.Poly(difference, x).real_roots())
+    ordered = sorted(roots, key=lambda r: r.evalf(30))
+    if not ordered:
+        return [sympy.S.Zero]
+    points = [sympy.floor(ordered[0].evalf(30)) - 1, sympy.ceiling(ordered[-1].evalf(30)) + 1]
+    for low, high in zip(ordered, ordered[1:]):
+        points.append(sympy.Rational(str(((low + high) / 2).evalf(30))))
+    return points
 
 
 def merged_sums(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
