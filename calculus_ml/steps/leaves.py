@@ -29,7 +29,7 @@ class ConstantRule(Step):
 
     def _explanation(self):
         held = self._held_constant()
-        return f"This term does not depend on {self.var}{held}, so its derivative is 0."
+        return f"This term does not depend on {self.var_name}{held}, so its derivative is 0."
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +43,7 @@ class VariableRule(Step):
         return sympy.Integer(1)
 
     def _explanation(self):
-        return f"The derivative of {self.var} with respect to itself is 1."
+        return f"The derivative of {self.var_name} with respect to itself is 1."
 
 
 @dataclass(frozen=True, eq=False)

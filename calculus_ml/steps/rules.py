@@ -46,7 +46,7 @@ class ConstantMultipleRule(Step):
 
     def _explanation(self):
         return (
-            f"A factor that does not depend on {self.var}{self._held_constant()} "
+            f"A factor that does not depend on {self.var_name}{self._held_constant()} "
             "stays in front of the derivative."
         )
 
@@ -155,7 +155,7 @@ class ChainRule(Step):
     def _explanation(self):
         return (
             f"Call the inner expression {self.u}: differentiate the outer function with respect "
-            f"to {self.u}, then multiply by the derivative of {self.u} with respect to {self.var}."
+            f"to {self.u}, then multiply by the derivative of {self.u} with respect to {self.var_name}."
         )
 
 
@@ -179,7 +179,7 @@ class GeneralPowerRule(Step):
 
     def _explanation(self):
         return (
-            f"Both base and exponent depend on {self.var}: write the power as exp(g ln f), "
+            f"Both base and exponent depend on {self.var_name}: write the power as exp(g ln f), "
             "so its derivative is the power times the derivative of g ln f."
         )
 
@@ -273,7 +273,7 @@ class SumOverDataRule(Step):
     def _explanation(self):
         return (
             "The derivative of a sum over data points is the sum of the derivatives: "
-            f"differentiate one data point's term with respect to {self.var}, then add them up."
+            f"differentiate one data point's term with respect to {self.var_name}, then add them up."
         )
 
 

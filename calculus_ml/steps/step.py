@@ -65,6 +65,11 @@ class Step:
         for sub in self.substeps:
             yield from sub.walk()
 
+    @property
+    def var_name(self) -> str:
+        """The variable as a sentence names it: ``λ`` for ``lam``, ``w_j`` for ``w[j]``."""
+        return _plain_name(self.var)
+
     def _held_constant(self) -> str:
         vector = self.var.base.label if isinstance(self.var, sympy.Indexed) else self.var
         others = sorted(  # for w_j the vector w is not held constant either
@@ -90,4 +95,5 @@ def _quantities(expr: sympy.Expr) -> set[sympy.Basic]:
 def _plain_name(quantity: sympy.Basic) -> str:
     if isinstance(quantity, sympy.Indexed):
         return f"{quantity.base.label}_" + "".join(str(i) for i in quantity.indices)
-    return str(quantity)
+    shown = sympy.pretty(quantity, use_unicode=True)  # lam and theta are λ and θ
+    return shown if "\n" not in shown else str(quantity)
