@@ -190,3 +190,16 @@ def test_a_wrong_kinked_derivative_is_not_proved():
                                           - sympy.Heaviside(x))
     wrong_on_an_interval = sympy.Piecewise((x, x < 1), (0, x < 2), (x, True)) - sympy.Max(0, x)
     assert not vanishes_almost_everywhere(wrong_on_an_interval)
+
+
+def test_the_command_line_takes_an_order(capsys):
+    from calculus_ml.cli import main
+
+    x = sympy.Symbol("x", real=True)
+    assert main(["derive", "sin(x)*x^2", "--order", "3", "--format", "json"]) == 0
+    stages = __import__("json").loads(capsys.readouterr().out)["stages"]
+    assert [len(s["wrt"]) for s in stages] == [1, 2, 3]
+    third = sympy.sympify(stages[-1]["derivatives"][0]["result_srepr"])  # the test's own text
+    assert sympy.simplify(third - sympy.diff(sympy.sin(x) * x**2, x, 3)) == 0
+    assert main(["derive", "x^3", "--order", "2", "--hints"]) == 2
+    assert "drop --order" in capsys.readouterr().err

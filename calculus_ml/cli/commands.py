@@ -49,7 +49,10 @@ def run_derive(args: argparse.Namespace) -> str:
     if loss is None:
         if args.expr is None:
             raise CalculusMLError("give EXPR with --wrt VAR ..., or --loss NAME")
-        derivation = derive(args.expr, args.wrt, data=args.data, reduce=args.reduce)
+        if args.hints and args.order != 1:
+            raise CalculusMLError("--hints shows a first derivative: drop --order")
+        derivation = derive(args.expr, args.wrt, data=args.data, reduce=args.reduce,
+                            order=args.order)
         if args.hints:
             return run_hints(derivation)
         return _render(derivation, args)

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--reduce", choices=("mean", "sum"), help="combine the terms by mean (default) or sum"
     )
     _add_format(derive)
+    derive.add_argument("--order", type=int, default=1, metavar="N",
+                        help="the N-th derivative (with several --wrt names, every partial of "
+                        "order N: 2 gives the Hessian), each stage step by step")
     derive.add_argument("--hints", action="store_true",
                         help="one step at a time: a question, then the step (Enter for the next "
                         "on a terminal)")

@@ -158,12 +158,14 @@ class HigherDerivation(Displayed):
                 f"{'agree' if same else 'do not agree'} (Schwarz's theorem)."
                 for (a, b), same in self.schwarz.items()]
 
-    def to_text(self) -> str:
-        """Each stage's steps under its heading ``dⁿf/dxⁿ = …``; the Schwarz checks last."""
+    def to_text(self, *, detail: str | None = None, width: int | None = None,
+                ascii: bool = False) -> str:
+        """Each stage's steps under its heading ``dⁿf/dxⁿ = …``; the Schwarz checks last
+        (``detail``, ``width`` and ``ascii`` as for :meth:`Derivation.to_text`)."""
         out = []
         for notation, result, stage in self._parts():
-            head = sympy.pretty(sympy.Eq(notation, result, evaluate=False), use_unicode=True)
-            out.append(f"{head}\n\n{stage.to_text()}")
+            head = sympy.pretty(sympy.Eq(notation, result, evaluate=False), use_unicode=not ascii)
+            out.append(f"{head}\n\n{stage.to_text(detail=detail, width=width, ascii=ascii)}")
         return "\n".join(out + self._agreement()) + "\n"
 
     def to_latex(self) -> str:
@@ -172,18 +174,18 @@ class HigherDerivation(Displayed):
                          + s.to_latex() for n, r, s in self._parts()) + "\n".join(
                              ["", *self._agreement(lambda e: f"${sympy.latex(e)}$")])
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, *, detail: str | None = None) -> str:
         """Markdown: a heading per stage."""
         agreement = self._agreement(lambda e: f"${sympy.latex(e)}$")
         return "\n".join(f"## ${sympy.latex(sympy.Eq(n, r, evaluate=False))}$\n\n"
-                         + s.to_markdown() for n, r, s in self._parts()) + "\n".join(
+                         + s.to_markdown(detail=detail) for n, r, s in self._parts()) + "\n".join(
                              ["", *(f"- {a}" for a in agreement)]) + "\n"
 
-    def to_html(self) -> str:
+    def to_html(self, *, detail: str | None = None) -> str:
         """HTML: a heading (MathML) per stage."""
         head = '<h2><math xmlns="http://www.w3.org/1998/Math/MathML">{}</math></h2>\n'
         return "".join(head.format(sympy.mathml(sympy.Eq(n, r, evaluate=False),
-                                                printer="presentation")) + s.to_html()
+                                                printer="presentation")) + s.to_html(detail=detail)
                        for n, r, s in self._parts())
 
     def to_dict(self) -> dict:
