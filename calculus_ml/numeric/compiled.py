@@ -138,6 +138,7 @@ class CompiledGradient:
         self.sufficient_statistics: bool = stats is not None
         self.statistics: tuple[str, ...] = tuple(_describe(s) for s in stats or ())
         self._cache: tuple | None = None
+        self._hess: tuple | None = None
 
     def __repr__(self) -> str:
         name = getattr(self.loss, "name", "loss")
@@ -178,6 +179,27 @@ class CompiledGradient:
         """``(J, ∇J)`` at ``params``, sharing the work between them."""
         prepared = self._prepared(data)
         return prepared.value_and_grad(prepared.flatten(params))
+
+    def hessian(self, params: Any, **data: Any) -> np.ndarray:
+        """The Hessian ∇²J at ``params``: a ``(size, size)`` array in :attr:`param_names` order.
+
+        Raises
+        ------
+        CompileError
+            For a loss whose gradient has no second derivative to compile (a kink).
+        """
+        prepared = self._prepared(data)
+        return prepared.value_grad_hess(prepared.flatten(params))[2]
+
+    def _second_order(self) -> tuple[Any, int]:
+        """The compiled ``_value_grad_hess`` and its number of chunk buffers (compiled once)."""
+        if self._hess is None:
+            from .hessian import _hessian_source
+
+            with time_budget(None):
+                source, n_buffers = _hessian_source(self._model, self._layout)
+            self._hess = (_compile_source(source)["_value_grad_hess"], n_buffers, source)
+        return self._hess[:2]
 
     def validate(self, **data: Any) -> dict[str, Any]:
         """``data`` checked and converted to float arrays (vectors ``(n, d)``), as a dict.
@@ -279,6 +301,30 @@ class PreparedGradient:
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """``(J, ∇J)`` at the flat parameters ``theta``."""
         return self._run("_value_and_grad", theta)
+
+    def value_grad_hess(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(J, ∇J, ∇²J)`` at the flat parameters ``theta``, in one pass over the data.
+
+        On the sufficient-statistics path the Hessian is the central difference of the exact
+        gradient, which is affine in ``theta`` for a quadratic J (then exact up to rounding).
+        """
+        if self.statistics is not None:
+            return self._statistics_hessian(theta)
+        kernel, n_buffers = self.compiled._second_order()
+        width = sum(1 if a.ndim == 1 else a.shape[1] for a in self.arrays)
+        chunk = _chunk_rows(width + n_buffers + self._dd)
+        J, g, H = kernel(theta, self.hyper, self.arrays, self._dd, chunk)
+        return float(J), g, H
+
+    def _statistics_hessian(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        J, g = self.value_and_grad(theta)
+        steps = 1e-3 * np.maximum(1.0, np.abs(theta))
+        H = np.empty((theta.size, theta.size))
+        for j, h in enumerate(steps):
+            e = np.zeros(theta.size)
+            e[j] = h
+            H[:, j] = (self.grad(theta + e) - self.grad(theta - e)) / (2 * h)
+        return float(J), g, (H + H.T) / 2
 
     def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
         """∇ of the loss over rows ``start:stop`` only (a mini-batch), on the general path."""

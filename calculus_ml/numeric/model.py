@@ -35,10 +35,12 @@ _MAX_POLY_TERMS = 400  # beyond this many monomials the general path is cheaper 
 
 @dataclass(frozen=True)
 class _Reduction:
-    """One sum over samples: ``Σᵢ expr`` (``vector is None``) or ``Σᵢ expr·vector_i`` (d,)."""
+    """One sum over samples: ``Σᵢ expr`` (``vector is None``), ``Σᵢ expr·vector_i`` (d,), or
+    with a ``second`` data vector the weighted Gram matrix ``Σᵢ expr·vector_i second_iᵀ`` (d, d)."""
 
     expr: sympy.Expr
     vector: sympy.Symbol | None = None
+    second: sympy.Symbol | None = None
 
 
 # --------------------------------------------------------------------------- the lowered loss
