@@ -1,7 +1,8 @@
 """Backtracking (Armijo) line search: the step that every method without a fixed rate takes.
 
 :func:`backtrack` shortens a step along a descent direction until the loss drops by at least a
-fixed fraction of what its slope promises (the Armijo condition ``J(x + t p) ≤ J(x) + c t ∇J·p``).
+fixed fraction of what its slope promises (the Armijo condition ``J(x + t p) ≤ J(x) + c t ∇J·p``,
+up to rounding).
 It knows nothing but the callable it is given, so the trial evaluation can bring along what the
 next iteration needs (a gradient, a Hessian): an accepted trial is never evaluated twice.
 """
@@ -12,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["backtrack", "ARMIJO", "SHRINK", "MIN_STEP"]
+__all__ = ["backtrack", "ARMIJO", "SHRINK", "MIN_STEP", "ROUNDING"]
 
 ARMIJO = 1e-4
 """The fraction ``c`` of the promised decrease a step must achieve."""
@@ -20,6 +21,9 @@ SHRINK = 0.5
 """The factor a rejected step is multiplied by."""
 MIN_STEP = 1e-12
 """Below this step the search gives up: no step along the direction lowers the loss."""
+ROUNDING = 4 * 2.0 ** -52
+"""A rise of J smaller than this fraction of J is rounding, not a rise: at the minimum J cannot
+drop any further, and the step that J does not notice is accepted."""
 
 
 def backtrack(f0: float, slope: float, trial: Callable[[float], tuple[float, Any]],
@@ -48,7 +52,7 @@ def backtrack(f0: float, slope: float, trial: Callable[[float], tuple[float, Any
     while t >= MIN_STEP * step:
         f, extra = trial(t)
         evaluations += 1
-        if math.isfinite(f) and f <= f0 + ARMIJO * t * slope:
+        if math.isfinite(f) and f <= f0 + ARMIJO * t * slope + ROUNDING * abs(f0):
             return t, f, extra, evaluations
         t *= SHRINK
     return None

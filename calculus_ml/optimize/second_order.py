@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .line_search import backtrack
+from .line_search import ROUNDING, backtrack
 
 __all__ = ["newton", "newton_direction", "descent_with_line_search"]
 
@@ -54,7 +54,9 @@ def newton(value_grad_hess: Callable[[np.ndarray], tuple[float, np.ndarray, np.n
         The most iterations (each one evaluation, more when the line search shortens the step).
     tol : float
         Converged when the Newton step ``H⁻¹∇J`` — the estimated distance to the minimum — is at
-        most ``tol`` in every coordinate; that last step is taken too, without a new evaluation.
+        most ``tol`` in every coordinate, or when the decrease it promises (``−∇J·p``) is below
+        what J can show in floating point; that last step is taken too, without a new
+        evaluation.
     callback : callable, optional
         ``callback(x, i, g)`` before each step; returning ``True`` stops the run.
 
@@ -69,16 +71,17 @@ def newton(value_grad_hess: Callable[[np.ndarray], tuple[float, np.ndarray, np.n
         p = newton_direction(H, g)
         if callback is not None and callback(x, i, g):
             return x, False
-        if float(np.max(np.abs(p), initial=0.0)) <= tol:
-            return x + p, True
+        slope = float(g @ p)
+        if float(np.max(np.abs(p), initial=0.0)) <= tol or -slope <= ROUNDING * abs(f):
+            return x + p, True  # within tol, or a decrease too small for J to show
 
         def trial(t, p=p):
             y = x + t * p
             value, grad, hess = value_grad_hess(y)
             return value, (y, grad, hess)
 
-        found = backtrack(f, float(g @ p), trial)
-        if found is None:  # no lower point along p: as flat as rounding allows
+        found = backtrack(f, slope, trial)
+        if found is None:  # no lower point along p
             return x, False
         _, f, (x, g, H), _ = found
     return x, False
