@@ -37,18 +37,25 @@ a threaded product (the naive rows' ``X @ w``), and on a 2-core machine they wou
 whichever row comes next."""
 
 
-def interleaved(rows: dict, repeat: int) -> dict[str, float]:
-    """Median seconds of each callable; the rows take turns, each timed call after a rest and an
-    untimed call of the same row (so no row pays for the caches or threads another left)."""
+def interleaved_times(rows: dict, repeat: int, warm: bool = True) -> dict[str, list[float]]:
+    """Seconds of each callable per repeat; the rows take turns, each timed call after a rest and
+    (with ``warm``) an untimed call of the same row, so no row pays for the caches or threads
+    another left."""
     times: dict[str, list[float]] = {name: [] for name in rows}
     for _ in range(repeat):
         for name, func in rows.items():
             time.sleep(SETTLE)
-            func()
+            if warm:
+                func()
             start = time.perf_counter()
             func()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def interleaved(rows: dict, repeat: int) -> dict[str, float]:
+    """Median seconds of each callable (:func:`interleaved_times`)."""
+    return {name: statistics.median(ts) for name, ts in interleaved_times(rows, repeat).items()}
 
 
 def print_table(title: str, medians: dict[str, float], base: str, goals: dict[str, str]) -> None:

@@ -203,25 +203,27 @@ class _Model:
         return out
 
 
-def _stable_logs(expr: sympy.Expr) -> sympy.Expr:
-    """Rewrite ``log(σ(u))``, ``log(1 - σ(u))`` and ``log(1 + eᵘ)`` through softplus.
+def stable_log(arg: sympy.Expr) -> sympy.Expr:
+    """``log(arg)``, through softplus where that avoids ``log(0)`` for large ``|u|``.
 
-    ``log σ(u) = u - softplus(u)`` and ``log(1 - σ(u)) = -softplus(u)``, with softplus evaluated
-    as ``logaddexp(0, u)``: no ``log(0)`` for large ``|u|``.
+    ``log σ(u) = u − softplus(u)``, ``log(1 − σ(u)) = −softplus(u)`` and
+    ``log(1 + eᵘ) = softplus(u)``; softplus is evaluated as ``max(u, 0) + log1p(e^(−|u|))``.
+    The one such rewrite of the package: the kernels and the plots' grids both use it.
     """
+    if isinstance(arg, sigmoid):
+        return arg.args[0] - softplus(arg.args[0])
+    if arg.is_Add and len(arg.args) == 2 and sympy.S.One in arg.args:
+        other = arg - 1
+        if isinstance(-other, sigmoid):
+            return -softplus((-other).args[0])
+        if isinstance(other, sympy.exp):
+            return softplus(other.args[0])
+    return sympy.log(arg)
 
-    def stable(arg):
-        if isinstance(arg, sigmoid):
-            return arg.args[0] - softplus(arg.args[0])
-        if arg.is_Add and len(arg.args) == 2 and sympy.S.One in arg.args:
-            other = arg - 1
-            if isinstance(-other, sigmoid):
-                return -softplus((-other).args[0])
-            if isinstance(other, sympy.exp):
-                return softplus(other.args[0])
-        return sympy.log(arg)
 
-    return _cheapest(expr.replace(sympy.log, stable)) if expr.has(sympy.log) else expr
+def _stable_logs(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with every ``log`` rewritten by :func:`stable_log`, then simplified."""
+    return _cheapest(expr.replace(sympy.log, stable_log)) if expr.has(sympy.log) else expr
 
 
 @remembered(maxsize=512)
