@@ -26,6 +26,7 @@ import numpy as np
 
 from bench_gradient import interleaved_times
 from calculus_ml import ConvergenceWarning, GradientDescent, losses
+from calculus_ml.errors import DivergenceError
 from calculus_ml.numeric import compiled_for
 
 
@@ -60,6 +61,7 @@ def table(title: str, times: dict[str, list[float]], base: str, errors: dict[str
         median = statistics.median(ts)
         spread = f"{min(ts) * 1e3:.0f}–{max(ts) * 1e3:.0f} ms"
         error = f"{errors[name]:.1e}" if name in errors else ""
+        error = "diverged" if error == "inf" else error
         print(f"  {name:44}{median * 1e3:>7.0f} ms{spread:>20}{median / base_median:>7.2f}"
               f"{error:>12}  {goals.get(name, '')}")
 
@@ -76,7 +78,11 @@ def bench_logistic(n: int, correlated: bool, repeat: int, first_order: bool) -> 
         def run():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                fit = GradientDescent(loss, progress=False, **options).fit(x=X, y=y)
+                try:
+                    fit = GradientDescent(loss, progress=False, **options).fit(x=X, y=y)
+                except DivergenceError:  # detected, and timed until it was
+                    results[name] = np.full(X.shape[1] + 1, np.inf)
+                    return
             results[name] = np.r_[fit.params_["w"], fit.params_["b"]]
         return run
 

@@ -217,3 +217,21 @@ def test_iris_softmax_matches_scikit_learn(method):
                                atol=1e-6)
     np.testing.assert_allclose(b - b[0], reference.intercept_ - reference.intercept_[0],
                                atol=1e-6)
+
+
+@pytest.mark.slow
+def test_contour_compares_newton_with_gradient_descent():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from calculus_ml import plotting
+
+    xs, ys = line_data()
+    gd = GradientDescent(mse(), learning_rate=0.2, max_iter=200, tol=1e-6).fit(x=xs, y=ys)
+    step = GradientDescent(mse()).fit(x=xs, y=ys)
+    ax = plotting.contour(mse(), data={"x": xs, "y": ys}, path=gd, label="gradient descent",
+                          compare={"Newton": step})
+    lines = {line.get_gid(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["path1"].get_xdata(), step.params_history_["m"])
+    assert lines["path1"].get_label() == "Newton" and lines["path"].get_label() == (
+        "gradient descent")
+    matplotlib.pyplot.close(ax.figure)

@@ -20,7 +20,7 @@ from ..errors import ConvergenceWarning, DivergenceError, quoted
 from ..numeric import CompileError, PreparedGradient, compiled_for
 from ..numeric.scaling import Standardization, linear_form
 from .lbfgs import lbfgs
-from .optimizers import OPTIMIZERS, SCHEDULES
+from .optimizers import METHODS, OPTIMIZERS, SCHEDULES
 from .reporting import Progress as _Progress
 from .reporting import as_loss as _as_loss
 from .reporting import counting, summary_text
@@ -34,7 +34,6 @@ _SEEDS = (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)
 _PATIENCE = 10  # iterations of growing loss (above the starting loss) that count as divergence
 _NEWTON_MAX_SIZE = 2000  # parameters beyond which "auto" does not choose Newton (an O(p³) solve)
 _SELF_STEPPING = ("newton", "lbfgs")  # methods that choose their own steps
-_METHODS = ("auto",) + _SELF_STEPPING + tuple(OPTIMIZERS)
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -164,8 +163,8 @@ class GradientDescent:
             raise ValueError(f"max_iter must be a positive integer, not {self.max_iter!r}")
         if not (real(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a number >= 0, not {self.tol!r}")
-        if not (isinstance(self.method, str) and self.method in _METHODS):
-            raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}, "
+        if not (isinstance(self.method, str) and self.method in METHODS):
+            raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
                              f"not {self.method!r}")
         if self.method in _SELF_STEPPING and self.batch_size is not None:
             raise ValueError(f"method={self.method!r} uses the full gradient; batch_size is for "
