@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConvergenceWarning, DivergenceError, quoted
 from ..numeric import CompileError, PreparedGradient, compiled_for
-from ..numeric.scaling import Standardization, linear_form
+from ..numeric.scaling import Standardization, StandardizedGradient, linear_form
 from .lbfgs import lbfgs
 from .optimizers import METHODS, OPTIMIZERS, SCHEDULES
 from .reporting import Progress as _Progress
@@ -218,14 +218,16 @@ class GradientDescent:
         self._check_params()
         compiled = compiled_for(self.loss)
         scaler, fit_data = None, data
-        if self.standardize:
-            clean = compiled.validate(**data)
-            scaler = Standardization.fit(linear_form(self.loss), clean)
-            fit_data = scaler.transform(clean)
-        prepared = compiled.prepare(**fit_data)
+        prepared = compiled.prepare(**data)
         theta0 = np.zeros(prepared.size) if self.init is None else prepared.flatten(self.init)
-        if scaler is not None:
+        if self.standardize:  # the map of parameters, not a standardized copy of the data
+            form = linear_form(self.loss)
+            features = {x for _, x in form.slopes}
+            scaler = Standardization.fit(form, {
+                name: a for name, a in zip(compiled.data_names, prepared.arrays)
+                if name in features})
             theta0 = scaler.to_standardized(theta0, prepared.spans())
+            prepared, fit_data = StandardizedGradient(prepared, scaler), None
         self.method_ = self._resolved_method(prepared)
         self.n_fev_ = self.n_gev_ = self.n_hev_ = 0
         with np.errstate(over="ignore", invalid="ignore"):
@@ -259,7 +261,7 @@ class GradientDescent:
         return "newton"
 
     def _first_rate(self, prepared: PreparedGradient, theta0: np.ndarray,
-                    fit_data: dict) -> float:
+                    fit_data: dict | None) -> float:
         """The learning rate a fixed-rate method starts from (``"auto"`` resolved)."""
         if self.learning_rate != "auto":
             return self.learning_rate
@@ -268,7 +270,7 @@ class GradientDescent:
         return _suggest_rate(self.loss, prepared, theta0, fit_data) or 0.01
 
     def _descend(self, prepared: PreparedGradient, theta0: np.ndarray,
-                 fit_data: dict) -> np.ndarray:
+                 fit_data: dict | None) -> np.ndarray:
         """Run the optimizer; set the histories; return the parameters after each iteration."""
         n, method = prepared.n, self.method_
         counted = counting(self, prepared)
@@ -358,7 +360,7 @@ class GradientDescent:
         return np.array(thetas)
 
     def _diverged(self, k: int, J: float, J0: float, prepared: PreparedGradient,
-                  theta0: np.ndarray, fit_data: dict, oscillating: bool = False):
+                  theta0: np.ndarray, fit_data: dict | None, oscillating: bool = False):
         rate = _suggest_rate(self.loss, prepared, theta0, fit_data)
         what = (f"the loss became {J}" if not math.isfinite(J) else
                 f"the loss grew to {J:.6g} (from {J0:.6g})")

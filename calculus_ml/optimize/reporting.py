@@ -87,11 +87,11 @@ def counting(fit: Any, prepared: PreparedGradient) -> dict[str, Callable]:
 
 
 def suggest_rate(loss: Any, prepared: PreparedGradient, theta0: np.ndarray,
-                  fit_data: dict) -> float | None:
+                 fit_data: dict | None) -> float | None:
     """Half of ``loss.learning_rate_bound`` (2/λ_max) when it applies, else a numeric 1/λ_max."""
     bound = getattr(loss, "learning_rate_bound", None)
     rate = None
-    if callable(bound):
+    if callable(bound) and fit_data is not None:  # None: the data are not the fit's units
         try:
             value = bound(**fit_data)  # None where it does not apply (J not quadratic)
         except (ArithmeticError, ValueError, TypeError, NotImplementedError, CalculusMLError):
