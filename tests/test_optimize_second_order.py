@@ -235,3 +235,52 @@ def test_contour_compares_newton_with_gradient_descent():
     assert lines["path1"].get_label() == "Newton" and lines["path"].get_label() == (
         "gradient descent")
     matplotlib.pyplot.close(ax.figure)
+
+
+# --------------------------------------------------------------------------- the kernels fits run on
+
+
+def central_gradient(value, theta, h=1e-6):
+    return np.array([(value(theta + h * e) - value(theta - h * e)) / (2 * h)
+                     for e in np.eye(theta.size)])
+
+
+@pytest.mark.slow
+def test_fused_value_and_grad_equals_value_and_finite_differences():
+    X, ys = classification_data(300)
+    prepared = compile_gradient(logistic()).prepare(x=X, y=ys)
+    theta = np.array([0.4, -0.3, 0.2, 0.1])
+    J, g = prepared.value_and_grad(theta)
+    assert J == pytest.approx(prepared.value(theta), rel=1e-13)
+    np.testing.assert_allclose(g, prepared.grad(theta), rtol=1e-13)
+    np.testing.assert_allclose(g, central_gradient(prepared.value, theta), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_softplus_and_sigmoid_stay_finite_at_large_logits():
+    X, ys = classification_data(50)
+    prepared = compile_gradient(logistic()).prepare(x=X, y=ys)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # no overflow, no log(0)
+        for scale in (1000.0, -1000.0):
+            theta = np.array([scale, 0.0, 0.0, 0.0])
+            J, g, H = prepared.value_grad_hess(theta)
+            z = X[:, 0] * scale
+            expected = np.mean(np.maximum(z, 0) - ys * z + np.log1p(np.exp(-np.abs(z))))
+            assert np.isfinite(g).all() and np.isfinite(H).all()
+            assert J == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_huber_gradient_is_a_clip():
+    xs, ys = line_data(200)
+    prepared = compile_gradient(losses.get("huber"), sufficient_statistics=False).prepare(
+        x=xs, y=ys, delta=0.7)
+    assert "numpy.where" not in prepared.compiled.source.split("def _grad")[1].split("def ")[0]
+    theta = np.array([-1.0, 2.5])
+    r = theta[0] * xs + theta[1] - ys
+    assert 0 < np.mean(np.abs(r) > 0.7) < 1  # both branches are used
+    clipped = np.clip(r, -0.7, 0.7)
+    np.testing.assert_allclose(prepared.grad(theta), [np.mean(clipped * xs), np.mean(clipped)],
+                               rtol=1e-12)
+    np.testing.assert_allclose(prepared.grad(theta), central_gradient(prepared.value, theta),
+                               rtol=1e-6)
