@@ -164,15 +164,15 @@ def test_self_stepping_methods_refuse_a_batch_size():
 # --------------------------------------------------------------------------- scikit-learn data
 
 
-def _sklearn_datasets():
-    return pytest.importorskip("sklearn.datasets")
+def _sklearn():
+    """scikit-learn's ``datasets`` and ``linear_model`` (the test is skipped without them)."""
+    return pytest.importorskip("sklearn.datasets"), pytest.importorskip("sklearn.linear_model")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["newton", "lbfgs"])
 def test_breast_cancer_matches_scikit_learn(method):
-    datasets = _sklearn_datasets()
-    linear_model = pytest.importorskip("sklearn.linear_model")
+    datasets, linear_model = _sklearn()
     X, ys = datasets.load_breast_cancer(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     # all 30 features separate the classes (no finite optimum); radius, perimeter and area are
@@ -190,7 +190,7 @@ def test_breast_cancer_matches_scikit_learn(method):
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["auto", "lbfgs"])
 def test_diabetes_matches_lstsq(method):
-    X, ys = _sklearn_datasets().load_diabetes(return_X_y=True)
+    X, ys = _sklearn()[0].load_diabetes(return_X_y=True)
     fit = GradientDescent(multiple_regression(), method=method, tol=1e-10, max_iter=5000).fit(
         x=X, y=ys)
     A = np.column_stack([X, np.ones(len(ys))])
@@ -201,8 +201,7 @@ def test_diabetes_matches_lstsq(method):
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["newton", "lbfgs"])
 def test_iris_softmax_matches_scikit_learn(method):
-    datasets = _sklearn_datasets()
-    linear_model = pytest.importorskip("sklearn.linear_model")
+    datasets, linear_model = _sklearn()
     X, labels = datasets.load_iris(return_X_y=True)
     xs = X[:, 1]  # sepal width: the classes overlap, so the optimum is finite
     reference = linear_model.LogisticRegression(C=np.inf, tol=1e-12, max_iter=10000).fit(
