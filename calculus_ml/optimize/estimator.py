@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConvergenceWarning, DivergenceError, quoted
+from ..errors import BudgetError, ConvergenceWarning, DivergenceError, quoted
 from ..numeric import CompileError, PreparedGradient, compiled_for
 from ..numeric.scaling import Standardization, StandardizedGradient, linear_form
 from .lbfgs import lbfgs
@@ -256,7 +256,7 @@ class GradientDescent:
         try:  # the statistics path differentiates its exact gradient instead
             if prepared.statistics is None:
                 prepared.compiled._second_order()
-        except CompileError:
+        except (CompileError, BudgetError):  # a kink, or a Hessian too large to compile in time
             return "gd"
         return "newton"
 
