@@ -1,9 +1,10 @@
 """The estimator :class:`GradientDescent`: fit a loss's parameters, keeping the history.
 
 ``GradientDescent(loss).fit(x=x, y=y)`` compiles the :class:`~calculus_ml.losses.Loss` (through
-:func:`calculus_ml.numeric.compiled_for`), runs one of the plain optimizers of
-:mod:`calculus_ml.optimize.optimizers` on it, and records J, ‖∇J‖ and the parameters after each
-iteration; it detects divergence and suggests a stable learning rate.
+:func:`calculus_ml.numeric.compiled_for`), runs Newton's method, L-BFGS or one of the plain
+optimizers of :mod:`calculus_ml.optimize.optimizers` on it, and records J, ‖∇J‖ and the
+parameters after each iteration; it detects divergence and oscillation and suggests a stable
+learning rate.
 """
 
 from __future__ import annotations
@@ -260,15 +261,6 @@ class GradientDescent:
             return "gd"
         return "newton"
 
-    def _first_rate(self, prepared: PreparedGradient, theta0: np.ndarray,
-                    fit_data: dict | None) -> float:
-        """The learning rate a fixed-rate method starts from (``"auto"`` resolved)."""
-        if self.learning_rate != "auto":
-            return self.learning_rate
-        if self.method_ == "adam":
-            return 0.001
-        return _suggest_rate(self.loss, prepared, theta0, fit_data) or 0.01
-
     def _descend(self, prepared: PreparedGradient, theta0: np.ndarray,
                  fit_data: dict | None) -> np.ndarray:
         """Run the optimizer; set the histories; return the parameters after each iteration."""
@@ -276,7 +268,9 @@ class GradientDescent:
         counted = counting(self, prepared)
         line_search = method == "gd" and self.learning_rate == "auto" and self.schedule is None
         fixed_rate = not (line_search or method in _SELF_STEPPING)
-        self.learning_rate_ = self._first_rate(prepared, theta0, fit_data) if fixed_rate else None
+        self.learning_rate_ = None if not fixed_rate else self.learning_rate if (
+            self.learning_rate != "auto") else 0.001 if method == "adam" else (
+            _suggest_rate(self.loss, prepared, theta0, fit_data) or 0.01)  # from the curvature
         stochastic = method in ("sgd", "minibatch") or self.batch_size is not None
         size = 1 if method == "sgd" else (self.batch_size or min(32, n))
         per_epoch = math.ceil(n / size) if stochastic else 1
@@ -287,21 +281,25 @@ class GradientDescent:
         progress = _Progress(self.progress, self.max_iter)
         rng = np.random.default_rng(self.random_state)
         shuffled, tol, callback = prepared, self.tol, self.callback
+        watch_rises = method == "gd" and fixed_rate and not stochastic
+        gradient_test = method not in _SELF_STEPPING
 
-        def value_and_grad(x):
-            nonlocal value
-            value, g = counted["value_and_grad"](x)
-            return value, g
+        def remembering(evaluate):  # J of the last evaluation, for the history
+            def evaluated(x):
+                nonlocal value
+                out = evaluate(x)
+                value = out[0]
+                return out
+            return evaluated
 
-        def value_grad_hess(x):
-            nonlocal value
-            value, g, H = counted["value_grad_hess"](x)
-            return value, g, H
+        full = counted["value_and_grad"]
+        value_and_grad, value_grad_hess = map(remembering, (full, counted["value_grad_hess"]))
 
         def grad(x, i):
-            nonlocal shuffled
+            nonlocal shuffled, value
             if not stochastic:
-                return value_and_grad(x)[1]
+                value, g = full(x)
+                return g
             if i % per_epoch == 0:
                 shuffled = prepared.subset(rng.permutation(n))
             b = i % per_epoch
@@ -320,17 +318,20 @@ class GradientDescent:
             thetas.append(x.copy())
             if not (math.isfinite(J) and math.isfinite(norm)):
                 self._diverged(k, J, losses[0], prepared, theta0, fit_data)
-            growing = growing + 1 if k and J > losses[-2] else 0
-            if growing >= _PATIENCE and J > losses[0]:
-                self._diverged(k, J, losses[0], prepared, theta0, fit_data)
-            # gradient descent at a rate below 2/λ_max never raises J: rises mean oscillation
-            rises += bool(k and method == "gd" and fixed_rate and not stochastic
-                          and J > losses[-2] + 1e-9 * abs(losses[-2]))
-            if rises >= 2 * _PATIENCE:
-                self._diverged(k, J, losses[0], prepared, theta0, fit_data, oscillating=True)
-            progress.update(k, J)
+            if k and J > losses[-2]:
+                growing += 1
+                if growing >= _PATIENCE and J > losses[0]:
+                    self._diverged(k, J, losses[0], prepared, theta0, fit_data)
+                # gradient descent at a rate below 2/λ_max never raises J: rises mean oscillation
+                rises += watch_rises and J > losses[-2] + 1e-9 * abs(losses[-2])
+                if rises >= 2 * _PATIENCE:
+                    self._diverged(k, J, losses[0], prepared, theta0, fit_data, oscillating=True)
+            else:
+                growing = 0
+            if progress.enabled:
+                progress.update(k, J)
             stopped = bool(callback is not None and callback(x, k, g)) or (
-                norm <= tol and method not in _SELF_STEPPING)
+                norm <= tol and gradient_test)
             return stopped
 
         own_test = False
@@ -345,7 +346,9 @@ class GradientDescent:
             else:
                 options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
                     {"b1": self.momentum} if method == "adam" else {})
-                x = OPTIMIZERS[method](grad, theta0, learning_rate=lambda i: sched(i // per_epoch),
+                rate = self.learning_rate_ if self.schedule in (None, "constant") else (
+                    lambda i: sched(i // per_epoch))
+                x = OPTIMIZERS[method](grad, theta0, learning_rate=rate,
                                        max_iter=self.max_iter * per_epoch, callback=record,
                                        **options)
             if not stopped and not np.array_equal(x, thetas[-1]):  # record where it ended
