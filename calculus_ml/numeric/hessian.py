@@ -23,8 +23,8 @@ from .kernels import _general_kernel, _SecondOrder
 from .model import _Layout, _Model, _Reduction
 
 
-def _hessian_source(model: _Model, layout: _Layout) -> tuple[str, int]:
-    """``(source, n_buffers)`` of ``_value_grad_hess``; :class:`CompileError` when there is none."""
+def _hessian_source(model: _Model, layout: _Layout) -> str:
+    """The source of ``_value_grad_hess``; :class:`CompileError` when there is none."""
     blocks: dict[tuple[int, int], list[str]] = {}
     sums: list[tuple[str, _Reduction]] = []
     for kp, p in enumerate(model.params):
@@ -55,7 +55,7 @@ def _hessian_source(model: _Model, layout: _Layout) -> tuple[str, int]:
         return lines
 
     return _general_kernel(model, layout, "_value_grad_hess", True, True,
-                           _SecondOrder(sums, assemble))
+                           _SecondOrder(sums, assemble))[0]
 
 
 def _index(offset: tuple[str, str], vector: bool) -> str:
