@@ -13,12 +13,17 @@ Goals
 * mse with sufficient statistics: 1,000 gradient-descent iterations, the one pass over the data
   included, in under 3× the time of ONE naive NumPy gradient.
 
+Also shown: the time to compile each loss (derivation included, caches emptied: softmax writes its
+k classes out, so it grows with k), and for logistic the value and gradient in one pass, the pass
+that adds the Hessian (Newton's method), and the memory floor (reading the data once).
+
 The environment's OPENBLAS_* variables are left as they are.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 import warnings
@@ -27,6 +32,7 @@ import numpy as np
 import sympy
 
 from calculus_ml import ConvergenceWarning, GradientDescent, compile_gradient
+from calculus_ml.numeric import CompileError
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import Loss
 
@@ -37,18 +43,25 @@ a threaded product (the naive rows' ``X @ w``), and on a 2-core machine they wou
 whichever row comes next."""
 
 
-def interleaved(rows: dict, repeat: int) -> dict[str, float]:
-    """Median seconds of each callable; the rows take turns, each timed call after a rest and an
-    untimed call of the same row (so no row pays for the caches or threads another left)."""
+def interleaved_times(rows: dict, repeat: int, warm: bool = True) -> dict[str, list[float]]:
+    """Seconds of each callable per repeat; the rows take turns, each timed call after a rest and
+    (with ``warm``) an untimed call of the same row, so no row pays for the caches or threads
+    another left."""
     times: dict[str, list[float]] = {name: [] for name in rows}
     for _ in range(repeat):
         for name, func in rows.items():
             time.sleep(SETTLE)
-            func()
+            if warm:
+                func()
             start = time.perf_counter()
             func()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def interleaved(rows: dict, repeat: int) -> dict[str, float]:
+    """Median seconds of each callable (:func:`interleaved_times`)."""
+    return {name: statistics.median(ts) for name, ts in interleaved_times(rows, repeat).items()}
 
 
 def print_table(title: str, medians: dict[str, float], base: str, goals: dict[str, str]) -> None:
@@ -187,11 +200,35 @@ def bench_logistic(n: int, d: int, repeat: int) -> None:
     rows = {"naive NumPy": naive,
             "compiled, general path (prepared)": lambda: prepared.grad(theta),
             "compiled, general path (grad(params, **data))": lambda: compiled.grad(theta, x=X,
-                                                                                    y=y)}
+                                                                                    y=y),
+            "compiled value_and_grad (prepared)": lambda: prepared.value_and_grad(theta),
+            "compiled J, ∇J and Hessian (prepared)": lambda: prepared.value_grad_hess(theta),
+            "memory floor: read the data once": lambda: (X.sum(axis=0), y.sum())}
     rows.update(optional_peers("logistic", {"x": X, "y": y}, theta))
     goals = {"compiled, general path (prepared)": "<= 0.70"}
     print_table(f"logistic gradient, n = {n:,}, d = {d}", interleaved(rows, repeat),
                 "naive NumPy", goals)
+
+
+def bench_compile_times() -> None:
+    """Seconds to compile a loss (its derivation included), with every cache emptied first."""
+    from calculus_ml import caching, losses
+
+    print("\ncompile time (caches emptied; derivation included)")
+    cases = [("logistic, vector", losses.get("logistic", vector=True)),
+             ("huber", losses.get("huber"))]
+    cases += [(f"softmax, k = {k}", losses.get("softmax", k=k)) for k in (3, 5, 10)]
+    for name, loss in cases:
+        caching.clear()
+        start = time.perf_counter()
+        compiled = compile_gradient(loss, time_limit=math.inf)
+        middle = time.perf_counter()
+        try:
+            compiled._second_order()
+            hessian = f"{time.perf_counter() - middle:6.2f} s"
+        except CompileError:  # a kink: no Hessian to compile
+            hessian = "none (a kink)"
+        print(f"  {name:24}gradient {middle - start:6.2f} s   Hessian {hessian}")
 
 
 def main() -> None:
@@ -199,6 +236,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="n = 100,000 and fewer repeats")
     args = parser.parse_args()
     n, repeat = (100_000, 7) if args.quick else (1_000_000, 15)
+    bench_compile_times()
     bench_mse(n, repeat)
     bench_logistic(n, 10, repeat)
 

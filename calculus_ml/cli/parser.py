@@ -138,8 +138,8 @@ def _add_fit(commands) -> None:
     fit.add_argument("--x", nargs="+", required=True, metavar="COL", help="feature column(s)")
     fit.add_argument("--y", required=True, metavar="COL", help="target column")
     fit.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
-    fit.add_argument("--method", default="gd", help="gd (default), sgd, minibatch, momentum, "
-                     "nesterov or adam")
+    fit.add_argument("--method", default="gd", help="gd (default), newton, lbfgs, sgd, "
+                     "minibatch, momentum, nesterov or adam")
     fit.add_argument("--max-iter", type=int, default=1000, metavar="N",
                      help="most iterations (default: 1000)")
     fit.add_argument("--standardize", action="store_true",

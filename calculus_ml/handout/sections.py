@@ -24,7 +24,7 @@ from .. import losses
 from ..errors import CalculusMLError, DataError, SpecError, quoted, shortened
 from ..numeric.validation import check_labels
 from ..optimize import GradientDescent
-from ..optimize.optimizers import OPTIMIZERS, SCHEDULES
+from ..optimize.optimizers import METHODS, SCHEDULES
 from . import refs
 from .checker import (MAX_COORDINATE, MAX_CURVES, MAX_EXPRESSION, MAX_ITER, MAX_PLACEHOLDERS,
                       MAX_RATE, MAX_ROWS, Checker)
@@ -209,7 +209,7 @@ def _fit(table: Any, data: Mapping[str, np.ndarray], key: str, check: Checker) -
         elif name in _FIT_WHOLE:
             check.whole(value, where, *_FIT_WHOLE[name])
         elif name in ("method", "schedule"):
-            choices = OPTIMIZERS if name == "method" else SCHEDULES
+            choices = METHODS if name == "method" else SCHEDULES
             if not isinstance(value, str) or value not in choices:
                 check.fail(where, f"must be one of {', '.join(choices)}, not {quoted(value)}")
         elif name == "standardize":

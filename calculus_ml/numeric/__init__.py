@@ -32,6 +32,9 @@ The package, in the order a loss goes through it:
 ``kernels``, ``source``, ``statistics``
     The source of the generated functions: general (chunked) kernels, the pieces they share,
     sufficient-statistics kernels, prediction.
+``hessian``
+    The kernel of J, ∇J and the Hessian in one pass (Newton's method): the verified gradient
+    differentiated once more, ``Xᵀ diag(s) X`` summed chunk by chunk; compiled on first use.
 ``compiled``
     :func:`compile_gradient`, :func:`compiled_for`, :class:`CompiledGradient` and
     :class:`PreparedGradient`.
@@ -45,7 +48,8 @@ Beside the compiled gradient:
 ``finite_difference``
     Hessians and Hessian-vector products by central differences (NumPy only).
 ``scaling``
-    Standardized features and the exact map of fitted parameters back to the original units.
+    Standardized features and the exact map of fitted parameters back to the original units;
+    a prepared gradient seen in standardized units without copying the data.
 ``grid``
     Values on grids for plots: an expression's values, and J of a loss over parameter grids.
 

@@ -79,6 +79,7 @@ class _Printer(NumPyPrinter):
         self.prelude: list[str] = []  # statements evaluated once per call (no per-sample data)
         self._hoisted: dict[sympy.Expr, str] = {}
         self._free: list[str] = []
+        self._decays: dict[sympy.Expr, str] = {}  # u: buffer holding exp(−|u|)
         self.n_buffers = 0
 
     # -- leaves --------------------------------------------------------------------------------
@@ -180,6 +181,8 @@ class _Printer(NumPyPrinter):
             self._emit_mul(expr, t, out)
         elif expr.is_Pow:
             self._emit_pow(expr, t, out)
+        elif isinstance(expr, (sigmoid, softplus)):
+            self._emit_logistic(expr, t, out)
         elif isinstance(expr, sympy.Function) and len(expr.args) == 1 and type(
                 expr) in _UNARY:
             src = self._unary_into(expr.args[0], t, out)
@@ -201,6 +204,28 @@ class _Printer(NumPyPrinter):
             out.append(f"numpy.heaviside({src}, {self.scalar(h0)}, out={t})")
         else:  # Piecewise and friends: NumPy's own printer; allocates, but correct
             out.append(f"{t}[...] = {self.doprint(expr)}")
+
+    def _emit_logistic(self, expr: sympy.Expr, t: str, out: list[str]) -> None:
+        """σ(u) or softplus(u) into ``t`` through ``e = exp(−|u|) ≤ 1``: one exponential, never
+        an overflow. softplus(u) = max(u, 0) + log1p(e); σ(u) = ½ + sign(u)·(1/(1 + e) − ½)."""
+        arg = expr.args[0]
+        src = self._unary_into(arg, t, out)
+        shared = self._decays.pop(arg, None)  # σ(u) and softplus(u) of one u share e
+        if shared is None:
+            shared = self._decays[arg] = self.buffer()  # kept until the other one uses it
+            out += [f"numpy.{f}({a}, out={shared})"
+                    for f, a in (("absolute", src), ("negative", shared), ("exp", shared))]
+        e = self.buffer()
+        if isinstance(expr, softplus):
+            out += [f"numpy.log1p({shared}, out={e})", f"numpy.maximum({src}, 0.0, out={t})",
+                    f"numpy.add({t}, {e}, out={t})"]
+        else:
+            out += [f"numpy.add({shared}, 1.0, out={e})", f"numpy.divide(1.0, {e}, out={e})",
+                    f"numpy.subtract({e}, 0.5, out={e})", f"numpy.copysign({e}, {src}, out={t})",
+                    f"numpy.add({t}, 0.5, out={t})"]
+        self.release(e)
+        if arg not in self._decays:
+            self.release(shared)
 
     def _unary_into(self, arg: sympy.Expr, t: str, out: list[str]) -> str:
         """The name to read ``arg`` from: a leaf's own name, else ``t`` after computing it."""
@@ -314,18 +339,9 @@ def _leafish(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Symbol] | None:
 
 
 _UNARY = {  # in-place statements for one-argument functions of {a}, leaving the result in {t}
-    sympy.exp: ["numpy.exp({a}, out={t})"],
-    sympy.log: ["numpy.log({a}, out={t})"],
-    sympy.Abs: ["numpy.absolute({a}, out={t})"],
-    sympy.sign: ["numpy.sign({a}, out={t})"],
-    sympy.tanh: ["numpy.tanh({a}, out={t})"],
-    sympy.sin: ["numpy.sin({a}, out={t})"],
-    sympy.cos: ["numpy.cos({a}, out={t})"],
-    # σ(u) = (1 + tanh(u/2))/2: four passes in cache, and no overflow for large |u|
-    sigmoid: ["numpy.multiply({a}, 0.5, out={t})", "numpy.tanh({t}, out={t})",
-              "numpy.multiply({t}, 0.5, out={t})", "numpy.add({t}, 0.5, out={t})"],
-    softplus: ["numpy.logaddexp(0.0, {a}, out={t})"],
-}
+    function: [f"numpy.{name}({{a}}, out={{t}})"] for function, name in (
+        (sympy.exp, "exp"), (sympy.log, "log"), (sympy.Abs, "absolute"), (sympy.sign, "sign"),
+        (sympy.tanh, "tanh"), (sympy.sin, "sin"), (sympy.cos, "cos"))}
 
 
 def _heaviside_at_zero(expr: sympy.Heaviside) -> sympy.Expr:

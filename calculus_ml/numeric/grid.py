@@ -6,7 +6,7 @@ own NumPy form) and compiled by :func:`.codegen._compile_source`, like the gradi
 the plots' own order of operations:
 
 * ``log σ(u)`` and ``log(1 − σ(u))`` become ``u − softplus(u)`` and ``−softplus(u)``
-  (:func:`_stable_log`), without re-simplifying the rest;
+  (:func:`.model.stable_log`), without re-simplifying the rest;
 * common subexpressions are computed once (``sympy.cse``), and the arguments are named so that
   SymPy prints the operands of sums and products last argument first. The printed order fixes
   the order of floating-point operations, so the numbers drawn do not depend on anything else;
@@ -28,10 +28,10 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import DataError, ExpressionError
-from ..functions import sigmoid, softplus
 from .codegen import _compile_source, _Printer
 from .compiled import compiled_for
 from .finite_difference import value_derivatives
+from .model import stable_log
 from .validation import _validate
 
 _CHUNK = 1 << 20  # grid points × samples evaluated at once (8 MiB per temporary)
@@ -44,15 +44,6 @@ class _GridPrinter(_Printer):
     """The code generator's printer, with float literals as plots have always printed them."""
 
     _print_Float = NumPyPrinter._print_Float  # 15 significant digits
-
-
-def _stable_log(arg: sympy.Expr) -> sympy.Expr:
-    """``log σ(u) = u − softplus(u)``, ``log(1 − σ(u)) = −softplus(u)``: no log(0)."""
-    if isinstance(arg, sigmoid):
-        return arg.args[0] - softplus(arg.args[0])
-    if isinstance(1 - arg, sigmoid):
-        return -softplus((1 - arg).args[0])
-    return sympy.log(arg)
 
 
 def grid_function(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> Callable[..., Any]:
@@ -81,7 +72,7 @@ def grid_function(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> Callable
         raise ExpressionError(f"cannot evaluate {expr}: {names} has no value")
     width = len(str(len(symbols)))
     args = [sympy.Dummy(f"a{k:0{width}d}") for k in range(len(symbols))]
-    expr = expr.xreplace(dict(zip(symbols, args))).replace(sympy.log, _stable_log)
+    expr = expr.xreplace(dict(zip(symbols, args))).replace(sympy.log, stable_log)
     expr = expr.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)),
                         lambda e: e.rewrite(sympy.Piecewise))
     shared, expr = sympy.cse(expr, list=False)

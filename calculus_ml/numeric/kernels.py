@@ -15,12 +15,15 @@ One program per loss, every function taking the flat parameters ``theta``, the h
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import sympy
 
 from ..functions import dot
 from .codegen import CompileError, _check_printable, _Printer
 from .model import _Layout, _Model, _Reduction
-from .source import _function, _unpack, _pack, _penalty_parts, _scale, _dummies, _whole_data, _buffers, _chunk_loop, _bind_columns, _bind_subexpressions, _sum, _matvec
+from .source import _function, _unpack, _pack, _penalty_parts, _scale, _dummies, _whole_data, _buffers, _chunk_loop, _bind_columns, _bind_subexpressions, _sum, _matvec, _gram
 from .statistics import _Statistic, _statistics_kernels
 
 
@@ -77,11 +80,22 @@ def _header(model: _Model) -> str:
 # --------------------------------------------------------------------------- general kernels
 
 
-def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad: bool
-                    ) -> tuple[str, int]:
+@dataclass(frozen=True)
+class _SecondOrder:
+    """The Hessian's part of a kernel: its sums over samples, ``(accumulator, reduction)``, and
+    ``assemble(printer)``, the source lines that build ``_h`` from them once they are summed."""
+
+    sums: list[tuple[str, _Reduction]]
+    assemble: Callable[[_Printer], list[str]]
+
+
+
+def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad: bool,
+                    second: _SecondOrder | None = None) -> tuple[str, int]:
     """Source of ``name(theta, H, D, d, chunk)``: chunked passes over the data, one per core.
 
-    Returns ``(source, n_buffers)``. The function returns ``J``, the flat gradient, or both.
+    Returns ``(source, n_buffers)``. The function returns ``J``, the flat gradient, or both;
+    with ``second`` (the Hessian's sums and how to assemble them) also the Hessian ``_h``.
     """
     outputs: list[tuple[str, _Reduction]] = []  # (accumulator, reduction)
     if value:
@@ -90,6 +104,8 @@ def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad
         for k, p in enumerate(model.params):
             for j, r in enumerate(model.grad_terms[p]):
                 outputs.append((f"a_{k}_{j}", r))
+    if second is not None:
+        outputs += second.sums
     exprs = [r.expr for _, r in outputs]
     replacements, reduced = sympy.cse(exprs, symbols=_dummies("c"), optimizations="basic")
     printer = _Printer(model.ident, model.arrays)
@@ -99,7 +115,11 @@ def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad
     _bind_subexpressions(printer, replacements, body)
     init, epilogue_terms = [], {}
     for (acc, r), expr in zip(outputs, reduced):
-        if r.vector is not None and r.vector in model.vector_data:
+        if r.second is not None:
+            init.append(f"{acc} = numpy.zeros((d, d))")
+            body.append(f"{acc} += " + _gram(printer, expr, model.ident[r.vector],
+                                             model.ident[r.second], body))
+        elif r.vector is not None and r.vector in model.vector_data:
             init.append(f"{acc} = numpy.zeros(d)")
             body.append(f"{acc} += {_matvec(printer, expr, model.ident[r.vector], body)}")
         else:
@@ -111,6 +131,8 @@ def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad
     penalty_value, penalty_grads = _penalty_parts(model, printer)
     accs = [acc for acc, _ in outputs]
     one_pass = [_buffers(printer, "_stop - _start")] + init
+    if second is not None:
+        one_pass.append("_W = numpy.empty((min(chunk, _stop - _start), d))")
     one_pass += _chunk_loop(model, printer, body, "_start", "_stop")
     one_pass.append("return " + "".join(f"{acc}, " for acc in accs))
     inner = _unpack(model, layout) + _whole_data(model) + printer.prelude
@@ -126,7 +148,10 @@ def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad
             data_part = f"_scale*({' + '.join(accs)})" if accs else "0.0"
             parts[p] = f"{data_part} + {penalty_grads[p]}"
         inner += _pack(model, layout, parts)
-    inner.append("return " + ", ".join(["J"] * value + ["_g"] * grad))
+    if second is not None:
+        inner += second.assemble(printer)
+    inner.append("return " + ", ".join(["J"] * value + ["_g"] * grad + ["_h"] * (
+        second is not None)))
     return _function(f"{name}(theta, H, D, d, chunk)", inner), printer.n_buffers
 
 

@@ -35,10 +35,12 @@ _MAX_POLY_TERMS = 400  # beyond this many monomials the general path is cheaper 
 
 @dataclass(frozen=True)
 class _Reduction:
-    """One sum over samples: ``Σᵢ expr`` (``vector is None``) or ``Σᵢ expr·vector_i`` (d,)."""
+    """One sum over samples: ``Σᵢ expr`` (``vector is None``), ``Σᵢ expr·vector_i`` (d,), or
+    with a ``second`` data vector the weighted Gram matrix ``Σᵢ expr·vector_i second_iᵀ`` (d, d)."""
 
     expr: sympy.Expr
     vector: sympy.Symbol | None = None
+    second: sympy.Symbol | None = None
 
 
 # --------------------------------------------------------------------------- the lowered loss
@@ -137,6 +139,7 @@ class _Model:
 
     def _split(self, grad: sympy.Expr, theta: sympy.Symbol, per_sample: bool) -> list[_Reduction]:
         """``∂/∂θ`` as reductions; a vector θ's gradient is linear in bare vector symbols."""
+        grad = grad.replace(lambda e: isinstance(e, sympy.Piecewise), _as_clip)
         if theta not in self.vector_params:
             return [_Reduction(_cheapest(self.lower(grad, per_sample)))]
         calls = {call: self._placeholder(call, per_sample) for call in grad.atoms(dot)}
@@ -201,25 +204,53 @@ class _Model:
         return out
 
 
-def _stable_logs(expr: sympy.Expr) -> sympy.Expr:
-    """Rewrite ``log(σ(u))``, ``log(1 - σ(u))`` and ``log(1 + eᵘ)`` through softplus.
+def stable_log(arg: sympy.Expr) -> sympy.Expr:
+    """``log(arg)``, through softplus where that avoids ``log(0)`` for large ``|u|``.
 
-    ``log σ(u) = u - softplus(u)`` and ``log(1 - σ(u)) = -softplus(u)``, with softplus evaluated
-    as ``logaddexp(0, u)``: no ``log(0)`` for large ``|u|``.
+    ``log σ(u) = u − softplus(u)``, ``log(1 − σ(u)) = −softplus(u)`` and
+    ``log(1 + eᵘ) = softplus(u)``; softplus is evaluated as ``max(u, 0) + log1p(e^(−|u|))``.
+    The one such rewrite of the package: the kernels and the plots' grids both use it.
     """
+    if isinstance(arg, sigmoid):
+        return arg.args[0] - softplus(arg.args[0])
+    if arg.is_Add and len(arg.args) == 2 and sympy.S.One in arg.args:
+        other = arg - 1
+        if isinstance(-other, sigmoid):
+            return -softplus((-other).args[0])
+        if isinstance(other, sympy.exp):
+            return softplus(other.args[0])
+    return sympy.log(arg)
 
-    def stable(arg):
-        if isinstance(arg, sigmoid):
-            return arg.args[0] - softplus(arg.args[0])
-        if arg.is_Add and len(arg.args) == 2 and sympy.S.One in arg.args:
-            other = arg - 1
-            if isinstance(-other, sigmoid):
-                return -softplus((-other).args[0])
-            if isinstance(other, sympy.exp):
-                return softplus(other.args[0])
-        return sympy.log(arg)
 
-    return _cheapest(expr.replace(sympy.log, stable)) if expr.has(sympy.log) else expr
+def _stable_logs(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with every ``log`` rewritten by :func:`stable_log`, then simplified."""
+    return _cheapest(expr.replace(sympy.log, stable_log)) if expr.has(sympy.log) else expr
+
+
+def _as_clip(piecewise: sympy.Piecewise) -> sympy.Expr:
+    """``k·u`` where ``|u| ≤ δ``, ``k·δ·sign(u)`` elsewhere (δ > 0) as ``k·clip(u, −δ, δ)``.
+
+    The gradient of the Huber loss is this kink; ``Max``/``Min`` print as two in-place ufuncs
+    where ``Piecewise`` prints as ``where`` of two whole arrays. Anything else is left as it is.
+    """
+    (e1, cond), *rest = piecewise.args
+    if len(rest) != 1 or rest[0].cond != sympy.true or not cond.is_Relational or len(
+            cond.atoms(sympy.Abs)) != 1:
+        return piecewise
+    (absolute,) = cond.atoms(sympy.Abs)
+    u = absolute.args[0]
+    if isinstance(cond, sympy.GreaterThan):
+        delta = cond.lhs - cond.rhs + absolute
+    elif isinstance(cond, sympy.LessThan):
+        delta = cond.rhs - cond.lhs + absolute
+    else:
+        return piecewise
+    if delta.has(sympy.Abs) or delta.is_positive is not True or not within_terms(e1):
+        return piecewise
+    k = sympy.cancel(e1 / u)
+    if k.has(u) or sympy.expand(rest[0].expr - k * delta * sympy.sign(u)) != 0:
+        return piecewise
+    return k * sympy.Max(-delta, sympy.Min(u, delta))
 
 
 @remembered(maxsize=512)

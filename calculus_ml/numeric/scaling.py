@@ -134,11 +134,20 @@ def feature_statistics(data: Mapping[str, Any], features: Iterable[str], center:
     """
     mean, scale = {}, {}
     for name in features:
-        column = np.asarray(data[name])
+        column = np.asarray(data[name], dtype=float)
         mean[name] = column.mean(axis=0) if center else 0.0 * column[0]
-        spread = column.std(axis=0)
+        spread = np.sqrt(_squares_about(column, column.mean(axis=0)) / column.shape[0])
         scale[name] = np.where(spread > 0, spread, 1.0)
     return mean, scale
+
+
+def _squares_about(column: np.ndarray, center: np.ndarray, rows: int = 1 << 14) -> np.ndarray:
+    """``Σᵢ (xᵢ − center)²`` per column, a block of rows at a time: no copy of the data."""
+    total = np.zeros(np.shape(center))
+    for start in range(0, column.shape[0], rows):
+        block = column[start:start + rows] - center
+        total += np.einsum("i...,i...->...", block, block)
+    return total
 
 
 def rescaled(data: Mapping[str, Any], mean: Mapping[str, np.ndarray],
@@ -196,3 +205,58 @@ class Standardization:
                 out[spans[self.form.intercept]] += float(np.sum(theta[span] * self.mean[x]))
             out[span] = theta[span] * self.scale[x]
         return out
+
+
+class StandardizedGradient:
+    """A prepared gradient seen in standardized units, the data left as they are (no copy).
+
+    The loss on standardized features at parameters ``θ'`` is the loss on the original features
+    at ``θ = Mᵀθ'``, the exact linear map of :meth:`Standardization.to_original`; so
+    ``J'(θ') = J(Mᵀθ')``, ``∇J' = M ∇J`` and ``∇²J' = M ∇²J Mᵀ``. Optimizers run on it as on a
+    :class:`~calculus_ml.numeric.PreparedGradient`.
+    """
+
+    def __init__(self, prepared: Any, scaler: Standardization | np.ndarray):
+        self.prepared = prepared
+        self._M = scaler if isinstance(scaler, np.ndarray) else scaler.to_original(
+            np.eye(prepared.size), prepared.spans())
+        self.n, self.size = prepared.n, prepared.size
+        self.compiled, self.statistics = prepared.compiled, prepared.statistics
+
+    def _original(self, theta: np.ndarray) -> np.ndarray:
+        return theta @ self._M
+
+    def value(self, theta: np.ndarray) -> float:
+        """J at standardized parameters."""
+        return self.prepared.value(self._original(theta))
+
+    def grad(self, theta: np.ndarray) -> np.ndarray:
+        """∇J in standardized units."""
+        return self._M @ self.prepared.grad(self._original(theta))
+
+    def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(J, ∇J)`` in standardized units."""
+        J, g = self.prepared.value_and_grad(self._original(theta))
+        return J, self._M @ g
+
+    def value_grad_hess(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(J, ∇J, ∇²J)`` in standardized units."""
+        J, g, H = self.prepared.value_grad_hess(self._original(theta))
+        return J, self._M @ g, self._M @ H @ self._M.T
+
+    def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """∇ over rows ``start:stop`` in standardized units."""
+        return self._M @ self.prepared.grad_rows(self._original(theta), start, stop)
+
+    def subset(self, rows: Any) -> StandardizedGradient:
+        """The same map on some rows of the data."""
+        return StandardizedGradient(self.prepared.subset(rows), self._M)
+
+    def flatten(self, params: Any) -> np.ndarray:
+        return self.prepared.flatten(params)
+
+    def spans(self) -> dict[str, slice]:
+        return self.prepared.spans()
+
+    def unflatten(self, theta: np.ndarray) -> dict[str, Any]:
+        return self.prepared.unflatten(theta)

@@ -167,6 +167,17 @@ def _matvec(printer: _Printer, expr: sympy.Expr, matrix: str, out: list[str]) ->
     return _scaled(printer, coeff, f"numpy.dot({name}, {matrix})")
 
 
+def _gram(printer: _Printer, expr: sympy.Expr, rows: str, columns: str, out: list[str]) -> str:
+    """Source for ``Σᵢ expr_i · X_i Z_iᵀ`` over a chunk (``rows`` X, ``columns`` Z): the weighted
+    rows go to the chunk buffer ``_W``, then one matrix product; no n × d array is made."""
+    if not printer.is_array(expr):
+        return _scaled(printer, expr, f"numpy.dot({rows}.T, {columns})")
+    name, tmp = printer.operand(expr, out)
+    out.append(f"numpy.multiply({rows}, {name}[:, None], out=_W[:_m])")
+    printer.release(tmp)
+    return f"numpy.dot(_W[:_m].T, {columns})"
+
+
 def _scaled(printer: _Printer, coeff: sympy.Expr, piece: str) -> str:
     """``coeff·piece`` as source, without a factor 1 and with -1 as a sign."""
     if coeff == 1:

@@ -1,34 +1,40 @@
 """The estimator :class:`GradientDescent`: fit a loss's parameters, keeping the history.
 
 ``GradientDescent(loss).fit(x=x, y=y)`` compiles the :class:`~calculus_ml.losses.Loss` (through
-:func:`calculus_ml.numeric.compiled_for`), runs one of the plain optimizers of
-:mod:`calculus_ml.optimize.optimizers` on it, and records J, ‖∇J‖ and the parameters after each
-iteration; it detects divergence and suggests a stable learning rate.
+:func:`calculus_ml.numeric.compiled_for`), runs Newton's method, L-BFGS or one of the plain
+optimizers of :mod:`calculus_ml.optimize.optimizers` on it, and records J, ‖∇J‖ and the
+parameters after each iteration; it detects divergence and oscillation and suggests a stable
+learning rate.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import sys
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .. import losses
-from ..errors import CalculusMLError, ConvergenceWarning, DivergenceError, quoted
-from ..numeric import PreparedGradient, compiled_for
-from ..numeric.scaling import Standardization, linear_form
-from .optimizers import OPTIMIZERS, SCHEDULES, estimate_stable_rate
+from ..errors import BudgetError, ConvergenceWarning, DivergenceError, quoted
+from ..numeric import CompileError, PreparedGradient, compiled_for
+from ..numeric.scaling import Standardization, StandardizedGradient, linear_form
+from .lbfgs import lbfgs
+from .optimizers import METHODS, OPTIMIZERS, SCHEDULES
+from .reporting import Progress as _Progress
+from .reporting import as_loss as _as_loss
+from .reporting import counting, summary_text
+from .reporting import suggest_rate as _suggest_rate
+from .second_order import descent_with_line_search, newton
 
 __all__ = ["GradientDescent"]
 
 _SEEDS = (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)
 """What ``random_state`` may be besides None or an integer: what seeds NumPy's generators."""
 _PATIENCE = 10  # iterations of growing loss (above the starting loss) that count as divergence
+_NEWTON_MAX_SIZE = 2000  # parameters beyond which "auto" does not choose Newton (an O(p³) solve)
+_SELF_STEPPING = ("newton", "lbfgs")  # methods that choose their own steps
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -42,16 +48,27 @@ class GradientDescent:
     loss : calculus_ml.losses.Loss or str
         The loss to minimise, or the name of a catalogue loss (``"mse"``); it is compiled once
         (see :func:`calculus_ml.compile_gradient`).
-    learning_rate : float
-        The step size η (the starting one, with a ``schedule``).
+    learning_rate : float or "auto"
+        The step size η (the starting one, with a ``schedule``). ``"auto"`` (the default):
+        gradient descent finds its step at every iteration by backtracking (Armijo), the other
+        first-order methods start from ``1/λ_max`` of the Hessian at the start (Adam from
+        0.001); Newton and L-BFGS always choose their own steps.
     max_iter : int
         The most iterations: steps for full-batch methods, epochs (passes over the shuffled
         data) for ``"sgd"``, ``"minibatch"`` or a ``batch_size``.
     tol : float
-        Converged once the full gradient's norm ``‖∇J‖`` is at most ``tol`` (the slope is flat).
-    method : {"gd", "sgd", "minibatch", "momentum", "nesterov", "adam"}
-        The update rule; ``"sgd"`` uses one sample per step, ``"minibatch"`` ``batch_size``
-        (default 32). Adam uses ``momentum`` as β₁ and β₂ = 0.999.
+        Converged once the full gradient's norm ``‖∇J‖`` is at most ``tol`` (the slope is flat);
+        for ``"newton"`` once the Newton step (the estimated distance to the minimum) is at most
+        ``tol`` in every coordinate, for ``"lbfgs"`` every gradient entry.
+    method : {"auto", "newton", "lbfgs", "gd", "sgd", "minibatch", "momentum", "nesterov", \
+"adam"}
+        The update rule. ``"newton"``: ``θ ← θ − t H⁻¹∇J`` with the loss's compiled Hessian,
+        damped where it is not positive definite and with a backtracking step ``t``, so it
+        cannot diverge. ``"lbfgs"``: SciPy's L-BFGS-B on the compiled value and gradient.
+        ``"auto"`` (the default): ``"newton"`` when neither a learning rate nor a batch size is
+        given and the loss has a compiled Hessian (no kinks), else ``"gd"``. ``"sgd"`` uses one
+        sample per step, ``"minibatch"`` ``batch_size`` (default 32). Adam uses ``momentum`` as
+        β₁ and β₂ = 0.999.
     batch_size : int, optional
         Samples per step; makes any method stochastic.
     schedule : {"constant", "inverse", "exponential"} or callable, optional
@@ -87,7 +104,15 @@ class GradientDescent:
     n_iter_ : int
         Iterations run.
     converged_ : bool
-        Whether ``‖∇J‖ ≤ tol`` was reached.
+        Whether the method's convergence test (see ``tol``) was met.
+    method_ : str
+        The method that ran (``"auto"`` resolved).
+    learning_rate_ : float or None
+        The rate first-order methods used (with ``"auto"``: the one they found or settled on).
+    n_fev_, n_gev_, n_hev_ : int
+        Evaluations of J, of the gradient (full or mini-batch) and of the Hessian.
+    grad_norm_ : float
+        ``‖∇J‖`` at the fitted parameters.
 
     Examples
     --------
@@ -95,8 +120,8 @@ class GradientDescent:
     >>> fit.params_, fit.n_iter_                                      # doctest: +SKIP
     """
 
-    def __init__(self, loss: Any, learning_rate: float = 0.01, max_iter: int = 1000,
-                 tol: float = 1e-6, method: str = "gd", batch_size: int | None = None,
+    def __init__(self, loss: Any, learning_rate: float | str = "auto", max_iter: int = 1000,
+                 tol: float = 1e-6, method: str = "auto", batch_size: int | None = None,
                  schedule: str | Callable[[int], float] | None = None, momentum: float = 0.9,
                  standardize: bool = False, random_state: Any = None,
                  callback: Callable | None = None, progress: bool | str = "auto",
@@ -130,16 +155,21 @@ class GradientDescent:
             return isinstance(value, numbers.Real) and not isinstance(value, bool) and (
                 math.isfinite(value))
 
-        if not (real(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, not {self.learning_rate!r}")
+        if not (self.learning_rate == "auto" or (
+                real(self.learning_rate) and self.learning_rate > 0)):
+            raise ValueError(f"learning_rate must be a positive number or 'auto', "
+                             f"not {self.learning_rate!r}")
         if not (isinstance(self.max_iter, numbers.Integral) and not isinstance(
                 self.max_iter, bool) and self.max_iter >= 1):
             raise ValueError(f"max_iter must be a positive integer, not {self.max_iter!r}")
         if not (real(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a number >= 0, not {self.tol!r}")
-        if self.method not in OPTIMIZERS:
-            raise ValueError(f"method must be one of {', '.join(map(repr, OPTIMIZERS))}, "
+        if not (isinstance(self.method, str) and self.method in METHODS):
+            raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
                              f"not {self.method!r}")
+        if self.method in _SELF_STEPPING and self.batch_size is not None:
+            raise ValueError(f"method={self.method!r} uses the full gradient; batch_size is for "
+                             "the first-order methods")
         if self.batch_size is not None and not (isinstance(
                 self.batch_size, numbers.Integral) and not isinstance(self.batch_size, bool)
                                                and self.batch_size >= 1):
@@ -189,14 +219,18 @@ class GradientDescent:
         self._check_params()
         compiled = compiled_for(self.loss)
         scaler, fit_data = None, data
-        if self.standardize:
-            clean = compiled.validate(**data)
-            scaler = Standardization.fit(linear_form(self.loss), clean)
-            fit_data = scaler.transform(clean)
-        prepared = compiled.prepare(**fit_data)
+        prepared = compiled.prepare(**data)
         theta0 = np.zeros(prepared.size) if self.init is None else prepared.flatten(self.init)
-        if scaler is not None:
+        if self.standardize:  # the map of parameters, not a standardized copy of the data
+            form = linear_form(self.loss)
+            features = {x for _, x in form.slopes}
+            scaler = Standardization.fit(form, {
+                name: a for name, a in zip(compiled.data_names, prepared.arrays)
+                if name in features})
             theta0 = scaler.to_standardized(theta0, prepared.spans())
+            prepared, fit_data = StandardizedGradient(prepared, scaler), None
+        self.method_ = self._resolved_method(prepared)
+        self.n_fev_ = self.n_gev_ = self.n_hev_ = 0
         with np.errstate(over="ignore", invalid="ignore"):
             thetas = self._descend(prepared, theta0, fit_data)
         if scaler is not None:
@@ -207,84 +241,142 @@ class GradientDescent:
             name: thetas[:, span].copy() if np.ndim(self.params_[name]) else thetas[:, span.start]
             for name, span in prepared.spans().items()}
         if not self.converged_ and self.n_iter_ >= self.max_iter:
-            warnings.warn(f"{self.method} stopped at max_iter={self.max_iter} before the gradient "
-                          f"norm reached tol={self.tol:g} (it is "
+            warnings.warn(f"{self.method_} stopped at max_iter={self.max_iter} before the "
+                          f"gradient norm reached tol={self.tol:g} (it is "
                           f"{self.grad_norm_history_[-1]:.3g}); raise max_iter or the "
                           "learning rate", ConvergenceWarning, stacklevel=2)
         return self
 
+    def _resolved_method(self, prepared: PreparedGradient) -> str:
+        """``self.method``, with ``"auto"`` resolved (see the class docstring)."""
+        if self.method != "auto":
+            return self.method
+        if self.learning_rate != "auto" or self.batch_size is not None or (
+                prepared.size > _NEWTON_MAX_SIZE):
+            return "gd"
+        try:  # the statistics path differentiates its exact gradient instead
+            if prepared.statistics is None:
+                prepared.compiled._second_order()
+        except (CompileError, BudgetError):  # a kink, or a Hessian too large to compile in time
+            return "gd"
+        return "newton"
+
     def _descend(self, prepared: PreparedGradient, theta0: np.ndarray,
-                 fit_data: dict) -> np.ndarray:
+                 fit_data: dict | None) -> np.ndarray:
         """Run the optimizer; set the histories; return the parameters after each iteration."""
-        n, method = prepared.n, self.method
+        n, method = prepared.n, self.method_
+        counted = counting(self, prepared)
+        line_search = method == "gd" and self.learning_rate == "auto" and self.schedule is None
+        fixed_rate = not (line_search or method in _SELF_STEPPING)
+        self.learning_rate_ = None if not fixed_rate else self.learning_rate if (
+            self.learning_rate != "auto") else 0.001 if method == "adam" else (
+            _suggest_rate(self.loss, prepared, theta0, fit_data) or 0.01)  # from the curvature
         stochastic = method in ("sgd", "minibatch") or self.batch_size is not None
         size = 1 if method == "sgd" else (self.batch_size or min(32, n))
         per_epoch = math.ceil(n / size) if stochastic else 1
-        sched = (self.schedule if callable(self.schedule)
-                 else SCHEDULES[self.schedule or "constant"](self.learning_rate, self.max_iter))
+        sched = (self.schedule if callable(self.schedule) else SCHEDULES[
+            self.schedule or "constant"](self.learning_rate_ or 0.0, self.max_iter))
         losses, norms, thetas = [], [], []
-        value, growing, stopped = math.nan, 0, False
+        value, growing, rises, stopped = math.nan, 0, 0, False
         progress = _Progress(self.progress, self.max_iter)
         rng = np.random.default_rng(self.random_state)
         shuffled, tol, callback = prepared, self.tol, self.callback
+        watch_rises = method == "gd" and fixed_rate and not stochastic
+        gradient_test = method not in _SELF_STEPPING
+
+        def remembering(evaluate):  # J of the last evaluation, for the history
+            def evaluated(x):
+                nonlocal value
+                out = evaluate(x)
+                value = out[0]
+                return out
+            return evaluated
+
+        full = counted["value_and_grad"]
+        value_and_grad, value_grad_hess = map(remembering, (full, counted["value_grad_hess"]))
 
         def grad(x, i):
-            nonlocal value, shuffled
+            nonlocal shuffled, value
             if not stochastic:
-                value, g = prepared.value_and_grad(x)
+                value, g = full(x)
                 return g
             if i % per_epoch == 0:
                 shuffled = prepared.subset(rng.permutation(n))
             b = i % per_epoch
-            return shuffled.grad_rows(x, b * size, min(n, (b + 1) * size))
+            return counted["grad_rows"](shuffled, x, b * size, min(n, (b + 1) * size))
 
         def record(x, i, g):
-            nonlocal value, growing, stopped
+            nonlocal value, growing, rises, stopped
             if i % per_epoch:
                 return False
             k = i // per_epoch
             if stochastic or g is None:  # the full loss and gradient, once per epoch
-                value, g = prepared.value_and_grad(x)
+                value, g = value_and_grad(x)
             J, norm = float(value), math.sqrt(float(g @ g))
             losses.append(J)
             norms.append(norm)
             thetas.append(x.copy())
             if not (math.isfinite(J) and math.isfinite(norm)):
                 self._diverged(k, J, losses[0], prepared, theta0, fit_data)
-            growing = growing + 1 if k and J > losses[-2] else 0
-            if growing >= _PATIENCE and J > losses[0]:
-                self._diverged(k, J, losses[0], prepared, theta0, fit_data)
-            progress.update(k, J)
-            stopped = norm <= tol or bool(callback is not None and callback(x, k, g))
+            if k and J > losses[-2]:
+                growing += 1
+                if growing >= _PATIENCE and J > losses[0]:
+                    self._diverged(k, J, losses[0], prepared, theta0, fit_data)
+                # gradient descent at a rate below 2/λ_max never raises J: rises mean oscillation
+                rises += watch_rises and J > losses[-2] + 1e-9 * abs(losses[-2])
+                if rises >= 2 * _PATIENCE:
+                    self._diverged(k, J, losses[0], prepared, theta0, fit_data, oscillating=True)
+            else:
+                growing = 0
+            if progress.enabled:
+                progress.update(k, J)
+            stopped = bool(callback is not None and callback(x, k, g)) or (
+                norm <= tol and gradient_test)
             return stopped
 
-        optimizer = OPTIMIZERS[method]
-        options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
-            {"b1": self.momentum} if method == "adam" else {})
+        own_test = False
         try:
-            x = optimizer(grad, theta0, learning_rate=lambda i: sched(i // per_epoch),
-                          max_iter=self.max_iter * per_epoch, callback=record, **options)
-            if not stopped:  # ran all its iterations: record where it ended
+            if method == "newton":
+                x, own_test = newton(value_grad_hess, theta0, self.max_iter, tol, record)
+            elif method == "lbfgs":
+                x, own_test = lbfgs(value_and_grad, theta0, self.max_iter, tol, callback=record)
+            elif line_search:
+                x, self.learning_rate_ = descent_with_line_search(
+                    value_and_grad, theta0, self.max_iter, callback=record)
+            else:
+                options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
+                    {"b1": self.momentum} if method == "adam" else {})
+                rate = self.learning_rate_ if self.schedule in (None, "constant") else (
+                    lambda i: sched(i // per_epoch))
+                x = OPTIMIZERS[method](grad, theta0, learning_rate=rate,
+                                       max_iter=self.max_iter * per_epoch, callback=record,
+                                       **options)
+            if not stopped and not np.array_equal(x, thetas[-1]):  # record where it ended
                 record(x, self.max_iter * per_epoch, None)
         finally:
             progress.close()
         self.n_iter_ = len(thetas) - 1
-        self.converged_ = norms[-1] <= self.tol
+        self.converged_ = norms[-1] <= self.tol or own_test
+        self.grad_norm_ = norms[-1]
         self.loss_history_ = np.array(losses)
         self.grad_norm_history_ = np.array(norms)
         return np.array(thetas)
 
     def _diverged(self, k: int, J: float, J0: float, prepared: PreparedGradient,
-                  theta0: np.ndarray, fit_data: dict):
+                  theta0: np.ndarray, fit_data: dict | None, oscillating: bool = False):
         rate = _suggest_rate(self.loss, prepared, theta0, fit_data)
         what = (f"the loss became {J}" if not math.isfinite(J) else
                 f"the loss grew to {J:.6g} (from {J0:.6g})")
-        if not math.isfinite(J) or J > J0:
-            message = f"{self.method} diverged at iteration {k}: {what}"
+        if oscillating:
+            message = (f"{self.method_} oscillates: by iteration {k} the loss rose "
+                       f"{2 * _PATIENCE} times instead of falling")
+        elif not math.isfinite(J) or J > J0:
+            message = f"{self.method_} diverged at iteration {k}: {what}"
         else:
-            message = f"{self.method} diverged at iteration {k}: the gradient became non-finite"
-        if rate is not None and rate < self.learning_rate:
-            message += (f"; learning_rate={self.learning_rate:g} is too large, "
+            message = f"{self.method_} diverged at iteration {k}: the gradient became non-finite"
+        used = self.learning_rate_
+        if rate is not None and used is not None and rate < used:
+            message += (f"; learning_rate={used:g} is too large, "
                         f"try learning_rate={rate:.3g}")
         error = DivergenceError(message)
         error.iteration, error.loss = k, J
@@ -295,97 +387,10 @@ class GradientDescent:
         """The fit as text: parameters (beside ``closed_form`` ones, if given), iterations, loss."""
         if not hasattr(self, "params_"):
             raise ValueError("this GradientDescent is not fitted yet: call fit first")
-        status = "converged" if self.converged_ else "not converged"
-        lines = [f"loss: {getattr(self.loss, 'name', 'loss')}",
-                 f"method: {self.method}, learning rate {self.learning_rate:g}",
-                 f"iterations: {self.n_iter_} ({status}; gradient norm "
-                 f"{self.grad_norm_history_[-1]:.3g})",
-                 f"final loss: {self.loss_history_[-1]:.10g}", ""]
-        header = f"{'parameter':<12}{'fitted':>18}"
-        lines.append(header + (f"{'closed form':>18}" if closed_form else ""))
-        for name, value in self.params_.items():
-            for label, v, exact in _rows(name, value, (closed_form or {}).get(name)):
-                cells = f"{label:<12}{v:>18.10g}"
-                lines.append(cells + (f"{exact:>18.10g}" if exact is not None else ""))
-        return "\n".join(lines)
+        return summary_text(self, closed_form)
 
     def predict(self, **features: Any) -> np.ndarray:
         """The fitted model's prediction for each row of ``features`` (needs a prediction)."""
         if not hasattr(self, "params_"):
             raise ValueError("this GradientDescent is not fitted yet: call fit first")
         return self.compiled_.predict(self.params_, **features)
-
-
-def _as_loss(loss: Any) -> Any:
-    """``loss`` itself, or the catalogue's loss of that name.
-
-    Raises
-    ------
-    ExpressionError
-        For a name that is not in the catalogue.
-    TypeError
-        For something that is neither a loss nor a name.
-    """
-    if isinstance(loss, str):
-        return losses.get(loss)
-    if not all(hasattr(loss, name) for name in ("term", "params", "data")):
-        raise TypeError(f"loss must be a calculus_ml.losses.Loss or the name of a catalogue loss "
-                        f"({', '.join(losses.names())}), not {quoted(loss)}")
-    return loss
-
-
-def _rows(name: str, value: Any, exact: Any):
-    """``(label, fitted, closed form or None)`` per scalar, ``w[0]``, ``w[1]``, ... per vector."""
-    if np.ndim(value) == 0:
-        return [(name, float(value), None if exact is None else float(exact))]
-    exact = [None] * np.size(value) if exact is None else np.ravel(exact)
-    return [(f"{name}[{k}]", float(v), None if e is None else float(e))
-            for k, (v, e) in enumerate(zip(np.ravel(value), exact))]
-
-
-def _suggest_rate(loss: Any, prepared: PreparedGradient, theta0: np.ndarray,
-                  fit_data: dict) -> float | None:
-    """Half of ``loss.learning_rate_bound`` (2/λ_max) when it applies, else a numeric 1/λ_max."""
-    bound = getattr(loss, "learning_rate_bound", None)
-    rate = None
-    if callable(bound):
-        try:
-            value = bound(**fit_data)  # None where it does not apply (J not quadratic)
-        except (ArithmeticError, ValueError, TypeError, NotImplementedError, CalculusMLError):
-            value = None
-        if value is not None and math.isfinite(float(value)) and float(value) > 0:
-            rate = float(value) / 2
-    if rate is None:
-        rate = estimate_stable_rate(prepared.grad, theta0)
-    return float(f"{rate:.3g}") if rate is not None else None
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class _Progress:
-    """A one-line progress bar on stderr, only on a terminal; no dependency."""
-
-    def __init__(self, mode: bool | str, total: int, stream: Any = None):
-        self.stream = sys.stderr if stream is None else stream
-        isatty = getattr(self.stream, "isatty", None)
-        self.enabled = mode is not False and bool(isatty and isatty())
-        self.delay = 0.0 if mode is True else 0.5
-        self.total, self.start, self.last, self.shown = total, time.monotonic(), 0.0, False
-
-    def update(self, k: int, loss: float) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.start < self.delay or now - self.last < 0.1:
-            return
-        self.last, self.shown = now, True
-        filled = int(20 * k / max(self.total, 1))
-        self.stream.write(f"\rfit [{'#' * filled}{'.' * (20 - filled)}] "
-                          f"{k}/{self.total}  loss {loss:.6g} ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * 60 + "\r")
-            self.stream.flush()

@@ -17,7 +17,7 @@ import numpy as np
 from ..numeric.finite_difference import hessian_vector_product
 
 __all__ = ["gradient_descent", "momentum", "nesterov", "adam", "estimate_stable_rate",
-           "OPTIMIZERS", "SCHEDULES"]
+           "OPTIMIZERS", "METHODS", "SCHEDULES"]
 
 Grad = Callable[[np.ndarray, int], np.ndarray]
 Callback = Callable[[np.ndarray, int, np.ndarray], Any]
@@ -122,7 +122,11 @@ def estimate_stable_rate(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray
 
 OPTIMIZERS = {"gd": gradient_descent, "sgd": gradient_descent, "minibatch": gradient_descent,
               "momentum": momentum, "nesterov": nesterov, "adam": adam}
-"""The update rule of each ``method`` name."""
+"""The update rule of each first-order ``method`` name."""
+
+METHODS = ("auto", "newton", "lbfgs", *OPTIMIZERS)
+"""Every ``method`` of :class:`~calculus_ml.optimize.GradientDescent`: the first-order ones, and
+Newton's method and L-BFGS (:mod:`.second_order`, :mod:`.lbfgs`), which choose their own steps."""
 
 SCHEDULES = {  # (rate, max_iter) -> rate at iteration k
     "constant": lambda rate, total: (lambda k: rate),

@@ -132,21 +132,28 @@ def _grid(cost: GridCost, params: Sequence[str], path: Any, xlim: Any, ylim: Any
 
 def contour(loss: Any, params: Sequence[str] = ("m", "b"), *, data: Mapping[str, Any],
             path: Any = None, levels: int | Sequence[float] = 30, xlim: Any = None,
-            ylim: Any = None, fixed: Params = None, ax: Axes = None) -> Axes:
+            ylim: Any = None, fixed: Params = None, ax: Axes = None,
+            compare: Mapping[str, Any] | None = None, label: str = "descent path") -> Axes:
     """Contours of J over two parameters, with the descent path drawn on top.
 
     Parameters are those of :func:`cost_curve`, and ``path``: a sequence of ``(p1, p2)`` or a
-    fitted GradientDescent; ``levels``: a count (spaced like t², so a bowl's rings are evenly
-    apart) or the levels themselves; ``ylim`` the second parameter's range.
+    fitted GradientDescent (``label`` names it in the legend); ``compare``: more paths by label,
+    each in its own colour (gradient descent beside Newton's method); ``levels``: a count
+    (spaced like t², so a bowl's rings are evenly apart) or the levels themselves; ``ylim`` the
+    second parameter's range.
 
     Returns
     -------
     matplotlib.axes.Axes
         With a QuadContourSet ``gid="cost"``, a colour bar, and line ``"path"``, quiver
-        ``"arrows"``.
+        ``"arrows"``; lines ``"path1"``, ``"path2"``... for the paths compared.
     """
     cost = _cost(loss, data, fixed)
-    p, P1, P2, J = _grid(cost, params, path, xlim, ylim)
+    others = {name: _path(steps, params) for name, steps in (compare or {}).items()}
+    everything = [_path(path, params)] if path is not None else []
+    _, P1, P2, J = _grid(cost, params, np.vstack(everything + list(others.values())) if (
+        others) else path, xlim, ylim)
+    p = everything[0] if everything else None
     ax = _axes(ax)
     cs = ax.contour(P1, P2, J, levels=_levels(J, levels), cmap="viridis", linewidths=1)
     if hasattr(cs, "set_gid"):  # an Artist since matplotlib 3.8
@@ -154,13 +161,16 @@ def contour(loss: Any, params: Sequence[str] = ("m", "b"), *, data: Mapping[str,
     bar = ax.figure.colorbar(cs, ax=ax, label=_label(cost, *params), spacing="proportional")
     bar.locator = matplotlib.ticker.MaxNLocator(7)  # ticks at round values, not every level
     if p is not None:
-        ax.plot(p[:, 0], p[:, 1], ".-", color="C3", lw=1, ms=4, gid="path", label="descent path")
+        ax.plot(p[:, 0], p[:, 1], ".-", color="C3", lw=1, ms=4, gid="path", label=label)
         ax.quiver(p[:-1, 0], p[:-1, 1], *np.diff(p, axis=0).T, angles="xy", scale_units="xy",
                   scale=1, width=0.004, color="C3", gid="arrows")
         ax.plot(*p[0], "o", color="k", label="start")
         ax.plot(*p[-1], "*", color="C3", ms=12, label="end")
+    for k, (name, q) in enumerate(others.items(), 1):
+        ax.plot(q[:, 0], q[:, 1], "s-", color=f"C{(k + 3) % 10}", lw=1.5,
+                ms=5, gid=f"path{k}", label=name)
     x, y = (_math(cost.parameter(n)) for n in params)
-    return _finish(ax, x, y, _title(cost, *params), legend=p is not None)
+    return _finish(ax, x, y, _title(cost, *params), legend=p is not None or bool(others))
 
 
 def surface(loss: Any, params: Sequence[str] = ("m", "b"), *, data: Mapping[str, Any],
