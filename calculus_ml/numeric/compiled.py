@@ -24,7 +24,7 @@ from .codegen import CompileError, _compile_source
 from .kernels import _program
 from .statistics import _describe
 from .model import _Layout, _Model
-from .validation import _flatten, _validate, check_labels
+from .validation import _check_finite, _flatten, _validate, check_labels
 
 
 def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: bool | str = "auto",
@@ -139,6 +139,10 @@ class CompiledGradient:
         self.statistics: tuple[str, ...] = tuple(_describe(s) for s in stats or ())
         self._cache: tuple | None = None
         self._hess: tuple | None = None
+        # NaN and ±inf propagate into every sum they enter (inf − inf and inf·0 give NaN), so
+        # when each data array enters some statistic, finite statistics mean finite data
+        covered = set().union(*(s.data.free_symbols | set(s.vectors) for s in stats or ()))
+        self._finite_from_statistics = stats is not None and covered >= set(model.data)
 
     def __repr__(self) -> str:
         name = getattr(self.loss, "name", "loss")
@@ -157,9 +161,16 @@ class CompiledGradient:
             arrays, a hyperparameter that is not a finite number, or labels outside the values
             the loss is meant for (``loss.labels``).
         """
-        arrays, hyper, d = _validate(self._model, data)
+        fused = self._finite_from_statistics
+        arrays, hyper, d = _validate(self._model, data, check_finite=not fused)
+        with np.errstate(**({"invalid": "ignore"} if fused else {})):  # inf − inf: see below
+            prepared = PreparedGradient(self, arrays, hyper, d,
+                                        use_statistics=self.sufficient_statistics)
+        if fused and not all(np.isfinite(s).all() for s in prepared.statistics):
+            for name, arr in zip(self.data_names, arrays):  # NaN, ±inf, or finite but overflowed
+                _check_finite(name, arr)
         check_labels(self.loss, dict(zip(self.data_names, arrays)))
-        return PreparedGradient(self, arrays, hyper, d, use_statistics=self.sufficient_statistics)
+        return prepared
 
     def grad(self, params: Any, **data: Any) -> np.ndarray:
         """The gradient ∇J at ``params``, flat, in :attr:`param_names` order."""

@@ -81,8 +81,12 @@ def _statistics_pass(model: _Model, stats: list[_Statistic]) -> tuple[str, int]:
             body.append(f"S_{k} += {_sum(printer, expr, body)}")
         elif len(names) == 1:
             init.append(f"S_{k} = numpy.zeros(d)")
-            body.append(f"S_{k} += {_matvec(printer, expr, names[0], body)}" if stat.data != 1
-                        else f"S_{k} += {names[0]}.sum(axis=0)")
+            if stat.data != 1:
+                body.append(f"S_{k} += {_matvec(printer, expr, names[0], body)}")
+            else:  # a BLAS product: sum(axis=0) over a row-major chunk is 4x slower
+                if "_ones = numpy.ones(min(chunk, n))" not in init:
+                    init.append("_ones = numpy.ones(min(chunk, n))")
+                body.append(f"S_{k} += numpy.dot(_ones[:_m], {names[0]})")
         else:
             init.append(f"S_{k} = numpy.zeros((d, d))")
             if stat.data == 1:

@@ -32,13 +32,14 @@ class _Signature(Protocol):
     vector_data: tuple[sympy.Symbol, ...]
 
 
-def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None = None
-              ) -> tuple[tuple, tuple, int | None]:
+def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None = None,
+              check_finite: bool = True) -> tuple[tuple, tuple, int | None]:
     """Check and convert the data and hyperparameters; never modifies the caller's arrays.
 
     Data come back as float64 arrays, ``(n,)`` or ``(n, d)`` for a vector, in ``model.data``
     order; hyperparameters as floats; and ``d`` (``None`` without vectors). With ``only`` (a set
     of symbols), just those names are required and converted; the others come back as ``None``.
+    Without ``check_finite`` the caller checks finiteness (:func:`_check_finite`) itself.
     """
     needed = [s for s in model.data if only is None or s in only]
     names = [s.name for s in needed]
@@ -87,10 +88,8 @@ def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None
                 d = arr.shape[1]
             elif arr.shape[1] != d:
                 raise DataError(f"{name} has {arr.shape[1]} columns; other vectors have {d}")
-        finite = np.isfinite(arr)
-        if not finite.all():
-            row = int(np.argmin(finite.reshape(arr.shape[0], -1).all(axis=1)))
-            raise DataError(f"{name} contains NaN or infinite values (first at row {row})")
+        if check_finite:
+            _check_finite(name, arr)
         arrays.append(arr)
     hyper = []
     for name in (h.name for h in model.hyper):
@@ -105,6 +104,14 @@ def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None
             raise DataError(f"hyperparameter {name} must be finite, not {value}")
         hyper.append(value)
     return tuple(arrays), tuple(hyper), d
+
+
+def _check_finite(name: str, arr: np.ndarray) -> None:
+    """Raise :class:`DataError` naming the first row of ``arr`` holding NaN or ±inf."""
+    finite = np.isfinite(arr)
+    if not finite.all():
+        row = int(np.argmin(finite.reshape(arr.shape[0], -1).all(axis=1)))
+        raise DataError(f"{name} contains NaN or infinite values (first at row {row})")
 
 
 def _flatten(layout: _Layout, d: int | None, params: Any) -> np.ndarray:
