@@ -53,6 +53,28 @@ def test_fit_prints_the_least_squares_line(lesson_csv, capsys):
     assert "converged" in out and "final loss" in out and "iterations" in out
 
 
+def test_fit_defaults_to_newton_and_lr_selects_gradient_descent(lesson_csv, capsys):
+    path, data = lesson_csv
+    slope, intercept = np.polyfit(data["x"], data["y"], 1)
+    for extra, method in (([], "method: newton"), (["--lr", "0.5", "--max-iter", "5000"],
+                                                    "method: gd, learning rate 0.5")):
+        status, out, err = run(capsys, "--loss", "mse", "--csv", path, "--x", "hours", "--y",
+                               "score", *extra)
+        assert status == 0 and err == "" and method in out
+        params = fitted(out)
+        assert params["m"] == pytest.approx(slope, rel=1e-5)
+        assert params["b"] == pytest.approx(intercept, rel=1e-5)
+
+
+def test_a_learning_rate_that_is_not_a_number_is_a_usage_error(lesson_csv, capsys):
+    with pytest.raises(SystemExit) as info:
+        run(capsys, "--loss", "mse", "--csv", lesson_csv[0], "--x", "hours", "--y", "score",
+            "--lr", "fast")
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert "--lr: a number or auto, not 'fast'" in err
+
+
 def test_fit_with_standardize_and_momentum(lesson_csv, capsys):
     path, data = lesson_csv
     status, out, _ = run(capsys, "--loss", "mse", "--csv", path, "--x", "hours", "--y", "score",
@@ -147,7 +169,7 @@ def test_labels_outside_the_loss_domain_exit_2(tmp_path, capsys):
 def test_unconverged_fit_warns_on_one_line(lesson_csv, capsys):
     path, _ = lesson_csv
     status, out, err = run(capsys, "--loss", "mse", "--csv", path, "--x", "hours", "--y",
-                           "score", "--max-iter", "3")
+                           "score", "--lr", "0.01", "--max-iter", "3")
     assert status == 0 and "not converged" in out
     assert err.startswith("calculus-ml: warning: gd stopped at max_iter=3")
     assert err.count("\n") == 1

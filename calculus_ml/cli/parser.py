@@ -126,6 +126,16 @@ def _add_handout(commands) -> None:
                          help="output folder (default: ./handouts)")
 
 
+def _learning_rate(text: str) -> float | str:
+    """``--lr``: a number, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or auto, not {text!r}") from None
+
+
 def _add_fit(commands) -> None:
     fit = commands.add_parser(
         "fit",
@@ -137,9 +147,12 @@ def _add_fit(commands) -> None:
     fit.add_argument("--csv", required=True, metavar="FILE", help="the data, with a header row")
     fit.add_argument("--x", nargs="+", required=True, metavar="COL", help="feature column(s)")
     fit.add_argument("--y", required=True, metavar="COL", help="target column")
-    fit.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
-    fit.add_argument("--method", default="gd", help="gd (default), newton, lbfgs, sgd, "
-                     "minibatch, momentum, nesterov or adam")
+    fit.add_argument("--lr", type=_learning_rate, default="auto", metavar="RATE",
+                     help="learning rate (default: auto, chosen by the method; a rate makes "
+                     "'auto' gradient descent)")
+    fit.add_argument("--method", default="auto", help="auto (default: newton for a smooth "
+                     "loss without --lr, else gd), newton, lbfgs, gd, sgd, minibatch, momentum, "
+                     "nesterov or adam")
     fit.add_argument("--max-iter", type=int, default=1000, metavar="N",
                      help="most iterations (default: 1000)")
     fit.add_argument("--standardize", action="store_true",
