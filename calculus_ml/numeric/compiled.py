@@ -337,7 +337,8 @@ class PreparedGradient:
 
     def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
         """∇ of the loss over rows ``start:stop`` only (a mini-batch), on the general path."""
-        return self._run("_grad", theta, tuple(a[start:stop] for a in self.arrays))
+        return self.compiled._ns["_grad"](theta, self.hyper, [a[start:stop] for a in self.arrays],
+                                          self._dd, self._chunk["_grad"])
 
     def general_value(self, theta: np.ndarray) -> float:
         """J from the data themselves, even when statistics are used (no cancellation)."""

@@ -295,15 +295,17 @@ class GradientDescent:
         full = counted["value_and_grad"]
         value_and_grad, value_grad_hess = map(remembering, (full, counted["value_grad_hess"]))
 
+        grad_rows = counted["grad_rows"]
+
         def grad(x, i):
             nonlocal shuffled, value
             if not stochastic:
                 value, g = full(x)
                 return g
-            if i % per_epoch == 0:
-                shuffled = prepared.subset(rng.permutation(n))
             b = i % per_epoch
-            return counted["grad_rows"](shuffled, x, b * size, min(n, (b + 1) * size))
+            if b == 0:
+                shuffled = prepared.subset(rng.permutation(n))
+            return grad_rows(shuffled, x, b * size, min(n, b * size + size))
 
         def record(x, i, g):
             nonlocal value, growing, rises, stopped
