@@ -149,10 +149,11 @@ def _statistics_evaluation(model: _Model, layout: _Layout, stats: list[_Statisti
     vector_coefs = iter(reduced[len(scalar_exprs):])
     parts = {}
     for p in model.params:
-        if p in model.vector_params:
-            pieces = [f"({ev.doprint(next(vector_coefs))})*{part}"
+        if p in model.vector_params:  # the scale joins each scalar factor: fewer array passes
+            pieces = [f"(_scale*({ev.doprint(next(vector_coefs))}))*{part}"
                       for q, _, part, _ in coefs if q == p]
-            parts[p] = f"_scale*({' + '.join(pieces) or '0.0'}) + {penalty_grads[p]}"
+            pieces += [penalty_grads[p]] if penalty_grads[p] != "0.0" or not pieces else []
+            parts[p] = " + ".join(pieces)
         else:
             parts[p] = f"_scale*({ev.doprint(next(scalar_grads))}) + {penalty_grads[p]}"
     inner += _pack(model, layout, parts) + ["return J, _g"]
