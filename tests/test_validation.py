@@ -109,20 +109,24 @@ def test_labels_inside_the_domain_and_losses_without_labels_pass():
     check_labels(losses.get("softmax"), {"y1": np.array([1.0])})  # a column alone: not checked
 
 
+@pytest.fixture(scope="module")
+def ridge_both_paths():
+    loss = LOSSES["ridge"]()
+    return loss, compiled_for(loss), compiled_for(loss, sufficient_statistics=False)
+
+
 @pytest.mark.parametrize("bad", [(np.nan,), (np.inf,), (-np.inf,), (np.inf, -np.inf)])
 @pytest.mark.parametrize("name", ["x", "y"])
-def test_statistics_path_finds_bad_values_from_the_sums(bad, name, rng):
+def test_statistics_path_finds_bad_values_from_the_sums(bad, name, rng, ridge_both_paths):
     """The sufficient-statistics path checks finiteness on its sums, not by a second pass over
     the data: the error must be the data check's (the general path's), even when +inf and −inf
     cancel in a sum."""
-    loss = LOSSES["ridge"]()
-    fused = compiled_for(loss)
-    assert fused.sufficient_statistics
+    loss, fused, general = ridge_both_paths
+    assert fused.sufficient_statistics and not general.sufficient_statistics
     data = random_data(loss, rng)
-    column = data[name] if data[name].ndim == 1 else data[name][:, 1]
     for row, value in zip((7, 40), bad):
-        column[row] = value
+        data[name][row] = value
     with pytest.raises(DataError) as expected:
-        compiled_for(loss, sufficient_statistics=False).prepare(**data)
+        general.prepare(**data)
     with pytest.raises(DataError, match=re.escape(str(expected.value))):
         fused.prepare(**data)
