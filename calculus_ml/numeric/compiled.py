@@ -24,7 +24,7 @@ from .codegen import CompileError, _compile_source
 from .kernels import _program
 from .statistics import _describe
 from .model import _Layout, _Model
-from .validation import _flatten, _validate, check_labels
+from .validation import _flatten, _validate, check_labels, is_dask
 
 
 def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: bool | str = "auto",
@@ -156,6 +156,10 @@ class CompiledGradient:
             arrays, a hyperparameter that is not a finite number, or labels outside the values
             the loss is meant for (``loss.labels``).
         """
+        if any(is_dask(value) for value in data.values()):
+            from .distributed import prepare_dask
+
+            return prepare_dask(self, data)
         arrays, hyper, d = _validate(self._model, data)
         check_labels(self.loss, dict(zip(self.data_names, arrays)))
         return PreparedGradient(self, arrays, hyper, d, use_statistics=self.sufficient_statistics)
@@ -241,7 +245,7 @@ class PreparedGradient:
     """
 
     def __init__(self, compiled: CompiledGradient, arrays: tuple, hyper: tuple,
-                 d: int | None, use_statistics: bool):
+                 d: int | None, use_statistics: bool, statistics: tuple | None = None):
         self.compiled = compiled
         self.arrays, self.hyper, self.d = arrays, hyper, d
         self.n: int = arrays[0].shape[0]
@@ -252,7 +256,7 @@ class PreparedGradient:
         self.size: int = compiled._layout.size(d)
         self.statistics = None
         if use_statistics:
-            self.statistics = ns["_stats"](arrays, self._dd, self._chunk["_stats"])
+            self.statistics = statistics or ns["_stats"](arrays, self._dd, self._chunk["_stats"])
             stat_eval, stats = ns["_stat_eval"], self.statistics
             # evaluation from the sums only: these replace the methods of the general path
             self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)

@@ -21,7 +21,9 @@ import numpy as np
 from .. import losses
 from ..errors import CalculusMLError, ConvergenceWarning, DivergenceError, quoted
 from ..numeric import PreparedGradient, compiled_for
+from ..numeric.curvature import hessian_function
 from ..numeric.scaling import Standardization, linear_form
+from .damped_newton import newton
 from .optimizers import OPTIMIZERS, SCHEDULES, estimate_stable_rate
 
 __all__ = ["GradientDescent"]
@@ -49,9 +51,10 @@ class GradientDescent:
         data) for ``"sgd"``, ``"minibatch"`` or a ``batch_size``.
     tol : float
         Converged once the full gradient's norm ``‖∇J‖`` is at most ``tol`` (the slope is flat).
-    method : {"gd", "sgd", "minibatch", "momentum", "nesterov", "adam"}
+    method : {"gd", "sgd", "minibatch", "momentum", "nesterov", "adam", "newton"}
         The update rule; ``"sgd"`` uses one sample per step, ``"minibatch"`` ``batch_size``
-        (default 32). Adam uses ``momentum`` as β₁ and β₂ = 0.999.
+        (default 32). Adam uses ``momentum`` as β₁ and β₂ = 0.999; ``"newton"`` steps by
+        ``−H⁻¹∇J``, halved until J decreases. Dask data take the full-batch methods.
     batch_size : int, optional
         Samples per step; makes any method stochastic.
     schedule : {"constant", "inverse", "exponential"} or callable, optional
@@ -137,9 +140,9 @@ class GradientDescent:
             raise ValueError(f"max_iter must be a positive integer, not {self.max_iter!r}")
         if not (real(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a number >= 0, not {self.tol!r}")
-        if self.method not in OPTIMIZERS:
-            raise ValueError(f"method must be one of {', '.join(map(repr, OPTIMIZERS))}, "
-                             f"not {self.method!r}")
+        if self.method not in (*OPTIMIZERS, "newton"):
+            raise ValueError(f"method must be one of {', '.join(map(repr, OPTIMIZERS))} or "
+                             f"'newton', not {self.method!r}")
         if self.batch_size is not None and not (isinstance(
                 self.batch_size, numbers.Integral) and not isinstance(self.batch_size, bool)
                                                and self.batch_size >= 1):
@@ -258,12 +261,18 @@ class GradientDescent:
             stopped = norm <= tol or bool(callback is not None and callback(x, k, g))
             return stopped
 
-        optimizer = OPTIMIZERS[method]
+        def value_and_grad(x):
+            g = grad(x, 0)  # sets the value record() reads
+            return value, g
         options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
             {"b1": self.momentum} if method == "adam" else {})
         try:
-            x = optimizer(grad, theta0, learning_rate=lambda i: sched(i // per_epoch),
-                          max_iter=self.max_iter * per_epoch, callback=record, **options)
+            if method == "newton":
+                x = newton(value_and_grad, hessian_function(prepared), theta0,
+                           max_iter=self.max_iter, callback=record)
+            else:
+                x = OPTIMIZERS[method](grad, theta0, lambda i: sched(i // per_epoch),
+                                       self.max_iter * per_epoch, callback=record, **options)
             if not stopped:  # ran all its iterations: record where it ended
                 record(x, self.max_iter * per_epoch, None)
         finally:

@@ -1,0 +1,216 @@
+"""Data beyond memory: a compiled loss on Dask arrays (``pip install "calculus_ml[dask]"``).
+
+:meth:`CompiledGradient.prepare <calculus_ml.numeric.CompiledGradient.prepare>` hands data that
+hold a Dask array (or a Dask DataFrame column) to :func:`prepare_dask`, which returns a
+:class:`DaskPreparedGradient`: the same calls as an in-memory
+:class:`~calculus_ml.numeric.PreparedGradient`, with every pass over the data a Dask graph:
+
+* **Preparing** is one pass: each block is validated (finite, labels in their domain) on the
+  worker that holds it, and, when ℓ is a polynomial in the parameters, its sufficient statistics
+  (n, Σx, Xᵀy, XᵀX, ...) are computed there too; one tree reduction brings them to the client.
+  After that every evaluation of J and ∇J is O(d²) on the client, with no graph at all.
+* **Otherwise** each ``grad``, ``value`` or ``value_and_grad`` is one ``blockwise`` call of the
+  generated kernel per block and one tree sum of the (p + 1)-vectors; :meth:`hessian` is one
+  pass of :func:`~.curvature.hessian_kernels`' ``_hess`` (``Xᵀ diag(s) X`` chunk by chunk) for
+  Newton's method. The kernels travel as their generated source (a few kB) and each worker
+  compiles a source once (:func:`_namespace`).
+
+What stays on the client: the parameters, the reduced sums and statistics (O(d²) numbers), the
+penalty, and the optimizer's iterations. The graphs run on whatever scheduler Dask uses — the
+threads of this process by default, or a ``dask.distributed.Client`` (a ``LocalCluster``, or a
+cluster of machines by its scheduler address) once one is created.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import numpy as np
+
+from ..caching import BoundedMemo
+from ..errors import DataError
+from .codegen import _compile_source
+from .compiled import PreparedGradient, _chunk_rows
+from .curvature import HESSIAN_CHUNK_ROWS, hessian_kernels, penalty_hessian, penalty_kernel
+from .validation import _validate, check_labels, is_dask
+
+SPLIT_EVERY = 8
+"""Partial sums added per node of the tree reduction."""
+
+
+def _dask_array():
+    try:
+        import dask.array
+    except ImportError:  # pragma: no cover - only without the extra
+        raise DataError('Dask data need Dask: pip install "calculus_ml[dask]"') from None
+    return dask.array
+
+
+_NAMESPACES: BoundedMemo[dict] = BoundedMemo(32)
+
+
+def _namespace(source: str) -> dict[str, Any]:
+    """The functions of generated ``source``, compiled once per process (on each worker)."""
+    hit = _NAMESPACES.get(source)
+    if hit is None:
+        hit = _compile_source(source)
+        _NAMESPACES.put(source, hit)
+    return hit
+
+
+def prepare_dask(compiled: Any, data: dict[str, Any]) -> DaskPreparedGradient:
+    """``compiled.prepare(**data)`` for data holding Dask collections: one validating pass.
+
+    Raises
+    ------
+    DataError
+        As :meth:`CompiledGradient.prepare`, for missing, unknown, mismatched, empty,
+        non-numeric, non-finite or wrongly shaped data or labels outside their domain.
+    """
+    da = _dask_array()
+    model = compiled._model
+    hyper_names = set(compiled.hyperparameter_names)
+    arrays = {name: _as_array(da, value) for name, value in data.items()
+              if name not in hyper_names and (is_dask(value) or np.ndim(value) > 0)}
+    head = {name: np.asarray(a[:2]) for name, a in arrays.items()}  # names, dtypes, shapes
+    for name, value in data.items():
+        head.setdefault(name, value)
+    _, hyper, d = _validate(model, head)
+    columns = _aligned(da, model, arrays)
+    return DaskPreparedGradient(compiled, columns, hyper, d)
+
+
+def _as_array(da: Any, value: Any) -> Any:
+    """A Dask (or NumPy) array of ``value``; a DataFrame or Series becomes one, with its lengths."""
+    if is_dask(value) and hasattr(value, "to_dask_array"):
+        return value.to_dask_array(lengths=True)
+    return value if is_dask(value) else np.asarray(value)
+
+
+def _aligned(da: Any, model: Any, arrays: dict[str, Any]) -> tuple:
+    """The data in ``model.data`` order as Dask arrays sharing one split into row blocks."""
+    first = next(a for a in arrays.values() if is_dask(a))
+    if any(np.isnan(c) for c in first.chunks[0]):
+        first = first.compute_chunk_sizes()
+    rows = first.chunks[0]
+    out = []
+    for sym in model.data:
+        name, a = sym.name, arrays[sym.name]
+        if a.dtype.kind in "biu":
+            a = a.astype(np.float64)
+        if sym in model.vector_data and a.ndim == 1:
+            a = a.reshape(-1, 1)
+        if a.shape[0] != first.shape[0]:
+            raise DataError(f"{name} has {a.shape[0]} rows but the data have {first.shape[0]}")
+        a = da.from_array(a, chunks=(rows,) + a.shape[1:]) if not is_dask(a) else a.rechunk(
+            (rows,) + tuple(-1 for _ in a.shape[1:]))
+        out.append(a)
+    return tuple(out)
+
+
+class DaskPreparedGradient(PreparedGradient):
+    """A compiled loss bound to Dask data: ``grad``, ``value``, ``value_and_grad``,
+    :meth:`hessian`, each a pass over the blocks (or O(d²) on sufficient statistics).
+
+    Mini-batches (:meth:`subset`, :meth:`grad_rows`) are not available: Dask data take the
+    full-batch methods.
+    """
+
+    def __init__(self, compiled: Any, arrays: tuple, hyper: tuple, d: int | None):
+        self._penalty = penalty_kernel(compiled)
+        self._source = compiled.source
+        _NAMESPACES.put(compiled.source, compiled._ns)  # this process needs no second compile
+        width = sum(1 if a.ndim == 1 else a.shape[1] for a in arrays)
+        chunks = {name: _chunk_rows(width + b) for name, b in compiled._buffers.items()}
+        model = compiled._model
+        check = (types.SimpleNamespace(data=model.data, hyper=model.hyper,
+                                       vector_data=model.vector_data),
+                 types.SimpleNamespace(labels=getattr(compiled.loss, "labels", None),
+                                       name=getattr(compiled.loss, "name", "the loss")))
+        stats_chunk = chunks.get("_stats") if compiled.sufficient_statistics else None
+        shapes = [()] if stats_chunk is None else [np.shape(s) for s in compiled._ns["_stats"](
+            tuple(np.zeros((1,) + a.shape[1:], a.dtype) for a in arrays), d or 0, 64)]
+        bounds = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
+        sums = self._reduce("check", (check, hyper, stats_chunk), int(bounds[-1]), arrays)
+        statistics = None
+        if stats_chunk is not None:
+            statistics = tuple(sums[a:b].reshape(s) if s else float(sums[a])
+                               for a, b, s in zip(bounds, bounds[1:], shapes))
+        super().__init__(compiled, arrays, hyper, d, use_statistics=stats_chunk is not None,
+                         statistics=statistics)
+        self._chunk = chunks
+
+    def _reduce(self, task: str, args: tuple, width: int, arrays: tuple | None = None
+                ) -> np.ndarray:
+        """Run ``task`` on every row block and add its ``width`` numbers on a tree."""
+        da = _dask_array()
+        pairs = []
+        for a in self.arrays if arrays is None else arrays:
+            pairs += [a, "ij"[:a.ndim]]
+        blocks = da.blockwise(_on_block, "ik", *pairs, new_axes={"k": width},
+                              adjust_chunks={"i": 1}, concatenate=True, dtype=np.float64,
+                              meta=np.empty((0, 0)), task=task, source=self._source, args=args)
+        return np.asarray(blocks.sum(axis=0, split_every=SPLIT_EVERY).compute())
+
+    def _run(self, kernel: str, theta: np.ndarray, arrays: tuple | None = None):
+        if arrays is not None:
+            _no_batches()
+        penalty = self._penalty(theta, self.hyper, self._dd)
+        mean = self.compiled.loss.reduce == "mean"
+        width = {"_value": 1, "_grad": theta.size, "_value_and_grad": 1 + theta.size}[kernel]
+        sums = self._reduce(kernel, (theta, self.hyper, self._dd, self._chunk[kernel], penalty,
+                                     mean), width)
+        scale = 1.0 / self.n if mean else 1.0
+        J = scale * sums[0] + penalty[0]
+        g = scale * sums[-theta.size:] + penalty[1]
+        return {"_value": J, "_grad": g, "_value_and_grad": (J, g)}[kernel]
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """∇²J at ``theta``: one pass of the Hessian kernel over the blocks (for Newton).
+
+        Raises
+        ------
+        CompileError
+            For a loss without a Hessian pass (see :func:`~.curvature.hessian_kernels`).
+        """
+        source = hessian_kernels(self.compiled)["source"]
+        size = theta.size
+        sums = self._reduce("_hess", (theta, self.hyper, self._dd, source), size * size)
+        data = sums.reshape(size, size)
+        scale = 1.0 / self.n if self.compiled.loss.reduce == "mean" else 1.0
+        return scale * (data + data.T) / 2 + penalty_hessian(self._penalty, theta, self.hyper,
+                                                             self._dd)
+
+    def subset(self, rows: Any) -> PreparedGradient:
+        """Not for Dask data: mini-batches need the rows in memory."""
+        _no_batches()
+
+
+def _no_batches():
+    raise DataError("mini-batches of Dask data are not supported: use a full-batch method "
+                    "(gd, momentum, nesterov, adam, newton)")
+
+
+def _on_block(*blocks: np.ndarray, task: str, source: str, args: tuple) -> np.ndarray:
+    """One row block's part of a pass, as a ``(1, k)`` array (the task runs on a worker)."""
+    if task == "check":
+        (signature, labels), hyper, chunk = args
+        names = {s.name: b for s, b in zip(signature.data, blocks)}
+        names.update((h.name, v) for h, v in zip(signature.hyper, hyper))
+        arrays, _, d = _validate(signature, names)
+        check_labels(labels, dict(zip((s.name for s in signature.data), arrays)))
+        if chunk is None:
+            return np.array([[float(arrays[0].shape[0])]])
+        stats = _namespace(source)["_stats"](arrays, d or 0, chunk)
+        return np.concatenate([np.ravel(s) for s in stats])[None, :]
+    if task == "_hess":
+        theta, hyper, d, hess_source = args
+        return _namespace(hess_source)["_hess"](theta, hyper, blocks, d,
+                                                HESSIAN_CHUNK_ROWS).ravel()[None, :]
+    theta, hyper, d, chunk, (P, gP), mean = args
+    out = _namespace(source)[task](theta, hyper, blocks, d, chunk)
+    rows = blocks[0].shape[0] if mean else 1.0  # a block's mean back to its sum
+    parts = {"_value": lambda: [out - P], "_grad": lambda: [out - gP],
+             "_value_and_grad": lambda: [[out[0] - P], out[1] - gP]}[task]()
+    return rows * np.concatenate([np.ravel(p) for p in parts])[None, :]
