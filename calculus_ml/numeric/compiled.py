@@ -35,8 +35,9 @@ def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: b
     ----------
     loss : calculus_ml.losses.Loss
         The loss to compile.
-    backend : {"numpy"}
-        The array library of the generated code (NumPy only, for now).
+    backend : {"numpy", "numba"}
+        The generated code: chunked NumPy, or one fused parallel loop over the rows compiled by
+        Numba (:mod:`calculus_ml.numeric.fused`; ``pip install "calculus_ml[fast]"``).
     sufficient_statistics : {"auto", True, False}
         Use the sums over the data (Σx, Σxy, XᵀX, ...) instead of the data themselves when ℓ is a
         polynomial in the parameters: ``"auto"`` when possible, ``True`` to require it (a
@@ -57,14 +58,19 @@ def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: b
     BudgetError
         For a loss too large to derive, or past ``time_limit``.
     """
-    if backend != "numpy":
-        raise ValueError(f"backend must be 'numpy', not {backend!r}")
+    if backend not in ("numpy", "numba"):
+        raise ValueError(f"backend must be 'numpy' or 'numba', not {backend!r}")
     if sufficient_statistics not in ("auto", True, False):
         raise ValueError("sufficient_statistics must be 'auto', True or False, "
                          f"not {sufficient_statistics!r}")
     try:
         with time_budget(time_limit):
-            return _compile(loss, sufficient_statistics)
+            compiled = _compile(loss, sufficient_statistics)
+        if backend == "numba":
+            from .fused import fuse
+
+            compiled = fuse(compiled)
+        return compiled
     except PrintMethodNotImplementedError as error:  # a node _check_printable let through
         raise CompileError(f"cannot compile: {str(error).splitlines()[0]}") from None
 
@@ -125,6 +131,9 @@ class CompiledGradient:
     sufficient_statistics : bool
         Whether evaluations use sums of the data (``statistics`` names them) or the data.
     """
+
+    backend: str = "numpy"
+    """The generated code: ``"numpy"``, or ``"numba"`` (see :mod:`.fused`)."""
 
     def __init__(self, loss, model, layout, source, namespace, buffers, stats):
         self.loss = loss
