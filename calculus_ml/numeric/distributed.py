@@ -214,3 +214,39 @@ def _on_block(*blocks: np.ndarray, task: str, source: str, args: tuple) -> np.nd
     parts = {"_value": lambda: [out - P], "_grad": lambda: [out - gP],
              "_value_and_grad": lambda: [[out[0] - P], out[1] - gP]}[task]()
     return rows * np.concatenate([np.ravel(p) for p in parts])[None, :]
+
+
+def read_table(pattern: str, columns: list[str]) -> dict[str, Any]:
+    """Columns of the CSV or Parquet files matching ``pattern`` (a glob), as Dask arrays.
+
+    Files ending in ``.parquet`` or ``.pq`` are read as Parquet, others as CSV with a header
+    row; the partition lengths are counted once so that the columns line up.
+
+    Raises
+    ------
+    DataError
+        Without Dask, when no file matches, a column is missing or a file cannot be read.
+    """
+    _dask_array()
+    import glob
+
+    import dask.dataframe as dd
+
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise DataError(f"no file matches {pattern!r}")
+    parquet = all(f.lower().endswith((".parquet", ".pq")) for f in files)
+    try:
+        frame = dd.read_parquet(files) if parquet else dd.read_csv(files)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise DataError(f"{pattern}: no column {missing[0]!r} (columns: "
+                            f"{', '.join(map(str, frame.columns))})")
+        names = list(dict.fromkeys(columns))
+        lengths = tuple(int(k) for k in frame[names].map_partitions(len).compute())
+        table = frame[names].to_dask_array(lengths=lengths)
+        return {c: table[:, k] for k, c in enumerate(names)}
+    except (OSError, ValueError) as error:
+        if isinstance(error, DataError):
+            raise
+        raise DataError(f"cannot read {pattern}: {str(error).splitlines()[0][:200]}") from None

@@ -2,8 +2,9 @@
 
 :func:`newton` takes ``value_and_grad(x)`` and ``hessian(x)`` (any source: the compiled loss in
 memory, or one pass over Dask blocks each), solves ``H p = −g`` on the caller's side (O(p³)) and
-halves the step ``t`` from 1 until J decreases by the Armijo fraction; where ``H`` is not
-positive definite it adds ``μI`` (growing ``μ``) until it is, so every direction goes downhill.
+halves the step ``t`` from 1 until J decreases by the Armijo fraction (or, where J is flat to
+rounding, until ‖∇J‖ does); where ``H`` is not positive definite it adds ``μI`` (growing ``μ``)
+until it is, so every direction goes downhill. It stops when no step helps.
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ def newton(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
             break
         p = _direction(hessian(x), g)
         t, slope = 1.0, float(g @ p)
-        while True:
+        while t >= 1e-12:
             J_new, g_new = value_and_grad(x + t * p)
-            if J_new <= J + ARMIJO * t * slope or t < 1e-12 or not np.isfinite(J_new):
+            if J_new <= J + ARMIJO * t * slope or (  # or J is flat to rounding, ∇J smaller
+                    abs(J_new - J) <= 1e-14 * abs(J) and g_new @ g_new < g @ g):
                 break
             t /= 2
+        else:  # no step decreases J: x is the minimum to rounding
+            break
         x, J, g = x + t * p, J_new, g_new
     return x
 
