@@ -89,6 +89,7 @@ def test_float32_data_within_the_documented_tolerance(backend):
         assert np.abs(g32 - exact).max() <= 1e-6 * scale  # the documented float32 tolerance
 
 
+@pytest.mark.slow
 def test_numba_backend_without_numba_is_a_clear_error(monkeypatch):
     real_import = builtins.__import__
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from ..functions import sigmoid
 from .codegen import CompileError, _compile_source, _Printer
 from .curvature import penalty_kernel
 from .source import _dummies, _function
@@ -48,6 +49,14 @@ class _RowPrinter(_Printer):
         for value, cond in reversed(expr.args[:-1]):
             text = f"(({self._print(value)}) if {self._print(cond)} else {text})"
         return text
+
+    def _print(self, expr, **kwargs):
+        """σ(u) as ``1/(1 + e⁻ᵘ)`` (before its own NumPy form, a ``tanh``): Numba's ``exp`` is
+        about 3× faster than its ``tanh``, and for large ``|u|`` this gives 0 or 1 with no NaN
+        (``e⁻ᵘ`` overflows to inf, ``1/inf = 0``)."""
+        if isinstance(expr, sigmoid):
+            return f"(1.0/(1.0 + numpy.exp(-({self._print(expr.args[0])}))))"
+        return super()._print(expr, **kwargs)
 
     def _print_Heaviside(self, expr):
         u = self._print(expr.args[0])
