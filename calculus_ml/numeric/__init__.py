@@ -42,6 +42,15 @@ The package, in the order a loss goes through it:
 
 Beside the compiled gradient:
 
+``curvature``
+    The Hessian on data from the verified gradient (one chunked pass: ``Xᵀ diag(s) X``), and the
+    penalty alone, for Newton's method.
+``distributed``
+    Dask data: one validating pass (with the sufficient statistics), then one ``blockwise`` pass
+    and tree sum per evaluation; CSV or Parquet globs as Dask arrays.
+``fused``
+    ``backend="numba"``: one parallel loop over the rows per loss.
+
 ``finite_difference``
     Hessians and Hessian-vector products by central differences (NumPy only).
 ``scaling``
