@@ -98,7 +98,7 @@ def test_plot_to_a_missing_folder_fails_cleanly(lesson_csv, tmp_path, capsys):
     (["--x", "hours", "--y", "grade"], "has no column 'grade'"),
     (["--x", "hours", "--y", "score", "--lr", "5"],
      r"diverged at iteration \d+.*try learning_rate="),
-    (["--x", "hours", "--y", "score", "--method", "newton"], "method must be one of"),
+    (["--x", "hours", "--y", "score", "--method", "simplex"], "method must be one of"),
     (["--x", "hours", "--y", "score", "--lr", "-1"], "learning_rate must be a positive"),
     (["--x", "hours", "score", "--y", "score"], "feature column"),
     (["--x", "hours", "--y", "score", "--set", "lam"], "NAME=VALUE"),
