@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ..functions import sigmoid
+from ..functions import sigmoid, softplus
 from .codegen import CompileError, _compile_source, _Printer
 from .curvature import penalty_kernel
 from .source import _dummies, _function
@@ -56,6 +56,9 @@ class _RowPrinter(_Printer):
         (``e⁻ᵘ`` overflows to inf, ``1/inf = 0``)."""
         if isinstance(expr, sigmoid):
             return f"(1.0/(1.0 + numpy.exp(-({self._print(expr.args[0])}))))"
+        if isinstance(expr, softplus):  # max(u, 0) + log1p(e^-|u|): stable, faster than logaddexp
+            u = self._print(expr.args[0])
+            return f"(max({u}, 0.0) + numpy.log1p(numpy.exp(-abs({u}))))"
         return super()._print(expr, **kwargs)
 
     def _print_Heaviside(self, expr):
