@@ -110,7 +110,7 @@ def _statistics_evaluation(model: _Model, layout: _Layout, stats: list[_Statisti
     ``T = wᵀS v``); ``objective`` is the sum of the loss in terms of those contractions, and the
     gradient of a vector parameter is ``Σ ∂objective/∂T · ∂T/∂w``.
     """
-    ev = _Printer(model.ident, frozenset())
+    ev = _Printer(model.ident, frozenset())  # arrays' own .dot: numpy.dot's dispatch costs more
     inner = _unpack(model, layout) + ["n = S[0]"]
     inner += [f"S_{k} = S[{k + 1}]" for k in range(len(stats))]
     vector_parts: dict[sympy.Symbol, list[tuple[sympy.Dummy, str]]] = {
@@ -120,18 +120,18 @@ def _statistics_evaluation(model: _Model, layout: _Layout, stats: list[_Statisti
         if not params:
             continue
         if len(params) == 1:
-            inner.append(f"{ev.ident[T]} = float(numpy.dot(S_{k}, {model.ident[params[0]]}))")
+            inner.append(f"{ev.ident[T]} = float(S_{k}.dot({model.ident[params[0]]}))")
             vector_parts[params[0]].append((T, f"S_{k}"))
         else:
             w, v = (model.ident[p] for p in params)
             V = f"V_{ev.ident[T]}"
-            inner += [f"{V} = numpy.dot(S_{k}, {v})", f"{ev.ident[T]} = float(numpy.dot({w}, {V}))"]
+            inner += [f"{V} = S_{k}.dot({v})", f"{ev.ident[T]} = float({w}.dot({V}))"]
             symmetric = stats[k].vectors[0] == stats[k].vectors[1]
             if params[0] == params[1]:
                 vector_parts[params[0]].append(
-                    (T, f"2.0*{V}" if symmetric else f"({V} + numpy.dot({w}, S_{k}))"))
+                    (T, f"2.0*{V}" if symmetric else f"({V} + {w}.dot(S_{k}))"))
             else:
-                vector_parts[params[1]].append((T, f"numpy.dot({w}, S_{k})"))
+                vector_parts[params[1]].append((T, f"{w}.dot(S_{k})"))
                 vector_parts[params[0]].append((T, V))
     scalar_exprs = [objective] + [sympy.diff(objective, p) for p in model.params
                                   if p not in model.vector_params]
