@@ -27,6 +27,7 @@ import sympy
 
 from ..caching import remembered
 from ..functions import dot, multiplied_out, sigmoid, softplus
+from ..losses.matrix import softmax_classes
 from ..symbolic import check_time, smallest, within_terms
 from .codegen import CompileError, _check_printable
 
@@ -82,13 +83,16 @@ class _Model:
 
         self.term = self.lower(loss.term, per_sample=True)
         self.penalty = self.lower(loss.penalty, per_sample=False)
-        self.value_term = _stable_logs(self.term)
-        sample_grad = loss.sample_gradient()
-        penalty_grad = loss.penalty_gradient() if self.penalty != 0 else {}
-        self.grad_terms = {p: self._split(sample_grad[p], p, True) for p in self.params}
-        self.grad_penalty = {
-            p: self._split(penalty_grad.get(p, sympy.Integer(0)), p, False) for p in self.params
-        }
+        self.classes = softmax_classes(loss)  # the index form's kernels (.indexed) take it
+        if self.classes is not None:  # from there, no derivative per class
+            self.value_term, self.grad_terms, self.grad_penalty = self.term, {}, {}
+        else:
+            self.value_term = _stable_logs(self.term)
+            sample_grad = loss.sample_gradient()
+            penalty_grad = loss.penalty_gradient() if self.penalty != 0 else {}
+            self.grad_terms = {p: self._split(sample_grad[p], p, True) for p in self.params}
+            self.grad_penalty = {p: self._split(penalty_grad.get(p, sympy.Integer(0)), p, False)
+                                 for p in self.params}
         self.arrays = frozenset(s for s in self.data if s not in vectors) | frozenset(
             self.linear) | frozenset(self.rowwise)
 
