@@ -5,12 +5,11 @@ They are shown beside the index-notation derivation (``∂J/∂w_j``) of the sam
 
 from __future__ import annotations
 
-import functools
-
 import sympy
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.pretty.stringpict import prettyForm
 
+from ..caching import remembered
 from ..errors import ExpressionError
 from ..functions import sigmoid
 from ..steps.zero import vanishes
@@ -75,9 +74,10 @@ def softmax_index_form() -> dict[str, sympy.Expr]:
     z, y, P, w, b = (sympy.IndexedBase(name, real=True) for name in ("z", "y", "P", "w", "b"))
     x = sympy.Symbol("x", real=True)
     logit = w[c] * x + b[c]
+    total = sympy.Sum(sympy.exp(z[e]), (e, 1, k))
     return {
-        "loss": sympy.log(sympy.Sum(sympy.exp(z[e]), (e, 1, k))) - sympy.Sum(y[e] * z[e], (e, 1, k)),
-        "p": sympy.exp(z[c]) / sympy.Sum(sympy.exp(z[e]), (e, 1, k)),
+        "loss": sympy.log(total) - sympy.Sum(y[e] * z[e], (e, 1, k)),
+        "p": sympy.exp(z[c]) / total,
         "grad": P[c] - y[c],
         "hess": P[c] * sympy.KroneckerDelta(c, e) - P[c] * P[e],
         "chain": {"w": sympy.diff(logit, w[c]), "b": sympy.diff(logit, b[c])},
@@ -92,7 +92,7 @@ def softmax_term(x: sympy.Symbol, weights: list, biases: list, labels: list) -> 
         *[y * z for y, z in zip(labels, logits)])
 
 
-@functools.cache
+@remembered(maxsize=4)
 def verified_softmax_index_form(classes: int = 3) -> dict[str, sympy.Expr]:
     """:func:`softmax_index_form`, its derivatives checked against ``sympy.diff`` of the loss
     written out for ``classes`` classes (every ``∂ℓ/∂w_c``, ``∂ℓ/∂b_c`` and second derivative).
