@@ -2,20 +2,24 @@
 
 Written out, the softmax loss of ``k`` classes has ``2k`` parameters whose derivatives differ only
 by the class index, and deriving, simplifying and printing each of them takes time that grows
-with ``k``. Here the classes are the columns of arrays instead: with the features of a sample
+with ``k``. Here the classes are an array axis instead. With the features of a sample
 ``F = (x, 1)`` (from the chain factors ``∂z_c/∂w_c``, ``∂z_c/∂b_c``) and the parameters as a
 matrix ``Θ`` of shape ``(2, k)`` (row 0 the slopes ``w_c``, row 1 the intercepts ``b_c``),
 
 * the logits are ``Z = F Θ``, the probabilities ``P = softmax(Z)`` through a max-shifted
   log-sum-exp (``ℓ = m + log Σ_e exp(z_e − m) − Σ_e y_e z_e``, ``m = max_e z_e``: no overflow);
 * the gradient is ``Fᵀ(P − Y) / n``, ``P − Y`` printed from ``∂ℓ/∂z_c = p_c − y_c``;
-* the Hessian, from ``∂²ℓ/∂z_c∂z_e = p_c δ_ce − p_c p_e``, is ``Σᵢ (FᵢFᵢᵀ) ⊗ (diag(pᵢ) − pᵢpᵢᵀ)``:
-  the ``δ`` part one product ``(F ⊙ F)ᵀ P`` and the outer part ``AᵀA``, ``A = F ⊗ P`` row by
-  row, summed chunk by chunk.
+* the Hessian, from ``∂²ℓ/∂z_c∂z_e = p_c δ_ce − p_c p_e``, is
+  ``Σᵢ (FᵢFᵢᵀ) ⊗ (diag(pᵢ) − pᵢpᵢᵀ)``: the ``δ`` part one product ``(F ⊙ F)ᵀ P`` and the outer
+  part ``AᵀA``, ``A = F ⊗ P`` row by row, summed chunk by chunk.
+
+The chunks are stored class-major (``Zᵀ``, ``Pᵀ``: ``(k, m)``), so the maximum and the sum over
+the classes are ``k`` elementwise operations on whole rows of samples.
 
 Every formula is :func:`~calculus_ml.losses.matrix.verified_softmax_index_form`, checked against
 ``sympy.diff`` of the written-out loss once per process; the kernel is refused unless the forms
-have the shape printed here. The generated source is the same for every ``k``: it reads ``k`` from the data.
+have the shape printed here. The generated source is the same for every ``k``: it reads ``k``
+from the data.
 """
 
 from __future__ import annotations
