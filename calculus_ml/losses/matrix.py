@@ -136,6 +136,14 @@ def softmax_classes(loss) -> int | None:
             or data != ["x"] + [f"y{c}" for c in range(1, k + 1)] or loss.reduce != "mean"
             or loss.penalty != 0 or loss.hyperparameters or loss.vectors):
         return None
-    expected = softmax_term(loss.data[0], list(loss.params[:k]), list(loss.params[k:]),
-                            list(loss.data[1:]))
-    return k if loss.term == expected else None
+    x, weights, biases, labels = loss.data[0], loss.params[:k], loss.params[k:], loss.data[1:]
+    logits = [w * x + b for w, b in zip(weights, biases)]
+    logs = [t for t in sympy.Add.make_args(loss.term) if isinstance(t, sympy.log)]
+    if len(logs) != 1:
+        return None
+    exps = sympy.Add.make_args(logs[0].args[0])  # compared without building k exponentials
+    if len(exps) != k or not all(isinstance(a, sympy.exp) for a in exps) or {
+            a.args[0] for a in exps} != set(logits):
+        return None
+    linear = -sympy.Add(*[y * z for y, z in zip(labels, logits)])
+    return k if loss.term - logs[0] == linear else None
