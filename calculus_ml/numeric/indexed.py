@@ -118,7 +118,8 @@ def _class_kernel(name: str, value: bool, grad: bool, hess: bool) -> str:
                  f"a_a = numpy.zeros(({nf}*_k, {nf}*_k))"]
         rows["a"] = f"{nf}*_k"
     alloc = ["_r = min(chunk, _stop - _start)"]
-    alloc += [f"_Q{b} = numpy.empty({r}*_r)" for b, r in rows.items()]
+    alloc += [f"_Q{b} = numpy.empty({r}*_r)" if r != 1 else f"_Q{b} = numpy.empty(_r)"
+              for b, r in rows.items()]
     loop = ["for _lo in range(_start, _stop, chunk):"] + ["    " + line for line in body]
     one_pass = alloc + init + loop + ["return " + "".join(f"{a}, " for a in accs)]
     inner = ["D_0 = D[0]", "_ys = D[1:]", "_k = len(_ys)", "n = D_0.shape[0]",
@@ -136,7 +137,8 @@ def _class_kernel(name: str, value: bool, grad: bool, hess: bool) -> str:
         returns.append("_g")
     if hess:  # H[(f, c), (g, e)] = Σᵢ F_if F_ig (p_c δ_ce − p_c p_e)
         inner += ["_h = -a_a", "_i = numpy.arange(_k)"]
-        inner += [f"_h[{f}*_k + _i, {g}*_k + _i] += a_t[{f * nf + g}]"
+        at = ["_i"] + [f"{f}*_k + _i" for f in range(1, nf)]
+        inner += [f"_h[{at[f]}, {at[g]}] += a_t[{f * nf + g}]"
                   for f in range(nf) for g in range(nf)]
         inner.append("_h *= _scale")
         returns.append("_h")
