@@ -163,7 +163,7 @@ def data_for_loss(loss: Any, table: dict[str, np.ndarray], x_columns: Sequence[s
     vectors = set(getattr(loss, "vectors", ()))
     data = {target.name: table[y_column]}
     if len(features) == 1 and features[0] in vectors:
-        data[features[0].name] = np.column_stack([table[c] for c in x_columns])
+        data[features[0].name] = _column_stack([table[c] for c in x_columns])
     elif len(features) == len(x_columns):
         data.update((s.name, table[c]) for s, c in zip(features, x_columns))
     else:
@@ -223,3 +223,14 @@ def bundled(name: str) -> dict[str, np.ndarray]:
                             f"{name}.csv")
     table = read_csv(path, ["x1", "x2", "y"])
     return {"x": np.column_stack([table["x1"], table["x2"]]), "y": table["y"]}
+
+
+def _column_stack(columns: list) -> Any:
+    """The columns side by side: ``(n, d)``, a Dask array for Dask columns (nothing computed)."""
+    from .numeric.validation import is_dask
+
+    if is_dask(columns[0]):
+        import dask.array
+
+        return dask.array.stack(columns, axis=1)
+    return np.column_stack(columns)

@@ -193,7 +193,7 @@ def test_sum_over_data_step():
     assert [s.rule for s in root.walk()][:3] == ["constant_multiple", "sum_over_data", "chain"]
     assert root.constant == 1 / n
     assert "c is" not in root.explanation  # the data and m are held constant, c is not
-    assert "m, " in root.explanation and "x_i" in root.explanation
+    assert "m, " in root.explanation and "xᵢ" in root.explanation
     assert_every_step_true(root)
 
 

@@ -251,7 +251,15 @@ def run_fit(args: argparse.Namespace) -> str:
     from ..optimize import GradientDescent
 
     loss = _fit_loss(args.loss, len(args.x))
-    data = data_for_loss(loss, read_csv(args.csv, [*args.x, args.y]), args.x, args.y)
+    if args.data is not None:
+        from ..numeric.distributed import read_table
+
+        if args.plot or args.standardize:
+            raise CalculusMLError("--plot and --standardize need the data in memory: use --csv")
+        table = read_table(args.data, [*args.x, args.y])
+    else:
+        table = read_csv(args.csv, [*args.x, args.y])
+    data = data_for_loss(loss, table, args.x, args.y)
     for item in args.set:
         name, _, value = item.partition("=")
         try:

@@ -134,7 +134,10 @@ def _add_fit(commands) -> None:
         "gradient descent; print them beside the closed-form answer where the loss has one.",
     )
     fit.add_argument("--loss", required=True, metavar="NAME", help="the loss, e.g. mse, logistic")
-    fit.add_argument("--csv", required=True, metavar="FILE", help="the data, with a header row")
+    source = fit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", metavar="FILE", help="the data, with a header row")
+    source.add_argument("--data", metavar="GLOB", help="data beyond memory: CSV or Parquet files "
+                        "(a quoted glob, e.g. 'big/*.parquet'), read and fitted with Dask")
     fit.add_argument("--x", nargs="+", required=True, metavar="COL", help="feature column(s)")
     fit.add_argument("--y", required=True, metavar="COL", help="target column")
     fit.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")

@@ -8,6 +8,7 @@ from html import escape
 
 import sympy
 
+from ..render.line import line
 from .compare import shown_value
 from .misconceptions import get
 
@@ -40,8 +41,9 @@ def text(verdict) -> str:
     out = [textwrap.fill(("✓ " if verdict.correct else "✗ ") + verdict.message, TEXT_WIDTH,
                          subsequent_indent="  "), ""]
     for label, value in lines(verdict)[1:]:
-        shown = value if isinstance(value, str) else sympy.sstr(value)
-        out.append(f"{label}: {shown}")
+        shown = value if isinstance(value, str) else line(value)
+        out.append(textwrap.fill(f"{label}: {shown}", TEXT_WIDTH, subsequent_indent="  ",
+                                 break_on_hyphens=False))
     return "\n".join(out) + "\n\nWorked answer\n\n" + verdict.expected.to_text()
 
 

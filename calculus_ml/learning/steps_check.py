@@ -19,6 +19,7 @@ import sympy
 
 from ..errors import ExpressionError
 from ..derivation.point import Displayed
+from ..render.line import line
 from ..symbolic import time_budget
 from .check import Verdict, judge, problem
 from .compare import Counterexample, counterexample, same_function, shown_value
@@ -125,7 +126,7 @@ class StepsReport(Displayed):
             relation = "" if s.follows is None else ("  (= the line before)" if s.follows
                                                      else "  (≠ the line before)")
             arrow = "  ← first wrong step" if s.index == self.first_wrong else ""
-            out.append(f"{mark} {s.index + 1}. {sympy.sstr(s.expr)}{relation}{arrow}")
+            out.append(f"{mark} {s.index + 1}. {line(s.expr)}{relation}{arrow}")
         return "\n".join(out) + "\n"
 
     def to_markdown(self) -> str:

@@ -45,6 +45,14 @@ The package, in the order a loss goes through it:
 
 Beside the compiled gradient:
 
+``penalty``
+    The penalty alone (value, gradient, Hessian), for passes that add it once on the client.
+``distributed``
+    Dask data: one validating pass (with the sufficient statistics), then one ``blockwise`` pass
+    and tree sum per evaluation; CSV or Parquet globs as Dask arrays.
+``fused``
+    ``backend="numba"``: one parallel loop over the rows per loss.
+
 ``finite_difference``
     Hessians and Hessian-vector products by central differences (NumPy only).
 ``scaling``

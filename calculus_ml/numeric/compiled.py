@@ -24,7 +24,7 @@ from .codegen import CompileError, _compile_source
 from .kernels import _program
 from .statistics import _describe
 from .model import _Layout, _Model
-from .validation import _flatten, _validate, check_labels
+from .validation import _flatten, _validate, check_labels, is_dask
 
 
 def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: bool | str = "auto",
@@ -35,8 +35,9 @@ def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: b
     ----------
     loss : calculus_ml.losses.Loss
         The loss to compile.
-    backend : {"numpy"}
-        The array library of the generated code (NumPy only, for now).
+    backend : {"numpy", "numba"}
+        The generated code: chunked NumPy, or one fused parallel loop over the rows compiled by
+        Numba (:mod:`calculus_ml.numeric.fused`; ``pip install "calculus_ml[fast]"``).
     sufficient_statistics : {"auto", True, False}
         Use the sums over the data (Σx, Σxy, XᵀX, ...) instead of the data themselves when ℓ is a
         polynomial in the parameters: ``"auto"`` when possible, ``True`` to require it (a
@@ -57,14 +58,19 @@ def compile_gradient(loss: Any, backend: str = "numpy", sufficient_statistics: b
     BudgetError
         For a loss too large to derive, or past ``time_limit``.
     """
-    if backend != "numpy":
-        raise ValueError(f"backend must be 'numpy', not {backend!r}")
+    if backend not in ("numpy", "numba"):
+        raise ValueError(f"backend must be 'numpy' or 'numba', not {backend!r}")
     if sufficient_statistics not in ("auto", True, False):
         raise ValueError("sufficient_statistics must be 'auto', True or False, "
                          f"not {sufficient_statistics!r}")
     try:
         with time_budget(time_limit):
-            return _compile(loss, sufficient_statistics)
+            compiled = _compile(loss, sufficient_statistics)
+        if backend == "numba":
+            from .fused import fuse
+
+            compiled = fuse(compiled)
+        return compiled
     except PrintMethodNotImplementedError as error:  # a node _check_printable let through
         raise CompileError(f"cannot compile: {str(error).splitlines()[0]}") from None
 
@@ -126,6 +132,9 @@ class CompiledGradient:
         Whether evaluations use sums of the data (``statistics`` names them) or the data.
     """
 
+    backend: str = "numpy"
+    """The generated code: ``"numpy"``, or ``"numba"`` (see :mod:`.fused`)."""
+
     def __init__(self, loss, model, layout, source, namespace, buffers, stats):
         self.loss = loss
         self._model, self._layout, self._ns, self._buffers = model, layout, namespace, buffers
@@ -157,6 +166,10 @@ class CompiledGradient:
             arrays, a hyperparameter that is not a finite number, or labels outside the values
             the loss is meant for (``loss.labels``).
         """
+        if any(is_dask(value) for value in data.values()):
+            from .distributed import prepare_dask
+
+            return prepare_dask(self, data)
         arrays, hyper, d = _validate(self._model, data)
         check_labels(self.loss, dict(zip(self.data_names, arrays)))
         return PreparedGradient(self, arrays, hyper, d, use_statistics=self.sufficient_statistics)
@@ -263,7 +276,7 @@ class PreparedGradient:
     """
 
     def __init__(self, compiled: CompiledGradient, arrays: tuple, hyper: tuple,
-                 d: int | None, use_statistics: bool):
+                 d: int | None, use_statistics: bool, statistics: tuple | None = None):
         self.compiled = compiled
         self.arrays, self.hyper, self.d = arrays, hyper, d
         self.n: int = arrays[0].shape[0]
@@ -274,7 +287,7 @@ class PreparedGradient:
         self.size: int = compiled._layout.size(d)
         self.statistics = None
         if use_statistics:
-            self.statistics = ns["_stats"](arrays, self._dd, self._chunk["_stats"])
+            self.statistics = statistics or ns["_stats"](arrays, self._dd, self._chunk["_stats"])
             stat_eval, stats = ns["_stat_eval"], self.statistics
             # evaluation from the sums only: these replace the methods of the general path
             self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)

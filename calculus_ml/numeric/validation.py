@@ -36,7 +36,7 @@ def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None
               ) -> tuple[tuple, tuple, int | None]:
     """Check and convert the data and hyperparameters; never modifies the caller's arrays.
 
-    Data come back as float64 arrays, ``(n,)`` or ``(n, d)`` for a vector, in ``model.data``
+    Data come back as float64 arrays (float32 ones stay float32), ``(n,)`` or ``(n, d)`` for a vector, in ``model.data``
     order; hyperparameters as floats; and ``d`` (``None`` without vectors). With ``only`` (a set
     of symbols), just those names are required and converted; the others come back as ``None``.
     """
@@ -62,11 +62,15 @@ def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None
             arrays.append(None)
             continue
         name, vector = sym.name, sym in model.vector_data
+        if is_dask(data[name]):
+            raise DataError(f"{name} is a Dask collection: gradients, values, solve() and fits "
+                            "take Dask data; this step needs the data in memory")
         try:
             raw = np.asarray(data[name])
             if raw.dtype.kind not in "biuf":
                 raise TypeError(raw.dtype)
-            arr = np.ascontiguousarray(raw, dtype=np.float64)
+            arr = np.ascontiguousarray(raw, dtype=np.float32 if raw.dtype == np.float32
+                                       else np.float64)
         except (TypeError, ValueError):
             raise DataError(f"{name} must be an array of real numbers") from None
         if vector and arr.ndim == 1:
@@ -105,6 +109,11 @@ def _validate(model: _Signature, data: Mapping[str, Any], only: frozenset | None
             raise DataError(f"hyperparameter {name} must be finite, not {value}")
         hyper.append(value)
     return tuple(arrays), tuple(hyper), d
+
+
+def is_dask(value: Any) -> bool:
+    """Whether ``value`` is a Dask collection (array, DataFrame, Series); Dask is not imported."""
+    return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "dask")
 
 
 def _flatten(layout: _Layout, d: int | None, params: Any) -> np.ndarray:

@@ -92,8 +92,12 @@ def _quantities(expr: sympy.Expr) -> set[sympy.Basic]:
     return {s for s in expr.atoms(sympy.Symbol) if not s.is_integer} - labels | indexed
 
 
+_SUBSCRIPT = {"i": "ᵢ", "j": "ⱼ", "k": "ₖ"}
+
+
 def _plain_name(quantity: sympy.Basic) -> str:
     if isinstance(quantity, sympy.Indexed):
-        return f"{quantity.base.label}_" + "".join(str(i) for i in quantity.indices)
+        index = "".join(str(i) for i in quantity.indices)
+        return f"{quantity.base.label}{_SUBSCRIPT.get(index, '_' + index)}"
     shown = sympy.pretty(quantity, use_unicode=True)  # lam and theta are λ and θ
     return shown if "\n" not in shown else str(quantity)
