@@ -189,3 +189,14 @@ def test_a_spec_asks_for_a_network_where_it_needs_one(tmp_path, section, message
     path.write_text(f'title = "t"\n[[section]]\nheading = "h"\n{section}\n', encoding="utf-8")
     with pytest.raises(SpecError, match=message):
         load(path)
+
+
+def test_a_large_network_refuses_the_unit_by_unit_derivation_at_once():
+    from calculus_ml.errors import BudgetError
+
+    loss = losses.get("mlp", layers=[2, 8, 1])
+    for ask in (loss.derive, lambda: loss.derivation, loss.gradient, loss.sample_gradient):
+        start = time.perf_counter()
+        with pytest.raises(BudgetError, match=r"\.backpropagation\(\)"):
+            ask()
+        assert time.perf_counter() - start < 0.5
