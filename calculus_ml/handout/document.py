@@ -78,11 +78,13 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure's file stem (beside the document), its number and its caption (inline)."""
+    """A figure's file stem (beside the document), its number and its caption (inline); an
+    animation's ``player`` (HTML) is shown in its place by an HTML page."""
 
     stem: str
     number: int
     caption: tuple
+    player: str = ""
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,8 @@ class NetworkLoss(Loss):
         units = sum(len(self.network.units(layer.name)) for layer in self.network.dense)
         if units > MAX_UNROLLED_UNITS:
             raise BudgetError(
-                f"{self.title}: written out unit by unit its {units} units would take minutes "
-                f"to derive (at most {MAX_UNROLLED_UNITS} are derived that way); use "
+                f"{self.title}: written out unit by unit its {units} units would outlast the "
+                f"derivation time limit (at most {MAX_UNROLLED_UNITS} are derived that way); use "
                 ".backpropagation() for the gradient derived once in index notation, every "
                 "step verified, and .compiled() to evaluate it")
         return super().derive(verify=verify)
