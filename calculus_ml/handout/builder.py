@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -176,9 +177,9 @@ def build(spec_or_name: str | os.PathLike | Spec) -> Handout:
                 handout.figures.append((stem, _draw(plot, ctx)))
             except (CalculusMLError, ValueError, TypeError, KeyError) as error:
                 raise ctx.fail(f".{plot.key}", error) from None
+            animated = (partial(player, plot.options, section.loss)
+                        if plot.kind == "descent_animation" else None)
             caption = prose(plot.caption, ctx)
-            animated = (player(plot.options, section.loss)
-                        if plot.kind == "descent_animation" else "")
             blocks.append(doc.Figure(stem, number_, caption[0][1] if caption else (), animated))
         if section.after:
             blocks.append(doc.Prose(prose(section.after, ctx)))
