@@ -19,7 +19,7 @@ import numpy as np
 
 from ..datasets import CLASSIFICATION_SETS, bundled
 from ..errors import quoted
-from .checker import MAX_RATE, Checker
+from .checker import Checker
 
 __all__ = ["TRAINING_KINDS", "TRAINING_OPTIONS", "TRAINING_TYPES", "Training", "check_network", "train",
            "draw_training", "player"]
@@ -30,6 +30,8 @@ TRAINING_OPTIONS = {"data", "learning_rate", "steps", "seed", "frames"}
 TRAINING_TYPES = {"data": "name", **dict.fromkeys(TRAINING_OPTIONS - {"data"}, "number")}
 """Their types, as a section's plot options are first checked."""
 DEFAULTS = {"learning_rate": 0.05, "steps": 300, "seed": 0, "frames": 5}
+MAX_ADAM_RATE = 10.0
+"""The largest learning rate of a training plot: Adam's steps are about this long."""
 MAX_TRAINING_STEPS = 5000
 """The most Adam steps of a training plot (each a full-batch gradient, about 0.1 ms)."""
 STRIP = (4, 6)
@@ -71,7 +73,7 @@ def check_network(kind: str, options: dict[str, Any], s: Any, key: str, check: C
                                   f"not {quoted(options.get('data'))}")
     for name, value in DEFAULTS.items():
         options.setdefault(name, value)
-    rate = check.number(options["learning_rate"], f"{key}.learning_rate", MAX_RATE)
+    rate = check.number(options["learning_rate"], f"{key}.learning_rate", MAX_ADAM_RATE)
     if rate <= 0:
         check.fail(f"{key}.learning_rate", "must be positive")
     check.whole(options["steps"], f"{key}.steps", 1, MAX_TRAINING_STEPS)
