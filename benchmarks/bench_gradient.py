@@ -14,8 +14,9 @@ Goals
   included, in under 3× the time of ONE naive NumPy gradient.
 * memory floor, logistic n = 1,000,000, d = 10: ``backend="numba"`` within 2× of ``X.sum()``.
 
-Also shown: the time to compile each loss (derivation included, caches emptied: softmax writes its
-k classes out, so it grows with k), and for logistic the value and gradient in one pass, the pass
+Also shown: the time to compile each loss (derivation included, caches emptied; softmax compiles
+from its index form, one program whatever the number of classes k), softmax's gradient and Hessian
+beside a hand-written NumPy softmax, and for logistic the value and gradient in one pass, the pass
 that adds the Hessian (Newton's method), and the memory floor (reading the data once). Without
 ``--quick``: the chunk thread pool on one core and on all, with default and 8× larger chunks.
 
@@ -265,6 +266,28 @@ def bench_threads(repeat: int) -> None:
         numeric.CHUNK_BYTES, numeric.MAX_CHUNK_ROWS, codegen._THREADS = default
 
 
+def bench_softmax(n: int, k: int, repeat: int) -> None:
+    from calculus_ml import losses
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=n)
+    Y = np.eye(k)[rng.integers(0, k, n)]
+    prepared = compile_gradient(losses.get("softmax", k=k)).prepare(
+        x=x, **{f"y{c + 1}": Y[:, c] for c in range(k)})
+    theta = rng.normal(size=2 * k) * 0.3
+
+    def naive():
+        Z = x[:, None] * theta[:k] + theta[k:]
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        E = P / P.sum(axis=1, keepdims=True) - Y
+        return np.concatenate([x @ E, E.sum(axis=0)]) / n
+
+    rows = {"naive NumPy": naive, "compiled, index form (prepared)": lambda: prepared.grad(theta),
+            "compiled J, ∇J and Hessian (prepared)": lambda: prepared.value_grad_hess(theta)}
+    print_table(f"softmax gradient, n = {n:,}, k = {k}", interleaved(rows, repeat),
+                "naive NumPy", {})
+
+
 def bench_compile_times() -> None:
     """Seconds to compile a loss (its derivation included), with every cache emptied first."""
     from calculus_ml import caching, losses
@@ -328,6 +351,8 @@ def main() -> None:
     bench_compile_times()
     bench_mse(n, repeat)
     bench_logistic(n, 10, repeat)
+    for k in (3, 10):
+        bench_softmax(n, k, repeat)
     bench_memory_floor(n, 10, repeat)
     if not args.quick:
         bench_threads(9)

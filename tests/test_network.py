@@ -177,9 +177,14 @@ def test_graphviz_svg_or_a_clear_error():
             to_svg(bp)
 
 
+NET = 'loss = "mlp"\noptions = { layers = [2, 2, 1] }\nshow = "none"\n[[section.plot]]\n'
+
+
 @pytest.mark.parametrize("section, message", [
     ('loss = "mse"\nshow = "backpropagation"', "backpropagation needs a network loss"),
     ('loss = "mse"\nshow = "none"\n[[section.plot]]\nkind = "graph"', "graph draws a network"),
+    (f'{NET}kind = "learning_curve"\ndata = "iris"', r"data: must be one of moons, xor"),
+    (f'{NET}kind = "decision_boundary"\ndata = "xor"\nsteps = 10001', r"steps: must be a whole"),
 ])
 def test_a_spec_asks_for_a_network_where_it_needs_one(tmp_path, section, message):
     from calculus_ml.errors import SpecError
@@ -189,3 +194,71 @@ def test_a_spec_asks_for_a_network_where_it_needs_one(tmp_path, section, message
     path.write_text(f'title = "t"\n[[section]]\nheading = "h"\n{section}\n', encoding="utf-8")
     with pytest.raises(SpecError, match=message):
         load(path)
+
+
+def test_a_large_network_refuses_the_unit_by_unit_derivation_at_once():
+    from calculus_ml.errors import BudgetError
+
+    loss = losses.get("mlp", layers=[2, 8, 1])
+    for ask in (loss.derive, lambda: loss.derivation, loss.gradient, loss.sample_gradient):
+        start = time.perf_counter()
+        with pytest.raises(BudgetError, match=r"\.backpropagation\(\)"):
+            ask()
+        assert time.perf_counter() - start < 2
+
+
+TRAINING_SPEC = '''title = "t"
+[[section]]
+heading = "h"
+loss = "mlp"
+options = { layers = [2, 3, 1], activation = "tanh", output = "logistic" }
+show = "none"
+[[section.plot]]
+kind = "learning_curve"
+data = "moons"
+steps = 200
+[[section.plot]]
+kind = "descent_animation"
+data = "moons"
+steps = 200
+frames = 4
+'''
+
+
+def log_loss(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+    """The 2-3-1 tanh network's mean log-loss, written out with NumPy (W1 row by row, b1, W2,
+    b2, as the compiled network orders them)."""
+    W1, b1, W2, b2 = theta[:6].reshape(3, 2), theta[6:9], theta[9:12], theta[12]
+    p = 1 / (1 + np.exp(-(np.tanh(x @ W1.T + b1) @ W2 + b2)))
+    return float(np.mean(-y * np.log(p) - (1 - y) * np.log(1 - p)))
+
+
+@pytest.mark.slow
+def test_a_handout_trains_the_network_and_embeds_its_descent(tmp_path):
+    from calculus_ml import handout
+    from calculus_ml.handout.training import PLAYER_FRAMES, train
+
+    spec = tmp_path / "net.toml"
+    spec.write_text(TRAINING_SPEC, encoding="utf-8")
+    built = handout.build(spec)
+    loss = built.spec.sections[0].loss
+    t = train(loss, "moons", 0.05, 200, 0)
+    data = bundled("moons")
+    curve = built.figures[0][1].axes[0].lines[0].get_ydata()
+    assert len(curve) == 201
+    for step in (0, 100, 200):
+        assert curve[step] == pytest.approx(log_loss(t.thetas[step], data["x"], data["y"]),
+                                            rel=1e-10)
+    assert curve[-1] < curve[0] / 2
+    strip = built.figures[1][1]
+    assert [ax.get_title().split(":")[0] for ax in strip.axes][0] == "step 0"
+    assert len(strip.axes) == 4 and strip.axes[-1].get_title().startswith("step 200")
+    handout.write(built, tmp_path / "out", ["html", "markdown", "latex"])
+    page = (tmp_path / "out" / "net.html").read_text(encoding="utf-8")
+    frames = re.findall(r'frames\[\d+\] = "data:image/png;base64', page)
+    assert 2 <= len(frames) <= PLAYER_FRAMES
+    assert re.search(r"<noscript><img src=\"net-fig2\.(?:png|svg)\"", page)
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|@import|url\(\s*["']?https?:""",
+                         page)
+    for suffix in (".md", ".tex"):  # in print, the strip of frames
+        assert "net-fig2" in (tmp_path / "out" / f"net{suffix}").read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from .output import write
 from .sections import Plot
 from .worksheet import worksheet_blocks
 from .spec import Spec, load
+from .training import TRAINING_KINDS, draw_training, player
 
 __all__ = ["Handout", "build", "demo", "spec_dirs", "names", "find"]
 
@@ -106,6 +108,8 @@ def _draw(plot: Plot, ctx: Context) -> Any:
 
         figure.set_size_inches(9, 4.4)
         draw_graph(s.loss.backpropagation(), ax=ax)
+    elif plot.kind in TRAINING_KINDS:
+        draw_training(plot.kind, o, s.loss, figure, ax)
     elif plot.kind == "loss_history":
         plotting.loss_history(ctx.fit, ax=ax)
     else:  # fitted_line
@@ -173,8 +177,10 @@ def build(spec_or_name: str | os.PathLike | Spec) -> Handout:
                 handout.figures.append((stem, _draw(plot, ctx)))
             except (CalculusMLError, ValueError, TypeError, KeyError) as error:
                 raise ctx.fail(f".{plot.key}", error) from None
+            animated = (partial(player, plot.options, section.loss)
+                        if plot.kind == "descent_animation" else None)
             caption = prose(plot.caption, ctx)
-            blocks.append(doc.Figure(stem, number_, caption[0][1] if caption else ()))
+            blocks.append(doc.Figure(stem, number_, caption[0][1] if caption else (), animated))
         if section.after:
             blocks.append(doc.Prose(prose(section.after, ctx)))
     handout.document = doc.Document(spec.title, tuple(blocks))

@@ -8,6 +8,7 @@ Running text is a sequence of inline tokens: :class:`Run` (words) and :class:`Ma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy
@@ -78,11 +79,14 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure's file stem (beside the document), its number and its caption (inline)."""
+    """A figure's file stem (beside the document), its number and its caption (inline); an
+    animation's ``player`` (a function that makes its HTML, called only by an HTML page) is
+    shown in its place."""
 
     stem: str
     number: int
     caption: tuple
+    player: Callable[[], str] | None = None
 
 
 @dataclass(frozen=True)

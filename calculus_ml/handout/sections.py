@@ -29,6 +29,7 @@ from . import refs
 from .checker import (MAX_COORDINATE, MAX_CURVES, MAX_EXPRESSION, MAX_ITER, MAX_PLACEHOLDERS,
                       MAX_RATE, MAX_ROWS, Checker)
 from .refs import Narrative, Ref, exact, parse_point
+from .training import TRAINING_KINDS, TRAINING_OPTIONS, TRAINING_TYPES, check_network
 from .worksheet import read_worksheet
 
 __all__ = ["Section", "Plot", "read_section", "placeholders", "PLOT_KINDS"]
@@ -54,6 +55,7 @@ PLOT_KINDS: dict[str, set[str]] = {
     "loss_history": set(),
     "fitted_line": {"source"},
     "graph": set(),
+    **{kind: TRAINING_OPTIONS for kind in TRAINING_KINDS},
 }
 """Each plot kind and the options it takes (besides ``kind`` and ``caption``)."""
 
@@ -248,7 +250,7 @@ def _walk(table: Any, s: Section, key: str, check: Checker) -> dict[str, Any]:
 _OPTION_TYPES = {"at": "number", "xlim": "pair", "ylim": "pair", "range": "pair",
                  "values": "numbers", "fixed": "numbers", "walk": "bool", "tangent": "bool",
                  "path": "bool", "param": "name", "params": "names", "along": "name",
-                 "hold": "name", "source": "name"}
+                 "hold": "name", "source": "name", **TRAINING_TYPES}
 
 
 def _option(value: Any, kind: str, key: str, check: Checker) -> None:
@@ -285,8 +287,8 @@ def _plot(table: Any, s: Section, key: str, check: Checker) -> Plot:
         check.fail(f"{key}.kind", f"a {kind} plot needs a loss")
     if not one_loss and s.expression is None:
         check.fail(f"{key}.kind", f"a {kind} plot needs an expression")
-    if kind == "graph" and not hasattr(s.loss, "backpropagation"):
-        check.fail(f"{key}.kind", "graph draws a network loss (loss = \"mlp\")")
+    if kind == "graph" or kind in TRAINING_KINDS:
+        check_network(kind, options, s, key, check)
     if kind == "tangent":
         if len(s.expression.free_symbols) != 1:
             check.fail(f"{key}.kind", "a tangent needs a function of one variable")
@@ -315,7 +317,7 @@ def _plot(table: Any, s: Section, key: str, check: Checker) -> Plot:
 def _needs(s: Section, data: Mapping[str, np.ndarray], check: Checker) -> None:
     """Data and placeholders: everything the section names must exist."""
     numeric = s.loss is not None and (s.points or s.fit is not None or s.walk is not None or any(
-        p.kind not in ("tangent", "slices", "graph") for p in s.plots) or any(
+        p.kind not in ("tangent", "slices", "graph", *TRAINING_KINDS) for p in s.plots) or any(
         r.kind not in ("math", "expr", "result") for r, _ in placeholders(s)))
     if numeric:
         missing = [x.name for x in s.loss.data if x.name not in data]

@@ -30,6 +30,9 @@ A spec is data, not code. Its keys (every other key is an error)::
     [[section.plot]]                        # figures: kind = tangent | slices | cost_curve |
     kind = "tangent"                        # contour | surface | loss_history | fitted_line |
                                             # graph (a network loss's computation graph),
+                                            # learning_curve | decision_boundary |
+                                            # descent_animation (a network trained with Adam
+                                            # on data = "moons" | "xor"; see .training),
     at = 3                                  # the kind's options and a caption
 
 Narrative text (``summary``, ``goals``, ``text``, ``after``, captions) is Markdown in which

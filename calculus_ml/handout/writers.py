@@ -263,7 +263,10 @@ class _Html(_Writer):
 
     def _Figure(self, b):
         src = h.escape(f"{b.stem}.{FIGURE_FORMAT['html']}")
-        return (f'<figure>\n<img src="{src}" alt="{h.escape(plain(b.caption))}">\n'
+        img = f'<img src="{src}" alt="{h.escape(plain(b.caption))}">'
+        if b.player:  # the strip of frames stays for readers without script
+            img = f'<div class="player">{b.player()}</div>\n<noscript>{img}</noscript>'
+        return (f'<figure>\n{img}\n'
                 f"<figcaption><strong>Figure {b.number}.</strong> {self.inline(b.caption)}"
                 "</figcaption>\n</figure>")
 

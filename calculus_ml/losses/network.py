@@ -17,12 +17,18 @@ from functools import cached_property
 
 import sympy
 
-from ..errors import ExpressionError
+from ..derivation import Derivation
+from ..errors import BudgetError, ExpressionError
 from ..functions import dot
 from ..graph import Backpropagation, Network, backpropagate
 from .loss import Loss
 
-__all__ = ["NetworkLoss", "network_loss", "mlp", "ACTIVATIONS", "OUTPUTS"]
+__all__ = ["NetworkLoss", "network_loss", "mlp", "ACTIVATIONS", "OUTPUTS", "MAX_UNROLLED_UNITS"]
+
+MAX_UNROLLED_UNITS = 4
+"""Units above the input (hidden and output) up to which :meth:`NetworkLoss.derive` writes the
+network out unit by unit: the catalogue's 2-3-1 perceptron takes a few seconds; 2-4-1 about
+nine, and each unit more costs more."""
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 OUTPUTS = {
@@ -38,13 +44,31 @@ class NetworkLoss(Loss):
     """A :class:`~calculus_ml.losses.Loss` built from a network; see :func:`network_loss`.
 
     ``network`` is the :class:`~calculus_ml.graph.Network`; :meth:`backpropagation` derives
-    its gradient once in index notation and :meth:`compiled` trains with it. The inherited
-    :meth:`derive` and :meth:`gradient` differentiate the network written out unit by unit,
-    one step tree per weight row: their work grows with the number of units (past about 8
-    hidden units they meet the work budget).
+    its gradient once in index notation and :meth:`compiled` trains with it. :meth:`derive`
+    (and so :attr:`derivation` and :meth:`gradient`) differentiates the network written out unit
+    by unit, one step tree per weight row: its work grows with the number of units, so past
+    :data:`MAX_UNROLLED_UNITS` units it refuses at once and points to :meth:`backpropagation`.
     """
 
     network: Network
+
+    def derive(self, *, verify: bool = True) -> Derivation:
+        """The unit-by-unit derivation (see :meth:`Loss.derive`), for a network of at most
+        :data:`MAX_UNROLLED_UNITS` units above its input.
+
+        Raises
+        ------
+        BudgetError
+            For a larger network, at once: its gradient is :meth:`backpropagation`'s.
+        """
+        units = sum(len(self.network.units(layer.name)) for layer in self.network.dense)
+        if units > MAX_UNROLLED_UNITS:
+            raise BudgetError(
+                f"{self.title}: written out unit by unit its {units} units would outlast the "
+                f"derivation time limit (at most {MAX_UNROLLED_UNITS} are derived that way); use "
+                ".backpropagation() for the gradient derived once in index notation, every "
+                "step verified, and .compiled() to evaluate it")
+        return super().derive(verify=verify)
 
     def backpropagation(self, *, verify: bool = True) -> Backpropagation:
         """The gradient by backpropagation on the computation graph, every edge a verified

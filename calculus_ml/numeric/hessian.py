@@ -19,12 +19,15 @@ from __future__ import annotations
 import sympy
 
 from .codegen import CompileError, _check_printable, _Printer
+from .indexed import _class_hessian
 from .kernels import _general_kernel, _SecondOrder
 from .model import _Layout, _Model, _Reduction
 
 
 def _hessian_source(model: _Model, layout: _Layout) -> str:
     """The source of ``_value_grad_hess``; :class:`CompileError` when there is none."""
+    if model.classes is not None:
+        return _class_hessian(model)
     blocks: dict[tuple[int, int], list[str]] = {}
     sums: list[tuple[str, _Reduction]] = []
     for kp, p in enumerate(model.params):

@@ -22,6 +22,7 @@ import sympy
 
 from ..functions import dot
 from .codegen import CompileError, _check_printable, _Printer
+from .indexed import _class_program
 from .model import _Layout, _Model, _Reduction
 from .source import _function, _unpack, _pack, _penalty_parts, _scale, _dummies, _whole_data, _buffers, _chunk_loop, _bind_columns, _bind_subexpressions, _sum, _matvec, _gram
 from .statistics import _Statistic, _statistics_kernels
@@ -49,6 +50,8 @@ def _program(model: _Model, layout: _Layout, poly: list | None,
     stats : list of _Statistic or None
         The sums the statistics kernels compute, or ``None`` without them.
     """
+    if model.classes is not None:
+        return _class_program(model)
     sources, buffers = [_header(model)], {}
     for name, value, grad in (("_value", True, False), ("_grad", False, True),
                               ("_value_and_grad", True, True)):

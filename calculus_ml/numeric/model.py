@@ -27,6 +27,7 @@ import sympy
 
 from ..caching import remembered
 from ..functions import dot, multiplied_out, sigmoid, softplus
+from ..losses.matrix import softmax_classes
 from ..symbolic import check_time, smallest, within_terms
 from .codegen import CompileError, _check_printable
 
@@ -82,15 +83,29 @@ class _Model:
 
         self.term = self.lower(loss.term, per_sample=True)
         self.penalty = self.lower(loss.penalty, per_sample=False)
-        self.value_term = _stable_logs(self.term)
-        sample_grad = loss.sample_gradient()
-        penalty_grad = loss.penalty_gradient() if self.penalty != 0 else {}
-        self.grad_terms = {p: self._split(sample_grad[p], p, True) for p in self.params}
-        self.grad_penalty = {
-            p: self._split(penalty_grad.get(p, sympy.Integer(0)), p, False) for p in self.params
-        }
+        self._loss = loss
+        self.classes = softmax_classes(loss)  # then the kernels are the index form's (.indexed)
+        if self.classes is None:
+            self._lower_gradients()
         self.arrays = frozenset(s for s in self.data if s not in vectors) | frozenset(
             self.linear) | frozenset(self.rowwise)
+
+    def _lower_gradients(self) -> None:
+        """Set ``value_term``, ``grad_terms`` and ``grad_penalty`` from the verified derivation."""
+        self.value_term = _stable_logs(self.term)
+        sample_grad = self._loss.sample_gradient()
+        penalty_grad = self._loss.penalty_gradient() if self.penalty != 0 else {}
+        self.grad_terms = {p: self._split(sample_grad[p], p, True) for p in self.params}
+        self.grad_penalty = {p: self._split(penalty_grad.get(p, sympy.Integer(0)), p, False)
+                             for p in self.params}
+
+    def __getattr__(self, name: str) -> Any:
+        """The gradients of a loss compiled from its index form, lowered class by class only
+        when something other than its kernels asks for them."""
+        if name in ("value_term", "grad_terms", "grad_penalty") and "classes" in self.__dict__:
+            self._lower_gradients()
+            return self.__dict__[name]
+        raise AttributeError(name)
 
     # -- dot placeholders and vector gradients -------------------------------------------------
 
