@@ -20,7 +20,6 @@ import functools
 import itertools
 import linecache
 import math
-import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -351,8 +350,11 @@ def _heaviside_at_zero(expr: sympy.Heaviside) -> sympy.Expr:
 
 MIN_CHUNKS_PER_THREAD = 8
 """A pass is split across threads only when every thread gets at least this many chunks."""
-_THREADS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else os.cpu_count() or 1)
+_THREADS = 1
+"""Threads a pass is split across. One: measured on two cores (docs/benchmarks.md), a second
+thread saved 4–12 % on the logistic gradient (n = 1e6, d = 10) and made the MSE pass
+(n = 1e7) 1.4–1.6× slower, NumPy's short calls per chunk trading the GIL and OpenBLAS
+starting threads of its own; ``backend="numba"`` is the parallel path."""
 _pool: ThreadPoolExecutor | None = None
 
 
