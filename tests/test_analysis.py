@@ -74,6 +74,7 @@ def test_hessian_is_sympy_diff_twice(name):
             assert agree(explicit(H[a, b]), explicit(expected)), (va, vb)
 
 
+@pytest.mark.slow
 def test_vector_hessian_in_index_notation():
     loss = losses.get("multiple-regression")
     H = loss.hessian()
@@ -132,6 +133,7 @@ def test_softmax_convexity_agrees_with_numeric_hessians():
         assert np.linalg.eigvalsh(H)[0] > -1e-6
 
 
+@pytest.mark.slow
 def test_convexity_on_data():
     result = losses.get("mse").convexity(FILMS)
     x = FILMS["x"]
@@ -166,6 +168,7 @@ def test_gradient_descent_converges_exactly_below_the_bound(factor, converges):
     assert (films_mse(*theta) < films_mse(0, 0)) is converges
 
 
+@pytest.mark.slow
 def test_learning_rate_bound_with_hyperparameters_and_vectors():
     rng = np.random.default_rng(11)
     x, y = rng.normal(size=30), rng.normal(size=30)
@@ -221,6 +224,7 @@ def test_vector_solutions_match_lstsq():
                                rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_polynomial_solution_matches_polyfit():
     rng = np.random.default_rng(6)
     x = rng.uniform(-2, 2, 30)
@@ -247,6 +251,7 @@ def _on_films(expr: sympy.Expr, means: dict) -> float:
     return float(expr.xreplace(values))
 
 
+@pytest.mark.slow
 def test_means_form_of_the_line_is_polyfit():
     closed = losses.get("mse").closed_form()
     assert [s.title for s in closed.steps] == [
@@ -260,6 +265,7 @@ def test_means_form_of_the_line_is_polyfit():
     np.testing.assert_allclose([m, b], np.polyfit(FILMS["x"], FILMS["y"], 1), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_sums_form_of_the_normal_equations_holds_at_the_solution():
     closed = losses.get("ridge").closed_form()
     (equation,) = closed.steps[2].equations
@@ -286,6 +292,7 @@ def test_vector_closed_form_is_in_matrix_form():
     assert equation.rhs.has(Phi.T)
 
 
+@pytest.mark.slow
 def test_closed_form_renders_in_every_format():
     closed = losses.get("ridge").closed_form()
     text, tex, md = closed.to_text(), closed.to_latex(), closed.to_markdown()
@@ -341,6 +348,7 @@ def test_cli_solves_the_films(capsys, tmp_path):
 
 @pytest.mark.parametrize("fmt, marker", [
     ("text", "Convexity\n─"), ("latex", r"\paragraph{Hessian.}"), ("markdown", "### Convexity")])
+@pytest.mark.slow
 def test_cli_hessian_and_convexity(capsys, fmt, marker):
     status, out, _ = run(capsys, "derive", "--loss", "logistic", "--hessian", "--convexity",
                          "--format", fmt)

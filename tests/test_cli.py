@@ -85,6 +85,7 @@ def test_python_dash_m_help_shows_examples():
     assert "examples:" in proc.stdout and "--wrt" in proc.stdout
 
 
+@pytest.mark.slow
 def test_bad_input_in_a_real_process_has_no_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "calculus_ml", "derive", "x.__class__", "--wrt", "x"],

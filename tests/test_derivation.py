@@ -275,6 +275,7 @@ def test_verify_reports_how_each_step_was_proved():
     ("sqrt((x+a+b+c+d)**99)", "x", {}),
     ("(a+b+c+d+x)**20", "a", {"data": ["x"]}),
 ])
+@pytest.mark.slow
 def test_large_powers_are_derived_without_multiplying_them_out(text, wrt, options):
     start = time.perf_counter()
     d = derive(text, wrt, **options)
@@ -295,6 +296,7 @@ def test_a_step_too_large_to_prove_is_checked_at_points_and_says_so():
         derive("(x+a)**50/(x+b)**50", "x").verify(symbolic=True)
 
 
+@pytest.mark.slow
 def test_the_time_limit_is_a_budget_error():
     with pytest.raises(BudgetError, match="took more than"):
         derive("(x + a + b)**12 + sin(x)*cos(x)", "x", time_limit=1e-6)
@@ -320,6 +322,7 @@ def test_sympy_input_with_plain_symbols():
     assert_every_step_true(d.variables and d[d.variables[0]])
 
 
+@pytest.mark.slow
 def test_derivation_of_a_ready_expression():
     loss = over_data((y - (m * x + b)) ** 2, [x, y]) + m**2 / 10
     d = derivation_of(loss, [m, b], term=(y - (m * x + b)) ** 2)

@@ -25,6 +25,7 @@ def _examples(page: Path) -> str:
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if _examples(p)], ids=lambda p: p.name)
+@pytest.mark.slow
 def test_page_examples(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples that write figures write them here
     test = doctest.DocTestParser().get_doctest(_examples(page), {}, page.name, str(page), 0)

@@ -207,6 +207,7 @@ def test_setup_cfg_ships_every_package_and_the_specs():
 # -- the command line ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_handout_and_errors(tmp_path, capsys):
     assert main(["handout", "chain-rule", "--format", "markdown", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "03-chain-rule.md").is_file()

@@ -28,6 +28,7 @@ def test_narrative_numbers_are_computed(tmp_path, at, slope, value):
     assert "$f{\\left(x \\right)} = 3 x^{2} - 11$" in text
 
 
+@pytest.mark.slow
 def test_fit_and_walk_numbers_match_numpy():
     ctx = next(c for c in handout.build("demo").contexts if c.section.fit is not None)
     x, y = ctx.data["x"], ctx.data["y"]

@@ -179,6 +179,7 @@ def test_loss_derivation_and_matrix_form():
     assert "<mo>T</mo>" in matrix and "σ" in matrix
 
 
+@pytest.mark.slow
 def test_closed_form_renders():
     out = html.render_solution(get("mse").closed_form())
     assert out.startswith("<h3>Closed form for mse</h3>") and "<math" in out

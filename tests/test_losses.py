@@ -215,6 +215,7 @@ def test_sample_gradient_contract_for_vectors():
 
 @pytest.mark.parametrize("name, options", [
     ("multiple-regression", {}), ("logistic", {"vector": True}), ("ridge", {"vector": True})])
+@pytest.mark.slow
 def test_matrix_gradient_matches_finite_differences_and_index_form(name, options):
     loss = variant(name, options)
     rng = np.random.default_rng(7)

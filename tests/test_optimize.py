@@ -116,6 +116,7 @@ def test_full_batch_methods_reach_lstsq(method, rate):
 
 @pytest.mark.parametrize("method, batch_size", [("sgd", None), ("minibatch", 8),
                                                 ("adam", 8)])
+@pytest.mark.slow
 def test_stochastic_methods_reach_lstsq_loosely(method, batch_size):
     xs, ys = line_data()
     with warnings.catch_warnings():

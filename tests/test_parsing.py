@@ -314,12 +314,14 @@ def _parses_or_refuses(text: str) -> None:
 
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.text(max_size=60))
+@pytest.mark.slow
 def test_fuzz_any_text(text: str) -> None:
     _parses_or_refuses(text)
 
 
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.text(alphabet="x y+-*/^()0123456789.esinlogpq_,[]'\"<=!", max_size=40))
+@pytest.mark.slow
 def test_fuzz_expression_like_text(text: str) -> None:
     _parses_or_refuses(text)
 
@@ -335,6 +337,7 @@ def test_fuzz_expression_like_text(text: str) -> None:
     ),
     max_leaves=12,
 ))
+@pytest.mark.slow
 def test_fuzz_well_formed_expressions(text: str) -> None:
     _parses_or_refuses(text)
 

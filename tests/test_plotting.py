@@ -65,6 +65,7 @@ def _python(code: str, **env: str) -> str:
     return out.stdout.strip()
 
 
+@pytest.mark.slow
 def test_import_calculus_ml_does_not_import_matplotlib():
     code = ("import sys, calculus_ml; calculus_ml.derive; calculus_ml.GradientDescent; "
             "print('matplotlib' in sys.modules)")

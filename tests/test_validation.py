@@ -45,6 +45,7 @@ def test_bad_data_raise_data_error(change, message, rng):
     assert isinstance(info.value, ValueError) and isinstance(info.value, CalculusMLError)
 
 
+@pytest.mark.slow
 def test_caller_arrays_are_not_modified(rng):
     for name in ("logistic", "mse", "huber"):
         loss = LOSSES[name]()
