@@ -81,7 +81,7 @@ def handout_derivations():
 
     for path in sorted((ROOT / "derivations").glob("*.toml")):
         for section in spec.load(path).sections:
-            if section.loss is not None:
+            if section.loss is not None and section.show in ("steps", "result", "matrix"):
                 yield f"{path.stem}:{section.key}", section.loss.derive()
             elif section.expression is not None:
                 yield f"{path.stem}:{section.key}", cm.derive(section.expression, list(section.wrt))

@@ -67,6 +67,9 @@ class _UnicodeLine(_AsciiLine):
     def _print_Symbol(self, expr):
         return pretty_symbol(expr.name)
 
+    def _print_IndexedBase(self, expr):  # a vector parameter w, inside dot(w, x)
+        return self._print(expr.label)
+
     def _print_Indexed(self, expr):
         index = _script("".join(str(i) for i in expr.indices), _SUBSCRIPTS)
         label = self._print(expr.base.label)
