@@ -156,6 +156,38 @@ def test_optimize_imports_no_sympy():
         "importing the optimizers loads SymPy")
 
 
+TEXT_TO_CODE = {"eval", "exec", "sympify", "S", "parse_expr", "parse_latex"}
+"""Calls that can turn text into code or an expression: text reaches SymPy only through the
+safe parser (:mod:`calculus_ml.parsing`)."""
+
+COMPILES_GENERATED_CODE = {("calculus_ml.numeric.codegen", "exec")}
+"""The one place printer output (never user text) is compiled: ``codegen._compile_source``."""
+
+
+def _text_to_code_calls(source: str) -> list[str]:
+    """Calls in ``source`` of a :data:`TEXT_TO_CODE` name; ``sympify(..., strict=True)``, which
+    refuses strings, is allowed."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        strict = any(k.arg == "strict" and getattr(k.value, "value", None) is True
+                     for k in node.keywords)
+        if name in TEXT_TO_CODE and not (name == "sympify" and strict):
+            found.append(name)
+    return found
+
+
+def test_no_text_reaches_eval_or_sympify():
+    for name, path in _MODULES.items():
+        calls = _text_to_code_calls(path.read_text(encoding="utf-8"))
+        assert all((name, call) in COMPILES_GENERATED_CODE for call in calls), (name, calls)
+    assert _text_to_code_calls("sympy.S(x)\nsympify(t)\nsympify(v, strict=True)\n") == [
+        "S", "sympify"]
+
+
 @pytest.mark.parametrize("name", sorted(_MODULES))
 def test_module_size(name):
     path = _MODULES[name]

@@ -67,8 +67,11 @@ class Counterexample:
 
 
 def shown_value(value) -> str:
-    """A value for a sentence: exact if rational, else to six significant digits."""
-    value = sympy.sympify(value)
+    """A value for a sentence: exact if rational, else to six significant digits.
+
+    ``value`` is a number or a SymPy value the package computed, never text (``strict``
+    refuses a string rather than parsing it)."""
+    value = sympy.sympify(value, strict=True)
     return sympy.sstr(value) if value.is_Rational else sympy.sstr(value.evalf(6) if not
                                                                   value.is_Float else value)
 

@@ -145,7 +145,7 @@ def _ratio_of_product(product: sympy.Mul) -> sympy.Expr:
     for top, bottom, ratio in _RATIOS:
         for base in [b for b in powers if isinstance(b, top)]:
             below = bottom(*base.args)
-            up, down = sympy.S(powers[base]), -sympy.S(powers.get(below, 0))
+            up, down = powers[base], -powers.get(below, sympy.S.Zero)  # SymPy exponents
             if up.is_positive and down.is_positive:
                 k = sympy.Min(up, down)
                 powers[base] -= k
