@@ -7,6 +7,7 @@ SymPy's own substitution for values at a point, and the rules' own ids for works
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import sympy
@@ -50,6 +51,15 @@ def test_a_repeated_variable_is_the_second_derivative():
         derive("x^3*y", ["x", "x", "y"])
     with pytest.raises(ExpressionError, match="order"):
         derive("x^3", "x", order=0)
+
+
+def test_too_many_stages_are_refused_before_any_is_listed():
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError, match="too many"):  # 1.1e8 stages
+        derive("x*y*z*a*b*c*d*h*f*g", list("xyzabcdhfg"), order=8)
+    assert time.perf_counter() - start < 0.5
+    with pytest.raises(ExpressionError, match="at most 30"):  # 2 + 4 + 8 + 16 = 30, and 32
+        derive("x*y", ["x", "y"], order=5)
 
 
 @pytest.mark.slow
