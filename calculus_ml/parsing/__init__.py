@@ -87,6 +87,13 @@ def parse(text: str | sympy.Basic) -> Parsed:
     """
     if isinstance(text, sympy.Basic):
         return Parsed(text, text, None)
+    src, tree, expr, read_as = _built(text)
+    return Parsed(expr, typed(src, tree), read_as)
+
+
+def _built(text: str) -> tuple[Source, ast.Expression, sympy.Expr, str | None]:
+    """Every check and limit, then the canonical expression (not the typed one), with the
+    source and checked tree it came from and how natural input was read."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected a string or a SymPy expression, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -115,8 +122,7 @@ def parse(text: str | sympy.Basic) -> Parsed:
         raise error(text, "expression too long or too deeply nested", 0) from None
     _check_size(src, tree)
     Checker(src).check(tree)
-    expr = Builder(src, MAX_BUILD_SECONDS).build(tree)
-    return Parsed(expr, typed(src, tree), reading.read_as)
+    return src, tree, Builder(src, MAX_BUILD_SECONDS).build(tree), reading.read_as
 
 
 def parse_expression(text: str | sympy.Basic) -> sympy.Expr:
@@ -163,7 +169,7 @@ def parse_expression(text: str | sympy.Basic) -> sympy.Expr:
       x + y.real
           ^^^^^^
     """
-    return parse(text).expr
+    return text if isinstance(text, sympy.Basic) else _built(text)[2]
 
 
 def _check_size(src: Source, tree: ast.Expression) -> None:
