@@ -69,8 +69,20 @@ def test_mixed_partials_and_the_hessian_of_any_expression():
     assert all(_same(a, b) for a, b in zip(d.hessian, sympy.hessian(f, (x, y))))
     assert _same(d.derivative("x", "y"), sympy.diff(f, x, y))
     assert d.schwarz == {((x, y), (y, x)): True}
+    assert d.schwarz is d.schwarz  # computed once, not by every render
     assert "∂²f/∂y∂x and ∂²f/∂x∂y agree" in d.to_text()
     assert d.to_dict()["schwarz"][0]["agree"] is True
+
+
+def test_greek_names_are_read_alike_by_every_lookup():
+    lam = sympy.Symbol("lam", real=True)
+    f = x * lam**3
+    second = derive(f, ["x", "lam"], order=2)
+    assert second.derivative("λ", "λ") == second.derivative("lambda", "lam") == sympy.diff(f, lam, 2)
+    assert second.derivative("x", "λ") == sympy.diff(f, x, lam)
+    first = derive("x*λ^3", ["x", "λ"])
+    assert first["λ"].result == first["lambda"].result == sympy.diff(f, lam)
+    assert first["λ"] is first[lam]
 
 
 def test_a_constant_has_derivative_zero_and_wrt_may_be_omitted():

@@ -10,14 +10,15 @@ where the second partials are continuous.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from itertools import product
 
 import sympy
 
 from ..errors import ExpressionError
 from ..parsing import normalized_name
-from .point import (Displayed, PointValues, Results, exact_value, partial_name, point_of,
-                    values_at)
+from .point import (Displayed, PointValues, Results, exact_value, name_key, partial_name,
+                    point_of, values_at)
 from ..steps.zero import vanishes
 from ..steps.real import numeric_verdict
 
@@ -111,13 +112,13 @@ class HigherDerivation(Displayed):
 
     def derivative(self, *variables) -> sympy.Expr:
         """The derivative by ``variables`` (names or symbols, differentiated first to last)."""
-        wanted = tuple(str(v) for v in variables)
+        wanted = name_key(variables)
         for key, stage in self.stages.items():
-            if tuple(str(s) for s in key) == wanted:
+            if name_key(key) == wanted:
                 return stage.results[key[-1]]
         raise KeyError(variables)
 
-    @property
+    @cached_property
     def schwarz(self) -> dict[tuple, bool]:
         """For each mixed partial taken in both orders, whether the two agree (proved, or at
         random real points)."""

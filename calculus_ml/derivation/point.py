@@ -19,16 +19,18 @@ from ..errors import ExpressionError
 from ..parsing import normalized_name, parse_expression
 
 __all__ = ["Displayed", "Results", "PointValues", "substitute", "point_of", "values_at", "exact_value",
-           "partial_name"]
+           "partial_name", "name_key"]
 
 
-def _key(name) -> str:
+def name_key(name) -> str:
+    """The spelling a name or symbol (or a tuple of them) is matched by: a symbol as printed,
+    text normalised as parsed names are (``"λ"`` is ``lam``)."""
     if isinstance(name, sympy.Basic):
         return str(name)
     if isinstance(name, str):
         return normalized_name(name)
     if isinstance(name, tuple):
-        return ",".join(_key(n) for n in name)
+        return ",".join(name_key(n) for n in name)
     raise KeyError(name)
 
 
@@ -45,9 +47,9 @@ class Results(dict):
     def __getitem__(self, key):
         if dict.__contains__(self, key):
             return dict.__getitem__(self, key)
-        wanted = _key(key)
+        wanted = name_key(key)
         for symbol, value in self.items():
-            if _key(symbol) == wanted:
+            if name_key(symbol) == wanted:
                 return value
         raise KeyError(key)
 
@@ -97,7 +99,7 @@ def point_of(expr: sympy.Basic, values: Mapping | None = None, **named) -> dict:
     ExpressionError
         For a name not in ``expr`` or a value that is not a real number.
     """
-    given = {**{_key(k): v for k, v in (values or {}).items()}, **named}
+    given = {**{name_key(k): v for k, v in (values or {}).items()}, **named}
     by_name = {s.name: s for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
     point = {}
     for name, value in given.items():

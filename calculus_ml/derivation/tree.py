@@ -17,7 +17,7 @@ from ..steps.rewrites import typed_start
 from ..steps.rules import RewriteRule, SimplifyRule, Step, SumOverDataRule, SumRule
 from ..steps.verify import PROOFS, verify_tree
 from ..symbolic import time_budget
-from .point import PointValues, Results, point_of, values_at
+from .point import PointValues, Results, name_key, point_of, values_at
 
 __all__ = ["Derivation", "derivation_of", "tidied", "DETAILS", "check_detail"]
 
@@ -108,8 +108,9 @@ class Derivation:
         return tuple(self.results.values())
 
     def __getitem__(self, var: str | sympy.Symbol) -> Step:
+        wanted = name_key(var)
         for symbol, step in self.steps.items():  # a name, or for w[j] also the vector's name w
-            if var in (symbol, str(symbol), str(getattr(symbol, "base", symbol))):
+            if var == symbol or wanted in (str(symbol), str(getattr(symbol, "base", symbol))):
                 return step
         raise KeyError(var)
 
