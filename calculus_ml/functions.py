@@ -12,7 +12,6 @@ SymPy does not know: ``lam`` prints as λ.
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import sympy
 
@@ -239,9 +238,6 @@ class ceil(sympy.ceiling):
         return sympy.Integer(0)
 
 
-STEP_FUNCTIONS = (heaviside, floor, ceil)
-
-
 class TypedDecimal(sympy.Float):
     """A decimal as typed, printed as the learner wrote it (``0.044715``); a float of
     :data:`DIGITS` digits in arithmetic. Its exact value is :meth:`exact`, which the rewrite
@@ -261,8 +257,7 @@ class TypedDecimal(sympy.Float):
 
     def exact(self) -> sympy.Rational:
         """The exact rational typed: ``0.044715`` is ``8943/200000``."""
-        value = Fraction(self.text)
-        return sympy.Rational(value.numerator, value.denominator)
+        return sympy.Rational(self.text)
 
     def _as_typed(self, printer, *args, **kwargs):
         return printer._print(sympy.Symbol(self.text))

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import sympy
 
-from ..errors import CalculusMLError, ExpressionError
+from ..errors import CalculusMLError, ExpressionError, shortened
 from ..steps.answer_key import tidied
 from ..steps.engine import build_steps
 from ..steps.rewrites import typed_start
@@ -275,8 +275,7 @@ def derivation_of(
             if verify:
                 derivation.verify()
     except RecursionError:
-        shown = sympy.sstr(expression)
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        shown = shortened(sympy.sstr(expression), 80)
         raise ExpressionError(f"SymPy cannot differentiate {shown} step by step: its pieces "
                               "(max, min, abs) nest too deeply; write them out") from None
     return derivation

@@ -85,13 +85,17 @@ def _unevaluated(expr: sympy.Basic) -> bool:
     return isinstance(expr, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Function))
 
 
-def _applied(expr: sympy.Basic, matches: Callable[[sympy.Basic], bool]) -> sympy.Basic:
-    """``expr`` (unevaluated) with every node that ``matches`` evaluated, the rest as it is."""
-    if matches(expr):
-        return evaluated(expr)
+def _rewritten(expr: sympy.Basic,
+               replacement: Callable[[sympy.Basic], sympy.Basic | None]) -> sympy.Basic:
+    """``expr`` (unevaluated) with each outermost node that has a ``replacement`` replaced, a
+    node rebuilt only when a child changed, keeping the order of unevaluated sums (``xreplace``
+    sorts them)."""
+    new = replacement(expr)
+    if new is not None:
+        return new
     if not expr.args:
         return expr
-    args = tuple(_applied(arg, matches) for arg in expr.args)
+    args = tuple(_rewritten(arg, replacement) for arg in expr.args)
     return expr if args == expr.args else rebuilt(expr.func, args)
 
 
@@ -109,7 +113,7 @@ def stages(typed: sympy.Expr, canonical: sympy.Expr) -> list[tuple[str, sympy.Ex
     none when ``typed`` reads the same as ``canonical``."""
     out, current = [], typed
     for name, matches in IDENTITIES:
-        after = _applied(current, matches)
+        after = _rewritten(current, lambda node: evaluated(node) if matches(node) else None)
         if _shown(after) != _shown(current):
             out.append((name, current, after))
             current = after
@@ -169,15 +173,5 @@ def typed_over_data(typed: sympy.Expr, expression: sympy.Expr,
     """The typed per-sample term summed (or averaged) over the data as ``expression`` (built by
     :func:`~calculus_ml.symbolic.over_data` from the canonical term) is, its order kept."""
     index, n = data_index(expression)
-    total = sympy.Sum(_replaced(typed, {s: indexed(s, index) for s in data}), (index, 1, n))
+    total = sympy.Sum(_rewritten(typed, {s: indexed(s, index) for s in data}.get), (index, 1, n))
     return sympy.Mul(total, sympy.Pow(n, -1), evaluate=False) if expression.is_Mul else total
-
-
-def _replaced(expr: sympy.Basic, mapping: dict) -> sympy.Basic:
-    """``expr.xreplace(mapping)`` keeping the order of unevaluated sums (xreplace sorts them)."""
-    if expr in mapping:
-        return mapping[expr]
-    if not expr.args:
-        return expr
-    args = tuple(_replaced(arg, mapping) for arg in expr.args)
-    return expr if args == expr.args else rebuilt(expr.func, args)
