@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy
 
+from calculus_ml import derive
 from calculus_ml.errors import BudgetError, ExpressionError, VerificationError
 from calculus_ml.functions import sigmoid, softplus
 from calculus_ml.parsing import parse_expression
@@ -185,6 +186,12 @@ def test_constant_multiple_keeps_the_factor():
     root = steps_of("4*x**2*y")
     assert isinstance(root, r.ConstantMultipleRule)
     assert root.constant == 4 * y and root.other == x**2 and root.substep.rule == "power"
+
+
+@pytest.mark.parametrize("text", ["log(lam)", "sigmoid(lam)", "softplus(lam)"])
+def test_a_table_rule_names_its_variable_as_every_sentence_does(text):
+    step = derive(text, "lam")["lam"]
+    assert "λ" in step.explanation and "lam" not in step.explanation, step.explanation
 
 
 def test_sum_over_data_step():

@@ -92,7 +92,7 @@ class _TableRule(Step):
         return self.derivatives[self.expr.func](self.var)
 
     def _explanation(self):
-        return self.sentence.format(f=self.expr.func.__name__, x=self.var)
+        return self.sentence.format(f=self.expr.func.__name__, x=self.var_name)
 
 
 @dataclass(frozen=True, eq=False)
