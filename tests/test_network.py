@@ -129,7 +129,7 @@ def test_each_edge_label_is_its_verified_step():
     for key, edge in bp.edges.items():
         verify_tree(edge.step)  # raises on a false step
         assert labels[f"edge-{key}"] in (f"${sympy.latex(edge.result)}$", sympy.sstr(edge.result))
-        source = net.param_at(edge.source) if edge.source in net.params else net.at(edge.source)
+        source = net.node_at(edge.source)
         head = sympy.Integer(0) if edge.target == "ℓ" else net.at(edge.target)
         for at in assignments(net, sympy.Tuple(edge.result, source, head)):
             equation = (net.unit_loss() if edge.target == "ℓ"

@@ -173,6 +173,11 @@ class Network:
         idx = tuple(i for i in idx if i is not None)
         return _base(name)[idx] if idx else sympy.Symbol(name, real=True)
 
+    def node_at(self, name: str) -> sympy.Expr:
+        """Node or parameter ``name`` in index notation (:meth:`param_at` for a parameter,
+        :meth:`at` for a node)."""
+        return self.param_at(name) if name in self.params else self.at(name)
+
     # -- unrolled for a concrete size --------------------------------------------------------
 
     def unit(self, name: str, *position: int) -> sympy.Symbol:
@@ -197,7 +202,7 @@ class Network:
     def index_values(self, name: str) -> list[dict[sympy.Symbol, int]]:
         """``{index: unit}`` for each position of node or parameter ``name``, in position
         order: ``[{j: 1, k: 1}, {j: 1, k: 2}, ...]`` for ``W1[j, k]``."""
-        at = self.param_at(name) if name in self.params else self.at(name)
+        at = self.node_at(name)
         indices = at.indices if isinstance(at, sympy.Indexed) else ()
         return [dict(zip(indices, [p for p in position if p]))
                 for position in self.positions(name)]

@@ -106,8 +106,7 @@ def values_at(bp: Backpropagation, params: Mapping[str, object], x: object,
     for param, claim in bp.gradients.items():
         out.gradient[param] = evaluate(claim.result, param).reshape(_shape(net, param))
     for edge in bp.edges.values():
-        source = (net.param_at(edge.source) if edge.source in net.params
-                  else net.at(edge.source))
+        source = net.node_at(edge.source)
         head = sympy.Integer(0) if edge.target == "ℓ" else net.at(edge.target)
         for at in assignments(net, sympy.Tuple(edge.result, source, head)):
             start = instantiate(net, source, at).name

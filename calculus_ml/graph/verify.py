@@ -65,8 +65,7 @@ def agree(oracle: sympy.Expr, claim: sympy.Expr, what: str) -> str:
 def _edge_proof(network: Network, edge: Edge) -> str:
     definitions = network.definitions
     proofs = []
-    source = (network.param_at(edge.source) if edge.source in network.params
-              else network.at(edge.source))
+    source = network.node_at(edge.source)
     head = sympy.Integer(0) if edge.target == "ℓ" else network.at(edge.target)
     for at in assignments(network, sympy.Tuple(edge.result, source, head)):
         claim = instantiate(network, edge.result, at)

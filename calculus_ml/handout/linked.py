@@ -53,8 +53,7 @@ def backpropagation_equations(bp: Backpropagation
     net = bp.network
     edges = []
     for edge in bp.edges.values():
-        source = (net.param_at(edge.source) if edge.source in net.params
-                  else net.at(edge.source))
+        source = net.node_at(edge.source)
         edges.append((sympy.Derivative(sympy.Symbol(edge.target, real=True), source),
                       edge.result))
 
