@@ -15,10 +15,10 @@ import pytest
 import sympy
 
 from calculus_ml import losses
-from calculus_ml.errors import ExpressionError, VerificationError
+from calculus_ml.errors import DomainError, ExpressionError, VerificationError
 from calculus_ml.graph import Claim, Network, backpropagate
 from calculus_ml.graph.values import values_at
-from calculus_ml.graph.verify import instantiate
+from calculus_ml.graph.verify import agree, instantiate
 
 LAYERS = ["z1 = dot(W1, x) + b1", "a1 = tanh(z1)", "z2 = dot(W2, a1) + b2"]
 
@@ -152,3 +152,16 @@ def test_values_on_the_graph_and_the_sum_over_paths():
     step = 1e-6 * np.eye(compiled.size)[0]
     fd = (compiled.value(theta + step, x, y) - compiled.value(theta - step, x, y)) / 2e-6
     assert fd == pytest.approx(values.gradient["W1"][0, 0], rel=1e-6)
+
+
+def test_agree_refuses_a_claim_real_nowhere_as_a_domain_error() -> None:
+    """No real point to compare at is not a disagreement: as in the step verifier, an
+    expression real nowhere is refused with DomainError; a real disagreement still raises."""
+    x = sympy.Symbol("x", real=True)
+    nowhere = sympy.sqrt(-1 - x**2)
+    with pytest.raises(DomainError):
+        agree(nowhere, 2 * nowhere, "test")
+    with pytest.raises(VerificationError, match="disagrees"):
+        agree(x**2, x**3, "test")
+    proof = agree(sympy.diff(sympy.sin(x) ** 2, x), sympy.sin(2 * x), "test")
+    assert proof in ("symbolic", "numeric")

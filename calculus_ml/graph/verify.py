@@ -16,8 +16,10 @@ import itertools
 import sympy
 
 from ..errors import VerificationError
-from ..steps.real import numeric_verdict
-from ..symbolic import check_time, within_terms
+from ..steps.real import is_real_somewhere, numeric_verdict
+from ..steps.verify import nowhere_real
+from ..steps.zero import vanishes
+from ..symbolic import check_time
 from .backprop import Backpropagation, Claim, Edge, size_symbol
 from .network import Network
 
@@ -48,17 +50,28 @@ def instantiate(network: Network, expr: sympy.Expr, at: dict[sympy.Symbol, int])
 
 
 def agree(oracle: sympy.Expr, claim: sympy.Expr, what: str) -> str:
-    """How ``claim`` was shown equal to ``oracle``: "symbolic" (the difference expands to 0)
-    or "numeric" (equal at random real points); else :class:`VerificationError` naming
-    ``what``."""
+    """How ``claim`` was shown equal to ``oracle``: "symbolic" (the difference vanishes,
+    :func:`~calculus_ml.steps.zero.vanishes`) or "numeric" (equal at random real points,
+    :func:`~calculus_ml.steps.real.numeric_verdict`).
+
+    Raises
+    ------
+    VerificationError
+        Naming ``what``, if they differ at a point, or if neither is proved and no real point
+        was found to compare them at.
+    DomainError
+        If the difference is real at none of the points tried.
+    """
     check_time()
-    difference = oracle - claim
-    if difference == 0 or (within_terms(difference) and (
-            sympy.expand(difference, deep=False) == 0 or sympy.expand(difference) == 0)):
+    if vanishes(oracle - claim):
         return "symbolic"
-    if numeric_verdict(oracle, claim):
+    verdict = numeric_verdict(oracle, claim)
+    if verdict:
         return "numeric"
-    raise VerificationError(f"{what}: {sympy.sstr(claim)} is not sympy.diff's "
+    if verdict is None and not is_real_somewhere(oracle - claim):
+        raise nowhere_real(claim)
+    why = "disagrees with" if verdict is False else "cannot be checked (no real points) against"
+    raise VerificationError(f"{what}: {sympy.sstr(claim)} {why} sympy.diff's "
                             f"{sympy.sstr(oracle)}")
 
 
