@@ -36,7 +36,8 @@ def test_a_network_knows_its_nodes_edges_and_indices():
     net = Network(LAYERS, "(y - z2)^2", {"x": 2, "z1": 4, "z2": 1})
     assert [la.kind for la in net.layers] == ["dense", "elementwise", "dense"]
     assert net.params == ["W1", "b1", "W2", "b2"]
-    assert ("W1", "z1") in net.edges and ("z2", "ℓ") in net.edges
+    assert [(la.source, la.weight, la.bias) for la in net.layers] == [
+        ("x", "W1", "b1"), ("z1", None, None), ("a1", "W2", "b2")]
     assert str(net.param_at("W1")) == "W1[j, k]" and str(net.param_at("W2")) == "W2[j]"
     assert str(net.at("a1")) == "a1[j]" and net.at("z2") == sympy.Symbol("z2", real=True)
     assert len(net.units("W1")) == 8 and len(net.units("b2")) == 1
@@ -119,7 +120,7 @@ def test_a_wrong_claim_is_caught():
     bp = backpropagate(Network(LAYERS, "(y - z2)^2", {"x": 2, "z1": 2, "z2": 1}))
     claim = bp.gradients["W1"]
     bp.gradients["W1"] = Claim(claim.key, claim.lhs, claim.formula, 2 * claim.result,
-                               claim.uses, claim.explanation)
+                               claim.explanation)
     with pytest.raises(VerificationError, match="W1"):
         bp.verify()
 

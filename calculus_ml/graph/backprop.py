@@ -57,7 +57,7 @@ class Claim:
     """A derived fact ``lhs = formula = result``.
 
     ``formula`` uses earlier δ symbols (reuse); ``result`` has them substituted, in node
-    values. ``uses`` lists the edge and δ keys it is built from; ``proof`` is set by
+    values; ``proof`` is set by
     :meth:`Backpropagation.verify` ("symbolic" or "numeric").
     """
 
@@ -65,7 +65,6 @@ class Claim:
     lhs: sympy.Expr
     formula: sympy.Expr
     result: sympy.Expr
-    uses: tuple[str, ...]
     explanation: str
     proof: str | None = field(default=None, compare=False)
 
@@ -256,13 +255,13 @@ def _backward(bp: Backpropagation) -> None:
     net = bp.network
     results: dict[sympy.Basic, sympy.Expr] = {}
 
-    def claim_delta(node: str, formula: sympy.Expr, uses: tuple[str, ...], why: str) -> None:
+    def claim_delta(node: str, formula: sympy.Expr, why: str) -> None:
         symbol = bp.delta(node)
         results[symbol] = _in_nodes(net, formula.xreplace(results))
-        bp.deltas[node] = Claim(f"delta:{node}", symbol, formula, results[symbol], uses, why)
+        bp.deltas[node] = Claim(f"delta:{node}", symbol, formula, results[symbol], why)
 
     loss_edge = bp.edge(net.output, "ℓ")
-    claim_delta(net.output, loss_edge.result, (loss_edge.key,),
+    claim_delta(net.output, loss_edge.result,
                 f"the loss differentiated by its input {net.output}")
     for layer in reversed(net.layers):
         above = bp.delta(layer.name)
@@ -272,7 +271,7 @@ def _backward(bp: Backpropagation) -> None:
                 formula = above * edge.result
                 bp.gradients[param] = Claim(
                     f"grad:{param}", _partial("ℓ", net.param_at(param)), formula,
-                    _in_nodes(net, formula.xreplace(results)), (f"delta:{layer.name}", edge.key),
+                    _in_nodes(net, formula.xreplace(results)),
                     f"{delta_name(layer.name)}, derived once, times the local derivative "
                     f"∂{layer.name}/∂{param}")
             if layer.source == net.input:
@@ -288,7 +287,7 @@ def _backward(bp: Backpropagation) -> None:
             edge = bp.edge(layer.source, layer.name)
             formula = above * edge.result
             why = f"{delta_name(layer.name)} times the local derivative of {layer.expr}"
-        claim_delta(layer.source, formula, (f"delta:{layer.name}", edge.key), why)
+        claim_delta(layer.source, formula, why)
     for param, claim in bp.gradients.items():
         bp.means[param] = _mean(net, param, claim)
 
@@ -305,12 +304,12 @@ def _mean(net: Network, param: str, claim: Claim) -> Claim:
             if atom.base.label.name not in params:
                 swap[atom] = atom.base[(i, *atom.indices)]
         for atom in expr.atoms(sympy.Symbol):
-            if atom.name not in params and not atom.is_integer and not atom.name.startswith("∂"):
+            if atom.name not in params and not atom.is_integer:
                 swap[atom] = sympy.IndexedBase(atom.name, real=True)[i]
         return expr.xreplace(swap)
 
     formula = sympy.Sum(per_sample(claim.formula), (i, 1, n)) / n
     result = sympy.Sum(per_sample(claim.result), (i, 1, n)) / n
     return Claim(f"mean:{param}", _partial("J", net.param_at(param)), formula, result,
-                 (claim.key,), "the derivative of a mean over data is the mean of the "
+                 "the derivative of a mean over data is the mean of the "
                  "per-sample derivatives (the sum_over_data rule)")

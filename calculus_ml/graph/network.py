@@ -6,7 +6,7 @@ is an *elementwise* layer. The loss is one expression in the last layer and the 
 (``(y - z2)^2``), or ``"softmax"``: the cross-entropy of the last layer's logits against one-hot
 targets. Sizes are given for the input and for every dense layer.
 
-A :class:`Network` knows its nodes and edges (the computation graph), writes each node in index
+A :class:`Network` knows its nodes and layers (the computation graph), writes each node in index
 notation (``z1[j]``, ``W1[j, k]``) and unrolls the network into plain scalar expressions for a
 concrete size: the oracle every index-form step is checked against, and the per-sample term of
 the catalogue's ``mlp`` loss.
@@ -124,15 +124,6 @@ class Network:
     def layer(self, name: str) -> Layer:
         """The layer named ``name``."""
         return next(layer for layer in self.layers if layer.name == name)
-
-    @cached_property
-    def edges(self) -> list[tuple[str, str]]:
-        """``(from, to)`` for every edge of the computation graph, the loss node ``ℓ`` last."""
-        out = []
-        for layer in self.layers:
-            out += [(n, layer.name) for n in (layer.source, layer.weight, layer.bias) if n]
-        out += [(self.output, "ℓ"), (self.target, "ℓ")]
-        return out
 
     # -- index notation ----------------------------------------------------------------------
 

@@ -94,12 +94,6 @@ class CompiledNetwork:
         logits ``z`` for softmax, ``z2`` for mse."""
         return self._forward(*self._arrays(theta, x))[-1]
 
-    def nodes(self, theta: Any, x: Any) -> dict[str, np.ndarray]:
-        """Every layer's values, ``{name: (n, units)}``."""
-        names = [self.backpropagation.network.input] + [
-            la.name for la in self.backpropagation.network.layers]
-        return dict(zip(names, self._forward(*self._arrays(theta, x))))
-
 
 def compile_network(bp: Backpropagation) -> CompiledNetwork:
     """Compile the gradient of ``bp``'s network (see the module docstring)."""
