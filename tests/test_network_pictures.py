@@ -40,6 +40,19 @@ def test_descent_path_is_gradient_descent():
 
 
 @pytest.mark.slow
+def test_a_diverging_descent_path_stops_at_its_last_finite_point():
+    from calculus_ml.plotting.interactive import descent_path
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = by_hand((1.0, -2.0), 50.0, 200)
+    assert not np.all(np.isfinite(expected))  # the hand-written descent does diverge
+    path = descent_path(losses.get("mse"), ["m", "b"], data=DATA, start=[1.0, -2.0],
+                        learning_rate=50.0, steps=200)
+    assert np.all(np.isfinite(path)) and 1 < len(path) < len(expected)
+    np.testing.assert_allclose(path, expected[:len(path)], rtol=1e-8)
+
+
+@pytest.mark.slow
 def test_animate_descent_writes_a_gif_and_an_offline_player(tmp_path):
     from PIL import Image
 
