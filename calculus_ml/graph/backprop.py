@@ -213,23 +213,9 @@ def _loss_edge(network: Network) -> Edge:
     c = network.indices[out]
     other = sympy.Symbol(f"{c.name}'", integer=True, positive=True)
     z = sympy.IndexedBase(out, real=True)
-    total = sympy.Sum(sympy.exp(z[other]), (other, 1, size_symbol(network, out)))
+    total = sympy.Sum(sympy.exp(z[other]), (other, 1, network.size_symbol(out)))
     result = sympy.exp(network.at(out)) / total - network.at(network.target)
     return Edge(out, "ℓ", d.steps[first], result)
-
-
-def size_symbol(network: Network, node: str) -> sympy.Symbol:
-    """The symbol of ``node``'s number of units: ``d`` for the input, ``K`` for the output,
-    ``h`` (``h2``, ...) for hidden layers."""
-    if node == network.input:
-        return sympy.Symbol("d", integer=True, positive=True)
-    dense = [la.name for la in network.dense]
-    layer = network.layer(node)
-    name = layer.name if layer.kind == "dense" else next(
-        la.name for la in network.dense if network.indices[la.name] == network.indices[node])
-    place = dense.index(name)
-    label = "K" if place == len(dense) - 1 else ("h" if place == 0 else f"h{place + 1}")
-    return sympy.Symbol(label, integer=True, positive=True)
 
 
 # -- the backward pass -------------------------------------------------------------------------
@@ -280,7 +266,7 @@ def _backward(bp: Backpropagation) -> None:
             formula = above * edge.result
             index = net.indices[layer.name]
             if index is not None:
-                formula = sympy.Sum(formula, (index, 1, size_symbol(net, layer.name)))
+                formula = sympy.Sum(formula, (index, 1, net.size_symbol(layer.name)))
             why = (f"one path through each unit of {layer.name}: the sum of "
                    f"{delta_name(layer.name)} times the weight of the edge")
         else:

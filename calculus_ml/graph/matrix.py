@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .backprop import Backpropagation, delta_name, size_symbol
+from .backprop import Backpropagation, delta_name
 from .network import Network
 from .verify import agree, instantiate
 
@@ -36,7 +36,7 @@ class MatrixClaim:
 
 
 def _column(net: Network, name: str, label: str | None = None) -> sympy.MatrixSymbol:
-    return sympy.MatrixSymbol(label or name, size_symbol(net, name), 1)
+    return sympy.MatrixSymbol(label or name, net.size_symbol(name), 1)
 
 
 def matrix_forms(bp: Backpropagation) -> dict[str, MatrixClaim]:
@@ -66,8 +66,8 @@ def matrix_forms(bp: Backpropagation) -> dict[str, MatrixClaim]:
     for layer in reversed(below):
         d = deltas[layer.name]
         if layer.kind == "dense":
-            weight = sympy.MatrixSymbol(layer.weight, size_symbol(net, layer.name),
-                                        size_symbol(net, layer.source))
+            weight = sympy.MatrixSymbol(layer.weight, net.size_symbol(layer.name),
+                                        net.size_symbol(layer.source))
             source = _column(net, layer.source)
             for param, form in ((layer.weight, d * source.T), (layer.bias, d)):
                 expanded = form.xreplace({d: forms[layer.name]})

@@ -169,6 +169,24 @@ class Network:
         :meth:`at` for a node)."""
         return self.param_at(name) if name in self.params else self.at(name)
 
+    def size_symbol(self, node: str) -> sympy.Symbol:
+        """The symbol of ``node``'s number of units: ``d`` for the input, ``K`` for the output,
+        ``h`` (``h2``, ...) for hidden layers."""
+        if node == self.input:
+            return sympy.Symbol("d", integer=True, positive=True)
+        dense = [la.name for la in self.dense]
+        layer = self.layer(node)
+        name = layer.name if layer.kind == "dense" else next(
+            la.name for la in self.dense if self.indices[la.name] == self.indices[node])
+        place = dense.index(name)
+        label = "K" if place == len(dense) - 1 else ("h" if place == 0 else f"h{place + 1}")
+        return sympy.Symbol(label, integer=True, positive=True)
+
+    @cached_property
+    def size_values(self) -> dict[sympy.Symbol, int]:
+        """``{size symbol: number of units}`` for every node with a size."""
+        return {self.size_symbol(n): self.sizes[n] for n in self.sizes}
+
     # -- unrolled for a concrete size --------------------------------------------------------
 
     def unit(self, name: str, *position: int) -> sympy.Symbol:

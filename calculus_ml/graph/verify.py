@@ -20,7 +20,7 @@ from ..steps.real import is_real_somewhere, numeric_verdict
 from ..steps.verify import nowhere_real
 from ..steps.zero import vanishes
 from ..symbolic import check_time
-from .backprop import Backpropagation, Claim, Edge, size_symbol
+from .backprop import Backpropagation, Claim, Edge
 from .network import Network
 
 __all__ = ["verify_backpropagation", "instantiate", "assignments", "agree"]
@@ -40,8 +40,7 @@ def assignments(network: Network, expr: sympy.Expr) -> list[dict[sympy.Symbol, i
 def instantiate(network: Network, expr: sympy.Expr, at: dict[sympy.Symbol, int]) -> sympy.Expr:
     """``expr`` at concrete units: indices set, sums over units written out, each indexed
     node or weight its unit symbol (``W1[2, 1]`` is ``W1_2_1``)."""
-    sizes = {size_symbol(network, n): network.sizes[n] for n in network.sizes}
-    expr = expr.xreplace({**at, **sizes})
+    expr = expr.xreplace({**at, **network.size_values})
     if expr.has(sympy.Sum):
         expr = expr.doit()
     units = {a: network.unit(a.base.label.name, *(int(i) for i in a.indices))
@@ -91,9 +90,9 @@ def _edge_proof(network: Network, edge: Edge) -> str:
     return "numeric" if "numeric" in proofs else "symbolic"
 
 
-def _claim_proof(network: Network, claim: Claim, upto: str | None,
-                 wrt: sympy.Expr) -> str:
-    proofs, loss = [], network.unrolled(upto)
+def _claim_proof(network: Network, claim: Claim, upto: str | None, wrt: sympy.Expr,
+                 loss: sympy.Expr) -> str:
+    proofs = []
     for at in assignments(network, sympy.Tuple(claim.result, wrt)):
         mine = network.down_to(instantiate(network, claim.result, at), upto)
         oracle = sympy.diff(loss, instantiate(network, wrt, at))
@@ -113,10 +112,11 @@ def verify_backpropagation(bp: Backpropagation) -> dict[str, int]:
     net = bp.network
     proofs = [_edge_proof(net, edge) for edge in bp.edges.values()]
     for node, claim in bp.deltas.items():
-        claim.proof = _claim_proof(net, claim, node, net.at(node))
+        claim.proof = _claim_proof(net, claim, node, net.at(node), net.unrolled(node))
         proofs.append(claim.proof)
+    loss = net.unrolled()
     for param, claim in bp.gradients.items():
-        claim.proof = _claim_proof(net, claim, None, net.param_at(param))
+        claim.proof = _claim_proof(net, claim, None, net.param_at(param), loss)
         proofs.append(claim.proof)
         bp.means[param].proof = claim.proof  # the mean over data: by linearity of the sum
     return {kind: proofs.count(kind) for kind in ("symbolic", "numeric")}

@@ -146,9 +146,9 @@ def descent_frames(loss: Any, params: Sequence[str], *, data: Mapping[str, Any],
     params = list(params)
     steps = _path(path, params)
     figure = plt.figure(figsize=(4.2 * count, 3.6), layout="constrained")
+    ys = _heights(loss, params, data, steps, fixed)
     for place, k in enumerate(_frames(len(steps), count), 1):
         ax = _background(loss, params, data, steps, fixed, figure.add_subplot(1, count, place))
-        ys = _heights(loss, params, data, steps, fixed)
         ax.plot(steps[:k, 0], ys[:k], ".-", color="C3", lw=1.2, ms=6, gid="path")
         ax.set_title(f"step {k - 1}", fontsize=10)
     return figure
