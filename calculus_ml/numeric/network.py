@@ -19,6 +19,7 @@ import sympy
 from ..errors import DataError
 from ..graph import Backpropagation
 from .codegen import _compile_source, _Printer
+from .validation import _check_finite
 
 __all__ = ["CompiledNetwork", "compile_network"]
 
@@ -77,8 +78,10 @@ class CompiledNetwork:
             return theta, x
         y = np.asarray(y, dtype=float)
         y = y.reshape(len(y), -1)
-        if len(y) != len(x) or not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise DataError("x and y must have the same number of finite rows")
+        if len(y) != len(x):
+            raise DataError("x and y must have the same number of rows")
+        _check_finite("x", x)
+        _check_finite("y", y)
         return theta, x, y
 
     def grad(self, theta: Any, x: Any, y: Any) -> np.ndarray:
