@@ -137,7 +137,7 @@ def _paths(values: Any) -> str:
     unit = net.units(weight)[0].name
     paths = values.paths(unit)
     items = "".join(
-        f'<li data-node="{html.escape(" ".join(_nodes(net, p.units)))}">'
+        f'<li data-node="{html.escape(" ".join(p.nodes))}">'
         f"{html.escape(' → '.join(p.units))}: "
         f"{html.escape(' × '.join(f'{v:.4g}' for v in p.factors))} = {p.product:.6g}</li>"
         for p in paths)
@@ -145,12 +145,6 @@ def _paths(values: Any) -> str:
     return (f'<h3 data-node="{weight}">Sum over paths for {html.escape(unit)}</h3><ol>{items}'
             f"</ol><p>Sum over the {len(paths)} path(s): {total:.6g}; backpropagation gives "
             f"∂ℓ/∂{html.escape(unit)} = {values.gradient[weight].ravel()[0]:.6g}.</p>")
-
-
-def _nodes(net: Any, units: tuple[str, ...]) -> list[str]:
-    names = [net.input, net.target] + [la.name for la in net.layers] + net.params
-    return [max((n for n in names if u == n or u.startswith(n + "_")), key=len, default="ℓ")
-            for u in units]
 
 
 def _svg(bp: Backpropagation, values: Any) -> str:
