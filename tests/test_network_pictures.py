@@ -74,16 +74,23 @@ def test_animate_descent_writes_a_gif_and_an_offline_player(tmp_path):
 
 
 @pytest.mark.slow
-def test_sliders_redraw_the_path():
+def test_sliders_redraw_the_path(monkeypatch):
     pytest.importorskip("ipywidgets")
+    import IPython.display
+
     from calculus_ml.plotting.interactive import interactive_descent
 
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
     box = interactive_descent(losses.get("mse"), ["m", "b"], data=DATA, start=[0.0, 0.0],
                               steps=3)
     rate, count, *starts, output = box.children
     assert [s.description for s in starts] == ["start m", "start b"]
-    count.value = 5  # a redraw, no error
-    assert output.outputs is not None
+    count.value = 5  # a redraw with the new number of steps
+    (path,) = [line for ax in shown[-1].axes for line in ax.get_lines()
+               if line.get_gid() == "path"]
+    expected = by_hand((0.0, 0.0), rate.value, 5)
+    np.testing.assert_allclose(np.column_stack(path.get_data()), expected, rtol=1e-10)
 
 
 @pytest.mark.slow
