@@ -15,10 +15,10 @@ import pytest
 import sympy
 
 from calculus_ml import losses
-from calculus_ml.errors import ExpressionError, VerificationError
+from calculus_ml.errors import DomainError, ExpressionError, VerificationError
 from calculus_ml.graph import Claim, Network, backpropagate
 from calculus_ml.graph.values import values_at
-from calculus_ml.graph.verify import instantiate
+from calculus_ml.graph.verify import agree, instantiate
 
 LAYERS = ["z1 = dot(W1, x) + b1", "a1 = tanh(z1)", "z2 = dot(W2, a1) + b2"]
 
@@ -36,7 +36,8 @@ def test_a_network_knows_its_nodes_edges_and_indices():
     net = Network(LAYERS, "(y - z2)^2", {"x": 2, "z1": 4, "z2": 1})
     assert [la.kind for la in net.layers] == ["dense", "elementwise", "dense"]
     assert net.params == ["W1", "b1", "W2", "b2"]
-    assert ("W1", "z1") in net.edges and ("z2", "ℓ") in net.edges
+    assert [(la.source, la.weight, la.bias) for la in net.layers] == [
+        ("x", "W1", "b1"), ("z1", None, None), ("a1", "W2", "b2")]
     assert str(net.param_at("W1")) == "W1[j, k]" and str(net.param_at("W2")) == "W2[j]"
     assert str(net.at("a1")) == "a1[j]" and net.at("z2") == sympy.Symbol("z2", real=True)
     assert len(net.units("W1")) == 8 and len(net.units("b2")) == 1
@@ -119,7 +120,7 @@ def test_a_wrong_claim_is_caught():
     bp = backpropagate(Network(LAYERS, "(y - z2)^2", {"x": 2, "z1": 2, "z2": 1}))
     claim = bp.gradients["W1"]
     bp.gradients["W1"] = Claim(claim.key, claim.lhs, claim.formula, 2 * claim.result,
-                               claim.uses, claim.explanation)
+                               claim.explanation)
     with pytest.raises(VerificationError, match="W1"):
         bp.verify()
 
@@ -152,3 +153,16 @@ def test_values_on_the_graph_and_the_sum_over_paths():
     step = 1e-6 * np.eye(compiled.size)[0]
     fd = (compiled.value(theta + step, x, y) - compiled.value(theta - step, x, y)) / 2e-6
     assert fd == pytest.approx(values.gradient["W1"][0, 0], rel=1e-6)
+
+
+def test_agree_refuses_a_claim_real_nowhere_as_a_domain_error() -> None:
+    """No real point to compare at is not a disagreement: as in the step verifier, an
+    expression real nowhere is refused with DomainError; a real disagreement still raises."""
+    x = sympy.Symbol("x", real=True)
+    nowhere = sympy.sqrt(-1 - x**2)
+    with pytest.raises(DomainError):
+        agree(nowhere, 2 * nowhere, "test")
+    with pytest.raises(VerificationError, match="disagrees"):
+        agree(x**2, x**3, "test")
+    proof = agree(sympy.diff(sympy.sin(x) ** 2, x), sympy.sin(2 * x), "test")
+    assert proof in ("symbolic", "numeric")

@@ -40,6 +40,19 @@ def test_descent_path_is_gradient_descent():
 
 
 @pytest.mark.slow
+def test_a_diverging_descent_path_stops_at_its_last_finite_point():
+    from calculus_ml.plotting.interactive import descent_path
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = by_hand((1.0, -2.0), 50.0, 200)
+    assert not np.all(np.isfinite(expected))  # the hand-written descent does diverge
+    path = descent_path(losses.get("mse"), ["m", "b"], data=DATA, start=[1.0, -2.0],
+                        learning_rate=50.0, steps=200)
+    assert np.all(np.isfinite(path)) and 1 < len(path) < len(expected)
+    np.testing.assert_allclose(path, expected[:len(path)], rtol=1e-8)
+
+
+@pytest.mark.slow
 def test_animate_descent_writes_a_gif_and_an_offline_player(tmp_path):
     from PIL import Image
 
@@ -61,16 +74,23 @@ def test_animate_descent_writes_a_gif_and_an_offline_player(tmp_path):
 
 
 @pytest.mark.slow
-def test_sliders_redraw_the_path():
+def test_sliders_redraw_the_path(monkeypatch):
     pytest.importorskip("ipywidgets")
+    import IPython.display
+
     from calculus_ml.plotting.interactive import interactive_descent
 
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
     box = interactive_descent(losses.get("mse"), ["m", "b"], data=DATA, start=[0.0, 0.0],
                               steps=3)
     rate, count, *starts, output = box.children
     assert [s.description for s in starts] == ["start m", "start b"]
-    count.value = 5  # a redraw, no error
-    assert output.outputs is not None
+    count.value = 5  # a redraw with the new number of steps
+    (path,) = [line for ax in shown[-1].axes for line in ax.get_lines()
+               if line.get_gid() == "path"]
+    expected = by_hand((0.0, 0.0), rate.value, 5)
+    np.testing.assert_allclose(np.column_stack(path.get_data()), expected, rtol=1e-10)
 
 
 @pytest.mark.slow

@@ -57,7 +57,7 @@ class Claim:
     """A derived fact ``lhs = formula = result``.
 
     ``formula`` uses earlier δ symbols (reuse); ``result`` has them substituted, in node
-    values. ``uses`` lists the edge and δ keys it is built from; ``proof`` is set by
+    values; ``proof`` is set by
     :meth:`Backpropagation.verify` ("symbolic" or "numeric").
     """
 
@@ -65,7 +65,6 @@ class Claim:
     lhs: sympy.Expr
     formula: sympy.Expr
     result: sympy.Expr
-    uses: tuple[str, ...]
     explanation: str
     proof: str | None = field(default=None, compare=False)
 
@@ -214,23 +213,9 @@ def _loss_edge(network: Network) -> Edge:
     c = network.indices[out]
     other = sympy.Symbol(f"{c.name}'", integer=True, positive=True)
     z = sympy.IndexedBase(out, real=True)
-    total = sympy.Sum(sympy.exp(z[other]), (other, 1, size_symbol(network, out)))
+    total = sympy.Sum(sympy.exp(z[other]), (other, 1, network.size_symbol(out)))
     result = sympy.exp(network.at(out)) / total - network.at(network.target)
     return Edge(out, "ℓ", d.steps[first], result)
-
-
-def size_symbol(network: Network, node: str) -> sympy.Symbol:
-    """The symbol of ``node``'s number of units: ``d`` for the input, ``K`` for the output,
-    ``h`` (``h2``, ...) for hidden layers."""
-    if node == network.input:
-        return sympy.Symbol("d", integer=True, positive=True)
-    dense = [la.name for la in network.dense]
-    layer = network.layer(node)
-    name = layer.name if layer.kind == "dense" else next(
-        la.name for la in network.dense if network.indices[la.name] == network.indices[node])
-    place = dense.index(name)
-    label = "K" if place == len(dense) - 1 else ("h" if place == 0 else f"h{place + 1}")
-    return sympy.Symbol(label, integer=True, positive=True)
 
 
 # -- the backward pass -------------------------------------------------------------------------
@@ -256,13 +241,13 @@ def _backward(bp: Backpropagation) -> None:
     net = bp.network
     results: dict[sympy.Basic, sympy.Expr] = {}
 
-    def claim_delta(node: str, formula: sympy.Expr, uses: tuple[str, ...], why: str) -> None:
+    def claim_delta(node: str, formula: sympy.Expr, why: str) -> None:
         symbol = bp.delta(node)
         results[symbol] = _in_nodes(net, formula.xreplace(results))
-        bp.deltas[node] = Claim(f"delta:{node}", symbol, formula, results[symbol], uses, why)
+        bp.deltas[node] = Claim(f"delta:{node}", symbol, formula, results[symbol], why)
 
     loss_edge = bp.edge(net.output, "ℓ")
-    claim_delta(net.output, loss_edge.result, (loss_edge.key,),
+    claim_delta(net.output, loss_edge.result,
                 f"the loss differentiated by its input {net.output}")
     for layer in reversed(net.layers):
         above = bp.delta(layer.name)
@@ -272,7 +257,7 @@ def _backward(bp: Backpropagation) -> None:
                 formula = above * edge.result
                 bp.gradients[param] = Claim(
                     f"grad:{param}", _partial("ℓ", net.param_at(param)), formula,
-                    _in_nodes(net, formula.xreplace(results)), (f"delta:{layer.name}", edge.key),
+                    _in_nodes(net, formula.xreplace(results)),
                     f"{delta_name(layer.name)}, derived once, times the local derivative "
                     f"∂{layer.name}/∂{param}")
             if layer.source == net.input:
@@ -281,14 +266,14 @@ def _backward(bp: Backpropagation) -> None:
             formula = above * edge.result
             index = net.indices[layer.name]
             if index is not None:
-                formula = sympy.Sum(formula, (index, 1, size_symbol(net, layer.name)))
+                formula = sympy.Sum(formula, (index, 1, net.size_symbol(layer.name)))
             why = (f"one path through each unit of {layer.name}: the sum of "
                    f"{delta_name(layer.name)} times the weight of the edge")
         else:
             edge = bp.edge(layer.source, layer.name)
             formula = above * edge.result
             why = f"{delta_name(layer.name)} times the local derivative of {layer.expr}"
-        claim_delta(layer.source, formula, (f"delta:{layer.name}", edge.key), why)
+        claim_delta(layer.source, formula, why)
     for param, claim in bp.gradients.items():
         bp.means[param] = _mean(net, param, claim)
 
@@ -305,12 +290,12 @@ def _mean(net: Network, param: str, claim: Claim) -> Claim:
             if atom.base.label.name not in params:
                 swap[atom] = atom.base[(i, *atom.indices)]
         for atom in expr.atoms(sympy.Symbol):
-            if atom.name not in params and not atom.is_integer and not atom.name.startswith("∂"):
+            if atom.name not in params and not atom.is_integer:
                 swap[atom] = sympy.IndexedBase(atom.name, real=True)[i]
         return expr.xreplace(swap)
 
     formula = sympy.Sum(per_sample(claim.formula), (i, 1, n)) / n
     result = sympy.Sum(per_sample(claim.result), (i, 1, n)) / n
     return Claim(f"mean:{param}", _partial("J", net.param_at(param)), formula, result,
-                 (claim.key,), "the derivative of a mean over data is the mean of the "
+                 "the derivative of a mean over data is the mean of the "
                  "per-sample derivatives (the sum_over_data rule)")

@@ -6,7 +6,7 @@ is an *elementwise* layer. The loss is one expression in the last layer and the 
 (``(y - z2)^2``), or ``"softmax"``: the cross-entropy of the last layer's logits against one-hot
 targets. Sizes are given for the input and for every dense layer.
 
-A :class:`Network` knows its nodes and edges (the computation graph), writes each node in index
+A :class:`Network` knows its nodes and layers (the computation graph), writes each node in index
 notation (``z1[j]``, ``W1[j, k]``) and unrolls the network into plain scalar expressions for a
 concrete size: the oracle every index-form step is checked against, and the per-sample term of
 the catalogue's ``mlp`` loss.
@@ -125,15 +125,6 @@ class Network:
         """The layer named ``name``."""
         return next(layer for layer in self.layers if layer.name == name)
 
-    @cached_property
-    def edges(self) -> list[tuple[str, str]]:
-        """``(from, to)`` for every edge of the computation graph, the loss node ``ℓ`` last."""
-        out = []
-        for layer in self.layers:
-            out += [(n, layer.name) for n in (layer.source, layer.weight, layer.bias) if n]
-        out += [(self.output, "ℓ"), (self.target, "ℓ")]
-        return out
-
     # -- index notation ----------------------------------------------------------------------
 
     @cached_property
@@ -173,6 +164,29 @@ class Network:
         idx = tuple(i for i in idx if i is not None)
         return _base(name)[idx] if idx else sympy.Symbol(name, real=True)
 
+    def node_at(self, name: str) -> sympy.Expr:
+        """Node or parameter ``name`` in index notation (:meth:`param_at` for a parameter,
+        :meth:`at` for a node)."""
+        return self.param_at(name) if name in self.params else self.at(name)
+
+    def size_symbol(self, node: str) -> sympy.Symbol:
+        """The symbol of ``node``'s number of units: ``d`` for the input, ``K`` for the output,
+        ``h`` (``h2``, ...) for hidden layers."""
+        if node == self.input:
+            return sympy.Symbol("d", integer=True, positive=True)
+        dense = [la.name for la in self.dense]
+        layer = self.layer(node)
+        name = layer.name if layer.kind == "dense" else next(
+            la.name for la in self.dense if self.indices[la.name] == self.indices[node])
+        place = dense.index(name)
+        label = "K" if place == len(dense) - 1 else ("h" if place == 0 else f"h{place + 1}")
+        return sympy.Symbol(label, integer=True, positive=True)
+
+    @cached_property
+    def size_values(self) -> dict[sympy.Symbol, int]:
+        """``{size symbol: number of units}`` for every node with a size."""
+        return {self.size_symbol(n): self.sizes[n] for n in self.sizes}
+
     # -- unrolled for a concrete size --------------------------------------------------------
 
     def unit(self, name: str, *position: int) -> sympy.Symbol:
@@ -197,7 +211,7 @@ class Network:
     def index_values(self, name: str) -> list[dict[sympy.Symbol, int]]:
         """``{index: unit}`` for each position of node or parameter ``name``, in position
         order: ``[{j: 1, k: 1}, {j: 1, k: 2}, ...]`` for ``W1[j, k]``."""
-        at = self.param_at(name) if name in self.params else self.at(name)
+        at = self.node_at(name)
         indices = at.indices if isinstance(at, sympy.Indexed) else ()
         return [dict(zip(indices, [p for p in position if p]))
                 for position in self.positions(name)]

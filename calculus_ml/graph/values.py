@@ -23,10 +23,12 @@ __all__ = ["GraphValues", "Path", "values_at"]
 
 @dataclass(frozen=True)
 class Path:
-    """One path from a weight to the loss: its unit names and each edge's local derivative."""
+    """One path from a weight to the loss: its unit names, each edge's local derivative, and
+    the node (or parameter) each unit belongs to."""
 
     units: tuple[str, ...]
     factors: tuple[float, ...]
+    nodes: tuple[str, ...]
 
     @property
     def product(self) -> float:
@@ -37,13 +39,15 @@ class Path:
 @dataclass
 class GraphValues:
     """The numbers at one point: ``forward[node]`` and ``delta[node]`` (one entry per unit),
-    ``gradient[param]`` (the parameter's shape), ``local[(from unit, to unit)]``."""
+    ``gradient[param]`` (the parameter's shape), ``local[(from unit, to unit)]`` and
+    ``edge[(from unit, to unit)]``, the graph's edge ``(source, target)`` it is a unit of."""
 
     bp: Backpropagation
     forward: dict[str, np.ndarray] = field(default_factory=dict)
     delta: dict[str, np.ndarray] = field(default_factory=dict)
     gradient: dict[str, np.ndarray] = field(default_factory=dict)
     local: dict[tuple[str, str], float] = field(default_factory=dict)
+    edge: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     loss: float = math.nan
     target: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
@@ -51,14 +55,16 @@ class GraphValues:
         """Every path from ``unit`` (``"W1_1_1"``) to the loss ``ℓ``, with its factors."""
         out = []
 
-        def walk(at: str, units: tuple[str, ...], factors: tuple[float, ...]) -> None:
+        def walk(at: str, units: tuple[str, ...], factors: tuple[float, ...],
+                 nodes: tuple[str, ...]) -> None:
             if at == "ℓ":
-                out.append(Path(units, factors))
+                out.append(Path(units, factors, nodes))
             for (a, b), value in self.local.items():
                 if a == at:
-                    walk(b, units + (b,), factors + (value,))
+                    source, target = self.edge[(a, b)]
+                    walk(b, units + (b,), factors + (value,), (nodes or (source,)) + (target,))
 
-        walk(unit, (unit,), ())
+        walk(unit, (unit,), (), ())
         return out
 
 
@@ -106,13 +112,13 @@ def values_at(bp: Backpropagation, params: Mapping[str, object], x: object,
     for param, claim in bp.gradients.items():
         out.gradient[param] = evaluate(claim.result, param).reshape(_shape(net, param))
     for edge in bp.edges.values():
-        source = (net.param_at(edge.source) if edge.source in net.params
-                  else net.at(edge.source))
+        source = net.node_at(edge.source)
         head = sympy.Integer(0) if edge.target == "ℓ" else net.at(edge.target)
         for at in assignments(net, sympy.Tuple(edge.result, source, head)):
             start = instantiate(net, source, at).name
             end = "ℓ" if edge.target == "ℓ" else instantiate(net, head, at).name
             out.local[(start, end)] = float(instantiate(net, edge.result, at).xreplace(point))
+            out.edge[(start, end)] = (edge.source, edge.target)
     return out
 
 

@@ -16,9 +16,11 @@ import itertools
 import sympy
 
 from ..errors import VerificationError
-from ..steps.real import numeric_verdict
-from ..symbolic import check_time, within_terms
-from .backprop import Backpropagation, Claim, Edge, size_symbol
+from ..steps.real import is_real_somewhere, numeric_verdict
+from ..steps.verify import nowhere_real
+from ..steps.zero import vanishes
+from ..symbolic import check_time
+from .backprop import Backpropagation, Claim, Edge
 from .network import Network
 
 __all__ = ["verify_backpropagation", "instantiate", "assignments", "agree"]
@@ -38,8 +40,7 @@ def assignments(network: Network, expr: sympy.Expr) -> list[dict[sympy.Symbol, i
 def instantiate(network: Network, expr: sympy.Expr, at: dict[sympy.Symbol, int]) -> sympy.Expr:
     """``expr`` at concrete units: indices set, sums over units written out, each indexed
     node or weight its unit symbol (``W1[2, 1]`` is ``W1_2_1``)."""
-    sizes = {size_symbol(network, n): network.sizes[n] for n in network.sizes}
-    expr = expr.xreplace({**at, **sizes})
+    expr = expr.xreplace({**at, **network.size_values})
     if expr.has(sympy.Sum):
         expr = expr.doit()
     units = {a: network.unit(a.base.label.name, *(int(i) for i in a.indices))
@@ -48,25 +49,35 @@ def instantiate(network: Network, expr: sympy.Expr, at: dict[sympy.Symbol, int])
 
 
 def agree(oracle: sympy.Expr, claim: sympy.Expr, what: str) -> str:
-    """How ``claim`` was shown equal to ``oracle``: "symbolic" (the difference expands to 0)
-    or "numeric" (equal at random real points); else :class:`VerificationError` naming
-    ``what``."""
+    """How ``claim`` was shown equal to ``oracle``: "symbolic" (the difference vanishes,
+    :func:`~calculus_ml.steps.zero.vanishes`) or "numeric" (equal at random real points,
+    :func:`~calculus_ml.steps.real.numeric_verdict`).
+
+    Raises
+    ------
+    VerificationError
+        Naming ``what``, if they differ at a point, or if neither is proved and no real point
+        was found to compare them at.
+    DomainError
+        If the difference is real at none of the points tried.
+    """
     check_time()
-    difference = oracle - claim
-    if difference == 0 or (within_terms(difference) and (
-            sympy.expand(difference, deep=False) == 0 or sympy.expand(difference) == 0)):
+    if vanishes(oracle - claim):
         return "symbolic"
-    if numeric_verdict(oracle, claim):
+    verdict = numeric_verdict(oracle, claim)
+    if verdict:
         return "numeric"
-    raise VerificationError(f"{what}: {sympy.sstr(claim)} is not sympy.diff's "
+    if verdict is None and not is_real_somewhere(oracle - claim):
+        raise nowhere_real(claim)
+    why = "disagrees with" if verdict is False else "cannot be checked (no real points) against"
+    raise VerificationError(f"{what}: {sympy.sstr(claim)} {why} sympy.diff's "
                             f"{sympy.sstr(oracle)}")
 
 
 def _edge_proof(network: Network, edge: Edge) -> str:
     definitions = network.definitions
     proofs = []
-    source = (network.param_at(edge.source) if edge.source in network.params
-              else network.at(edge.source))
+    source = network.node_at(edge.source)
     head = sympy.Integer(0) if edge.target == "ℓ" else network.at(edge.target)
     for at in assignments(network, sympy.Tuple(edge.result, source, head)):
         claim = instantiate(network, edge.result, at)
@@ -79,9 +90,9 @@ def _edge_proof(network: Network, edge: Edge) -> str:
     return "numeric" if "numeric" in proofs else "symbolic"
 
 
-def _claim_proof(network: Network, claim: Claim, upto: str | None,
-                 wrt: sympy.Expr) -> str:
-    proofs, loss = [], network.unrolled(upto)
+def _claim_proof(network: Network, claim: Claim, upto: str | None, wrt: sympy.Expr,
+                 loss: sympy.Expr) -> str:
+    proofs = []
     for at in assignments(network, sympy.Tuple(claim.result, wrt)):
         mine = network.down_to(instantiate(network, claim.result, at), upto)
         oracle = sympy.diff(loss, instantiate(network, wrt, at))
@@ -101,10 +112,11 @@ def verify_backpropagation(bp: Backpropagation) -> dict[str, int]:
     net = bp.network
     proofs = [_edge_proof(net, edge) for edge in bp.edges.values()]
     for node, claim in bp.deltas.items():
-        claim.proof = _claim_proof(net, claim, node, net.at(node))
+        claim.proof = _claim_proof(net, claim, node, net.at(node), net.unrolled(node))
         proofs.append(claim.proof)
+    loss = net.unrolled()
     for param, claim in bp.gradients.items():
-        claim.proof = _claim_proof(net, claim, None, net.param_at(param))
+        claim.proof = _claim_proof(net, claim, None, net.param_at(param), loss)
         proofs.append(claim.proof)
         bp.means[param].proof = claim.proof  # the mean over data: by linearity of the sum
     return {kind: proofs.count(kind) for kind in ("symbolic", "numeric")}

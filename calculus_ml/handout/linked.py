@@ -19,6 +19,7 @@ import sympy
 
 from ..graph import Backpropagation
 from ..graph.backprop import delta_name
+from ..render.html import mathml, page
 
 __all__ = ["linked_page", "write_linked_page", "backpropagation_equations"]
 
@@ -53,8 +54,7 @@ def backpropagation_equations(bp: Backpropagation
     net = bp.network
     edges = []
     for edge in bp.edges.values():
-        source = (net.param_at(edge.source) if edge.source in net.params
-                  else net.at(edge.source))
+        source = net.node_at(edge.source)
         edges.append((sympy.Derivative(sympy.Symbol(edge.target, real=True), source),
                       edge.result))
 
@@ -77,12 +77,8 @@ def backpropagation_equations(bp: Backpropagation
     ]
 
 
-def _math(expr: sympy.Basic) -> str:
-    return f'<math display="inline">{sympy.mathml(expr, printer="presentation")}</math>'
-
-
 def _item(nodes: str, lhs: sympy.Basic, rhs: list[sympy.Basic], note: str, key: str) -> str:
-    maths = " = ".join(_math(e) for e in [lhs, *rhs])
+    maths = " = ".join(mathml(e) for e in [lhs, *rhs])
     return (f'<li data-node="{html.escape(nodes)}" data-key="{html.escape(key)}">{maths}'
             f' <span class="rule">{html.escape(note)}</span></li>')
 
@@ -141,7 +137,7 @@ def _paths(values: Any) -> str:
     unit = net.units(weight)[0].name
     paths = values.paths(unit)
     items = "".join(
-        f'<li data-node="{html.escape(" ".join(_nodes(net, p.units)))}">'
+        f'<li data-node="{html.escape(" ".join(p.nodes))}">'
         f"{html.escape(' → '.join(p.units))}: "
         f"{html.escape(' × '.join(f'{v:.4g}' for v in p.factors))} = {p.product:.6g}</li>"
         for p in paths)
@@ -149,12 +145,6 @@ def _paths(values: Any) -> str:
     return (f'<h3 data-node="{weight}">Sum over paths for {html.escape(unit)}</h3><ol>{items}'
             f"</ol><p>Sum over the {len(paths)} path(s): {total:.6g}; backpropagation gives "
             f"∂ℓ/∂{html.escape(unit)} = {values.gradient[weight].ravel()[0]:.6g}.</p>")
-
-
-def _nodes(net: Any, units: tuple[str, ...]) -> list[str]:
-    names = [net.input, net.target] + [la.name for la in net.layers] + net.params
-    return [max((n for n in names if u == n or u.startswith(n + "_")), key=len, default="ℓ")
-            for u in units]
 
 
 def _svg(bp: Backpropagation, values: Any) -> str:
@@ -174,15 +164,13 @@ def linked_page(bp: Backpropagation, values: Any, *, title: str = "Backpropagati
                 iteration: str = "at one data point") -> str:
     """The page as HTML text: ``values`` (:func:`~calculus_ml.graph.values.values_at`) gives
     the numbers on the graph and in the table; ``iteration`` says where they were taken."""
-    return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+    return page(title, (
         f"<h1>{html.escape(title)}</h1><p>Hover over or click a node of the graph, a step or "
         "a row: everything about the same node is highlighted.</p>"
         f'<div class="views"><section id="graph"><h2>The graph</h2>{_svg(bp, values)}</section>'
         f'<section id="steps">{_steps(bp)}</section>'
         f'<section id="numbers">{_numbers(values, iteration)}</section></div>'
-        f"<script>{_SCRIPT}</script></body></html>\n")
+        f"<script>{_SCRIPT}</script>\n"), head=f"<style>{_STYLE}</style>\n")
 
 
 def write_linked_page(path: str | os.PathLike, bp: Backpropagation, values: Any,

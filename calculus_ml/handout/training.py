@@ -118,6 +118,7 @@ def draw_training(kind: str, options: dict[str, Any], loss: Any, figure: Any, ax
     """Draw a training plot on ``figure`` (its one axes ``ax``): the learning curve, the final
     decision boundary, or a strip of the boundary at evenly spaced steps."""
     from ..plotting import loss_history
+    from ..plotting.animation import frame_indices
 
     t = _trained(loss, options)
     if kind == "learning_curve":
@@ -128,16 +129,10 @@ def draw_training(kind: str, options: dict[str, Any], loss: Any, figure: Any, ax
         figure.delaxes(ax)
         count = options["frames"]
         figure.set_size_inches(1.9 * count, 2.1)
-        for place, step in enumerate(_steps(len(t.thetas), count), 1):
+        for place, step in enumerate(frame_indices(0, len(t.thetas) - 1, count, power=2), 1):
             axes = figure.add_subplot(1, count, place)
             _boundary(t, step, axes)
             axes.set(xlabel="", ylabel="", xticks=[], yticks=[])
-
-
-def _steps(count: int, most: int) -> np.ndarray:
-    """``most`` steps from the first to the last, evenly spaced (more densely at the start,
-    where the boundary moves most)."""
-    return np.unique(np.round((count - 1) * np.linspace(0, 1, most) ** 2).astype(int))
 
 
 def player(options: dict[str, Any], loss: Any) -> str:
@@ -147,7 +142,7 @@ def player(options: dict[str, Any], loss: Any) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ..plotting.animation import offline_player
+    from ..plotting.animation import frame_indices, offline_player
 
     t = _trained(loss, options)
     figure = Figure(figsize=(6, 4.4), dpi=72)  # a fixed layout: each frame is drawn 3 times
@@ -159,7 +154,7 @@ def player(options: dict[str, Any], loss: Any) -> str:
         ax.clear()
         _boundary(t, step, ax)
 
-    anim = animation.FuncAnimation(figure, draw, frames=list(_steps(len(t.thetas),
-                                                                    PLAYER_FRAMES)),
+    anim = animation.FuncAnimation(figure, draw, frames=list(frame_indices(
+        0, len(t.thetas) - 1, PLAYER_FRAMES, power=2)),
                                    interval=250)
     return offline_player(anim.to_jshtml(default_mode="once"))

@@ -77,8 +77,12 @@ class NetworkLoss(Loss):
         return self._verified if verify else backpropagate(self.network, verify=False)
 
     def compiled(self):
-        """The gradient compiled from :meth:`backpropagation`; see
+        """The gradient compiled from :meth:`backpropagation` (once per loss); see
         :func:`calculus_ml.numeric.network.compile_network`."""
+        return self._compiled
+
+    @cached_property
+    def _compiled(self):
         from ..numeric.network import compile_network
 
         return compile_network(self.backpropagation())

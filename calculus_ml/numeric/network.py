@@ -19,6 +19,7 @@ import sympy
 from ..errors import DataError
 from ..graph import Backpropagation
 from .codegen import _compile_source, _Printer
+from .validation import _check_finite
 
 __all__ = ["CompiledNetwork", "compile_network"]
 
@@ -77,8 +78,10 @@ class CompiledNetwork:
             return theta, x
         y = np.asarray(y, dtype=float)
         y = y.reshape(len(y), -1)
-        if len(y) != len(x) or not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise DataError("x and y must have the same number of finite rows")
+        if len(y) != len(x):
+            raise DataError("x and y must have the same number of rows")
+        _check_finite("x", x)
+        _check_finite("y", y)
         return theta, x, y
 
     def grad(self, theta: Any, x: Any, y: Any) -> np.ndarray:
@@ -93,12 +96,6 @@ class CompiledNetwork:
         """The last layer's values, ``(n, units)``: ``a2 = σ(z2)`` for a logistic output, the
         logits ``z`` for softmax, ``z2`` for mse."""
         return self._forward(*self._arrays(theta, x))[-1]
-
-    def nodes(self, theta: Any, x: Any) -> dict[str, np.ndarray]:
-        """Every layer's values, ``{name: (n, units)}``."""
-        names = [self.backpropagation.network.input] + [
-            la.name for la in self.backpropagation.network.layers]
-        return dict(zip(names, self._forward(*self._arrays(theta, x))))
 
 
 def compile_network(bp: Backpropagation) -> CompiledNetwork:

@@ -20,7 +20,7 @@ from ..errors import CalculusMLError
 from .base import Params, _span
 from .costs import _cost, _path, contour, cost_curve
 
-__all__ = ["animate_descent", "descent_frames", "offline_player", "MAX_FRAMES"]
+__all__ = ["animate_descent", "descent_frames", "offline_player", "frame_indices", "MAX_FRAMES"]
 
 MAX_FRAMES = 60
 """Frames at most: a longer path is sampled evenly (its first and last steps kept). Each frame
@@ -29,8 +29,12 @@ is a full drawing of the contours, about a tenth of a second on an idle core."""
 _DPI = 80  # GIF and MP4 frames: a handout's column width
 
 
-def _frames(count: int, most: int) -> np.ndarray:
-    return np.unique(np.linspace(1, count, min(count, most)).round().astype(int))
+def frame_indices(first: int, last: int, most: int, power: float = 1.0) -> np.ndarray:
+    """At most ``most`` whole numbers from ``first`` to ``last`` (both kept), at
+    ``first + (last - first) t**power`` for ``t`` evenly spaced in [0, 1], rounded: evenly
+    spaced for ``power`` 1, denser near ``first`` for a larger power."""
+    t = np.linspace(0, 1, most) ** power
+    return np.unique(np.round(first + (last - first) * t).astype(int))
 
 
 def _background(loss: Any, params: Sequence[str], data: Mapping[str, Any], path: np.ndarray,
@@ -98,7 +102,7 @@ def animate_descent(loss: Any, params: Sequence[str], *, data: Mapping[str, Any]
         label.set_text(f"step {k - 1}")
         return line, label
 
-    frames = _frames(len(steps), MAX_FRAMES)
+    frames = frame_indices(1, len(steps), min(len(steps), MAX_FRAMES))
     anim = animation.FuncAnimation(figure, draw, frames=frames, interval=interval, blit=True)
     if out is not None:
         _write(anim, os.fspath(out), interval)
@@ -146,9 +150,9 @@ def descent_frames(loss: Any, params: Sequence[str], *, data: Mapping[str, Any],
     params = list(params)
     steps = _path(path, params)
     figure = plt.figure(figsize=(4.2 * count, 3.6), layout="constrained")
-    for place, k in enumerate(_frames(len(steps), count), 1):
+    ys = _heights(loss, params, data, steps, fixed)
+    for place, k in enumerate(frame_indices(1, len(steps), min(len(steps), count)), 1):
         ax = _background(loss, params, data, steps, fixed, figure.add_subplot(1, count, place))
-        ys = _heights(loss, params, data, steps, fixed)
         ax.plot(steps[:k, 0], ys[:k], ".-", color="C3", lw=1.2, ms=6, gid="path")
         ax.set_title(f"step {k - 1}", fontsize=10)
     return figure

@@ -150,10 +150,9 @@ def contour(loss: Any, params: Sequence[str] = ("m", "b"), *, data: Mapping[str,
     """
     cost = _cost(loss, data, fixed)
     others = {name: _path(steps, params) for name, steps in (compare or {}).items()}
-    everything = [_path(path, params)] if path is not None else []
-    _, P1, P2, J = _grid(cost, params, np.vstack(everything + list(others.values())) if (
-        others) else path, xlim, ylim)
-    p = everything[0] if everything else None
+    p = None if path is None else _path(path, params)
+    drawn = [q for q in [p, *others.values()] if q is not None]
+    _, P1, P2, J = _grid(cost, params, np.vstack(drawn) if drawn else None, xlim, ylim)
     ax = _axes(ax)
     cs = ax.contour(P1, P2, J, levels=_levels(J, levels), cmap="viridis", linewidths=1)
     if hasattr(cs, "set_gid"):  # an Artist since matplotlib 3.8

@@ -33,12 +33,17 @@ def descent_path(loss: Any, params: Sequence[str], *, data: Mapping[str, Any],
 
     def grad(x: np.ndarray, i: int) -> np.ndarray:
         theta[chosen] = x
-        return prepared.grad(theta)[chosen]
+        try:
+            return prepared.grad(theta)[chosen]
+        except OverflowError:  # a diverged point: the next step is not finite, and stops
+            return np.full(len(chosen), np.inf)
 
     def record(x: np.ndarray, i: int, g: np.ndarray) -> bool:
+        if not np.all(np.isfinite(x)):
+            return True
         if i:
             path.append(np.array(x))
-        return not np.all(np.isfinite(x))
+        return False
 
     last = gradient_descent(grad, path[0], learning_rate, steps, callback=record)
     if np.all(np.isfinite(last)):

@@ -353,9 +353,10 @@ def render_solution(solution, *, level: int = 3) -> str:
     return HtmlWalker(level=level).solution(solution)
 
 
-def page(title: str, body: str, *, lang: str = "en") -> str:
-    """A standalone HTML5 page: UTF-8, the inline stylesheet, ``body`` (already HTML)."""
+def page(title: str, body: str, *, lang: str = "en", head: str = "") -> str:
+    """A standalone HTML5 page: UTF-8, the inline stylesheet, ``head`` (more head elements,
+    already HTML: a page's own style), ``body`` (already HTML)."""
     return (f'<!DOCTYPE html>\n<html lang="{escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{escape(title)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n"
+            f"<title>{escape(title)}</title>\n<style>\n{CSS}</style>\n{head}</head>\n<body>\n"
             f"{body}</body>\n</html>\n")
