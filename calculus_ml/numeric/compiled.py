@@ -309,10 +309,10 @@ class PreparedGradient:
     def param_names(self) -> tuple[str, ...]:
         return self.compiled.param_names
 
-    def _run(self, kernel: str, theta: np.ndarray, arrays: tuple | None = None):
-        """Call the chunked function ``kernel`` on all the data, or on ``arrays``."""
-        data = self.arrays if arrays is None else arrays
-        return self.compiled._ns[kernel](theta, self.hyper, data, self._dd, self._chunk[kernel])
+    def _run(self, kernel: str, theta: np.ndarray):
+        """Call the chunked function ``kernel`` on all the data."""
+        return self.compiled._ns[kernel](theta, self.hyper, self.arrays, self._dd,
+                                         self._chunk[kernel])
 
     def value(self, theta: np.ndarray) -> float:
         """J at the flat parameters ``theta``."""

@@ -153,9 +153,7 @@ class DaskPreparedGradient(PreparedGradient):
                               meta=np.empty((0, 0)), task=task, source=self._source, args=args)
         return np.asarray(blocks.sum(axis=0, split_every=SPLIT_EVERY).compute())
 
-    def _run(self, kernel: str, theta: np.ndarray, arrays: tuple | None = None):
-        if arrays is not None:
-            _no_batches()
+    def _run(self, kernel: str, theta: np.ndarray):
         penalty = self._penalty(theta, self.hyper, self._dd)
         mean = self.compiled.loss.reduce == "mean"
         width = {"_value": 1, "_grad": theta.size, "_value_and_grad": 1 + theta.size}[kernel]
@@ -194,6 +192,10 @@ class DaskPreparedGradient(PreparedGradient):
         return float(sums[0]), sums[1:1 + size], (H + H.T) / 2
 
     def subset(self, rows: Any) -> PreparedGradient:
+        """Not for Dask data: mini-batches need the rows in memory."""
+        _no_batches()
+
+    def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Not for Dask data: mini-batches need the rows in memory."""
         _no_batches()
 
