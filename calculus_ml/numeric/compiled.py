@@ -21,6 +21,7 @@ from ..caching import BoundedMemo
 from ..errors import DataError
 from ..symbolic import check_time, time_budget
 from .codegen import CompileError, _compile_source
+from .finite_difference import hessian
 from .kernels import _program
 from .statistics import _describe
 from .model import _Layout, _Model
@@ -340,12 +341,7 @@ class PreparedGradient:
 
     def _statistics_hessian(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         J, g = self.value_and_grad(theta)
-        steps = 1e-3 * np.maximum(1.0, np.abs(theta))
-        H = np.empty((theta.size, theta.size))
-        for j, h in enumerate(steps):
-            e = np.zeros(theta.size)
-            e[j] = h
-            H[:, j] = (self.grad(theta + e) - self.grad(theta - e)) / (2 * h)
+        H = hessian(self.grad, theta)
         return float(J), g, (H + H.T) / 2
 
     def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
