@@ -103,6 +103,24 @@ def test_lbfgs_matches_irls():
     assert np.max(np.abs(coefficients(fit) - irls(X, ys))) <= 1e-6
 
 
+@pytest.mark.parametrize("callback", [None, lambda x, i, g: False])
+def test_lbfgs_evaluates_the_start_once(callback):
+    pytest.importorskip("scipy")
+    from calculus_ml.optimize.lbfgs import lbfgs
+
+    A = np.diag([1.0, 4.0, 9.0])
+    x0 = np.array([1.0, -2.0, 0.5])
+    starts = []
+
+    def value_and_grad(x):
+        starts.append(np.array_equal(x, x0))
+        return 0.5 * x @ A @ x, A @ x
+
+    x, converged = lbfgs(value_and_grad, x0, tol=1e-10, callback=callback)
+    assert converged and np.abs(x).max() < 1e-8  # the minimum of ½xᵀAx is 0
+    assert sum(starts) == 1 and len(starts) > 1
+
+
 @pytest.mark.slow
 def test_auto_rate_descends_without_a_learning_rate():
     X, ys = classification_data(200)
