@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
 import warnings
 
@@ -38,33 +37,7 @@ from calculus_ml import ConvergenceWarning, GradientDescent, compile_gradient
 from calculus_ml.numeric import CompileError
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import Loss
-
-
-SETTLE = 0.2
-"""Seconds of rest before each row's turn: OpenBLAS worker threads keep spinning for a while after
-a threaded product (the naive rows' ``X @ w``), and on a 2-core machine they would slow down
-whichever row comes next."""
-
-
-def interleaved_times(rows: dict, repeat: int, warm: bool = True) -> dict[str, list[float]]:
-    """Seconds of each callable per repeat; the rows take turns, each timed call after a rest and
-    (with ``warm``) an untimed call of the same row, so no row pays for the caches or threads
-    another left."""
-    times: dict[str, list[float]] = {name: [] for name in rows}
-    for _ in range(repeat):
-        for name, func in rows.items():
-            time.sleep(SETTLE)
-            if warm:
-                func()
-            start = time.perf_counter()
-            func()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def interleaved(rows: dict, repeat: int) -> dict[str, float]:
-    """Median seconds of each callable (:func:`interleaved_times`)."""
-    return {name: statistics.median(ts) for name, ts in interleaved_times(rows, repeat).items()}
+from timing import interleaved
 
 
 def print_table(title: str, medians: dict[str, float], base: str, goals: dict[str, str]) -> None:
@@ -235,14 +208,16 @@ def bench_softmax(n: int, k: int, repeat: int) -> None:
                 "naive NumPy", {})
 
 
-def bench_compile_times() -> None:
-    """Seconds to compile a loss (its derivation included), with every cache emptied first."""
+def bench_compile_times(cases: list | None = None) -> None:
+    """Seconds to compile each loss of ``cases`` (``(name, loss)`` pairs; default: logistic, huber
+    and softmax) and its Hessian, derivation included, with every cache emptied first."""
     from calculus_ml import caching, losses
 
     print("\ncompile time (caches emptied; derivation included)")
-    cases = [("logistic, vector", losses.get("logistic", vector=True)),
-             ("huber", losses.get("huber"))]
-    cases += [(f"softmax, k = {k}", losses.get("softmax", k=k)) for k in (3, 5, 10)]
+    if cases is None:
+        cases = [("logistic, vector", losses.get("logistic", vector=True)),
+                 ("huber", losses.get("huber"))]
+        cases += [(f"softmax, k = {k}", losses.get("softmax", k=k)) for k in (3, 5, 10)]
     for name, loss in cases:
         caching.clear()
         start = time.perf_counter()
