@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from calculus_ml import GradientDescent, compile_gradient, losses
+from timing import interleaved_times
 
 
 def _block(block_id, rows: int, d: int, seed: int):
@@ -47,21 +48,14 @@ def generated(n: int, d: int, chunk: int, seed: int = 0):
     return table[:, :d], table[:, d]
 
 
-def timed(func, repeat: int) -> tuple[float, float, float, object]:
-    """``(median, min, max, last result)`` of ``repeat`` timed calls."""
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times), max(times), result
-
-
-def table(title: str, rows: dict, base: str) -> None:
+def table(title: str, times: dict[str, list[float]], base: str) -> None:
+    """Median, range and ratio to ``base``'s median of each row's seconds."""
     print(f"\n{title}")
     print(f"  {'':52}{'median':>10}{'range':>20}{'ratio':>8}")
-    for name, (med, lo, hi, _) in rows.items():
-        print(f"  {name:52}{med:>9.2f}s{f'{lo:.2f}–{hi:.2f} s':>20}{med / rows[base][0]:>8.2f}")
+    base_median = statistics.median(times[base])
+    for name, ts in times.items():
+        med, lo, hi = statistics.median(ts), min(ts), max(ts)
+        print(f"  {name:52}{med:>9.2f}s{f'{lo:.2f}–{hi:.2f} s':>20}{med / base_median:>8.2f}")
 
 
 def main() -> None:
@@ -92,14 +86,13 @@ def main() -> None:
     prepared = compiled.prepare(x=X, y=y)
     print(f"prepare (one validating pass): {time.perf_counter() - start:.2f} s")
     theta = np.r_[np.full(d, 0.1), 0.2]
-    rows = {"floor: generate + read the blocks (X.sum() + y.sum())":
-            timed(lambda: da.compute(X.sum(), y.sum()), args.repeat),
-            "compiled gradient, one pass": timed(lambda: prepared.grad(theta), args.repeat),
-            "compiled value_and_grad, one pass":
-            timed(lambda: prepared.value_and_grad(theta), args.repeat),
-            "Hessian pass (Newton)": timed(lambda: prepared.hessian(theta), args.repeat)}
-    table("gradient pass vs the bandwidth floor", rows,
-          "floor: generate + read the blocks (X.sum() + y.sum())")
+    floor = "floor: generate + read the blocks (X.sum() + y.sum())"
+    rows = {floor: lambda: da.compute(X.sum(), y.sum()),
+            "compiled gradient, one pass": lambda: prepared.grad(theta),
+            "compiled value_and_grad, one pass": lambda: prepared.value_and_grad(theta),
+            "Hessian pass (Newton)": lambda: prepared.value_grad_hess(theta)}
+    table("gradient pass vs the bandwidth floor",
+          interleaved_times(rows, args.repeat, warm=False), floor)
 
     X1 = da.concatenate([X, da.ones((n, 1), chunks=(X.chunks[0], (1,)))], axis=1)
 
@@ -113,17 +106,23 @@ def main() -> None:
                                          method="L-BFGS-B", options={"gtol": 1e-8, "ftol": 0})
         return result.x, result.nit
 
-    fits = {"dask_glm.algorithms.newton (tol 1e-8)":
-            timed(lambda: (algorithms.newton(X1, y, tol=1e-8), None), 1),
-            "calculus_ml newton (tol 1e-8 on ‖∇J‖)": timed(ours_newton, 1),
+    results = {}
+
+    def kept(name, func):  # the fit's result, for the distances below
+        return lambda: results.__setitem__(name, func())
+
+    reference = "dask_glm.algorithms.newton (tol 1e-8)"
+    fits = {reference: lambda: (algorithms.newton(X1, y, tol=1e-8), None),
+            "calculus_ml newton (tol 1e-8 on ‖∇J‖)": ours_newton,
             "dask_glm.algorithms.lbfgs (tol 1e-8)":
-            timed(lambda: (algorithms.lbfgs(X1, y, tol=1e-8, max_iter=200), None), 1),
-            "calculus_ml gradient + scipy L-BFGS-B": timed(ours_lbfgs, 1)}
-    table("logistic fit to the optimum", fits, "dask_glm.algorithms.newton (tol 1e-8)")
-    reference = np.asarray(fits["dask_glm.algorithms.newton (tol 1e-8)"][3][0])
-    for name, (*_, (coef, iterations)) in fits.items():
+            lambda: (algorithms.lbfgs(X1, y, tol=1e-8, max_iter=200), None),
+            "calculus_ml gradient + scipy L-BFGS-B": ours_lbfgs}
+    table("logistic fit to the optimum", interleaved_times(
+        {name: kept(name, func) for name, func in fits.items()}, 1, warm=False), reference)
+    optimum = np.asarray(results[reference][0])
+    for name, (coef, iterations) in results.items():
         print(f"  {name:52} max |coef − dask_glm newton| = "
-              f"{np.abs(np.asarray(coef) - reference).max():.1e}"
+              f"{np.abs(np.asarray(coef) - optimum).max():.1e}"
               + (f", {iterations} iterations" if iterations is not None else ""))
     print(f"\nclient peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
           f" (one pass generates {n * (d + 1) * 8 / 2**20:,.0f} MiB on the workers)")

@@ -1,7 +1,7 @@
 """Time to a fitted model: calculus_ml's estimator beside scikit-learn and NumPy, in one run.
 
 Run: ``python benchmarks/bench_fit.py`` (``--quick`` for n = 100,000 only). Each row fits the same
-data; the rows of one case take turns (:func:`bench_gradient.interleaved_times`), and the table
+data; the rows of one case take turns (:func:`timing.interleaved_times`), and the table
 shows the median and range over the repeats, the ratio of the medians to scikit-learn's
 ``LogisticRegression(C=inf, tol=1e-8)`` (no penalty; ``penalty=None`` is deprecated) and the
 largest distance of the fitted coefficients from the optimum ``coef*`` (IRLS run to the last
@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 import warnings
 
 import numpy as np
 
-from bench_gradient import interleaved_times
+from bench_gradient import bench_compile_times
 from calculus_ml import ConvergenceWarning, GradientDescent, losses
 from calculus_ml.errors import DivergenceError
-from calculus_ml.numeric import compiled_for
+from timing import interleaved_times
 
 
 def irls(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -216,22 +215,12 @@ def bench_overhead(repeat: int) -> None:
               f"{f'{min(per):.2f}–{max(per):.2f}':>16}")
 
 
-def compile_times() -> None:
-    start = time.perf_counter()
-    compiled = compiled_for(losses.get("logistic", vector=True))
-    middle = time.perf_counter()
-    compiled._second_order()
-    end = time.perf_counter()
-    print(f"compile (once per process): logistic gradient {middle - start:.2f} s, "
-          f"its Hessian {end - middle:.2f} s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="n = 100,000 only")
     parser.add_argument("--repeat", type=int, default=5, help="repeats at n = 100,000")
     args = parser.parse_args()
-    compile_times()
+    bench_compile_times([("logistic, vector", losses.get("logistic", vector=True))])
     for correlated in (False, True):
         bench_logistic(100_000, correlated, args.repeat, first_order=True)
     if not args.quick:

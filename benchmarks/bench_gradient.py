@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
 import warnings
 
@@ -38,33 +37,7 @@ from calculus_ml import ConvergenceWarning, GradientDescent, compile_gradient
 from calculus_ml.numeric import CompileError
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import Loss
-
-
-SETTLE = 0.2
-"""Seconds of rest before each row's turn: OpenBLAS worker threads keep spinning for a while after
-a threaded product (the naive rows' ``X @ w``), and on a 2-core machine they would slow down
-whichever row comes next."""
-
-
-def interleaved_times(rows: dict, repeat: int, warm: bool = True) -> dict[str, list[float]]:
-    """Seconds of each callable per repeat; the rows take turns, each timed call after a rest and
-    (with ``warm``) an untimed call of the same row, so no row pays for the caches or threads
-    another left."""
-    times: dict[str, list[float]] = {name: [] for name in rows}
-    for _ in range(repeat):
-        for name, func in rows.items():
-            time.sleep(SETTLE)
-            if warm:
-                func()
-            start = time.perf_counter()
-            func()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def interleaved(rows: dict, repeat: int) -> dict[str, float]:
-    """Median seconds of each callable (:func:`interleaved_times`)."""
-    return {name: statistics.median(ts) for name, ts in interleaved_times(rows, repeat).items()}
+from timing import interleaved
 
 
 def print_table(title: str, medians: dict[str, float], base: str, goals: dict[str, str]) -> None:
@@ -213,59 +186,6 @@ def bench_logistic(n: int, d: int, repeat: int) -> None:
                 "naive NumPy", goals)
 
 
-def bench_threads(repeat: int) -> None:
-    """The chunk pool on one core and on all of them, with the default and 8× larger chunks.
-
-    ``codegen._THREADS`` (read at every pass) caps the pool; ``numeric.CHUNK_BYTES`` and
-    ``MAX_CHUNK_ROWS`` (read when data are prepared) size the chunks. Shown: wall time (median and
-    range) and CPU seconds per wall second.
-    """
-    from calculus_ml import losses, numeric
-    from calculus_ml.numeric import codegen
-
-    rng = np.random.default_rng(4)
-    X = rng.normal(size=(1_000_000, 10))
-    x = rng.normal(size=10_000_000)
-    cases = {
-        "logistic gradient, n = 1,000,000, d = 10": (
-            compile_gradient(losses.get("logistic", vector=True)),
-            {"x": X, "y": (rng.random(len(X)) < 0.5).astype(float)}),
-        "mse gradient (general path), n = 10,000,000": (
-            compile_gradient(losses.get("mse"), sufficient_statistics=False),
-            {"x": x, "y": 2 * x + rng.normal(size=len(x))})}
-    default = (numeric.CHUNK_BYTES, numeric.MAX_CHUNK_ROWS, codegen._THREADS)
-    configs = {f"{t} thread{'s' * (t > 1)}{', 8× chunks' * big}": (t, big)
-               for big in (False, True) for t in sorted({1, default[2]})}
-    try:
-        for title, (compiled, data) in cases.items():
-            prepared = {}
-            for name, (_, big) in configs.items():
-                numeric.CHUNK_BYTES, numeric.MAX_CHUNK_ROWS = (
-                    (default[0] * 8, default[1] * 8) if big else default[:2])
-                prepared[name] = compiled.prepare(**data)
-            theta = np.full(prepared[name].size, 0.01)
-            wall = {name: [] for name in configs}
-            cpu = {name: [] for name in configs}
-            for _ in range(repeat):
-                for name, (threads, _) in configs.items():
-                    codegen._THREADS = threads
-                    time.sleep(SETTLE)
-                    prepared[name].grad(theta)
-                    start, start_cpu = time.perf_counter(), time.process_time()
-                    prepared[name].grad(theta)
-                    wall[name].append(time.perf_counter() - start)
-                    cpu[name].append(time.process_time() - start_cpu)
-            print(f"\nthreads: {title}")
-            print(f"  {'':30}{'median':>11}{'range':>20}{'CPU s / wall s':>16}")
-            for name in configs:
-                ts = wall[name]
-                print(f"  {name:30}{statistics.median(ts) * 1e3:8.1f} ms"
-                      f"{f'{min(ts) * 1e3:.1f}–{max(ts) * 1e3:.1f} ms':>20}"
-                      f"{sum(cpu[name]) / sum(ts):>16.2f}")
-    finally:
-        numeric.CHUNK_BYTES, numeric.MAX_CHUNK_ROWS, codegen._THREADS = default
-
-
 def bench_softmax(n: int, k: int, repeat: int) -> None:
     from calculus_ml import losses
 
@@ -288,14 +208,16 @@ def bench_softmax(n: int, k: int, repeat: int) -> None:
                 "naive NumPy", {})
 
 
-def bench_compile_times() -> None:
-    """Seconds to compile a loss (its derivation included), with every cache emptied first."""
+def bench_compile_times(cases: list | None = None) -> None:
+    """Seconds to compile each loss of ``cases`` (``(name, loss)`` pairs; default: logistic, huber
+    and softmax) and its Hessian, derivation included, with every cache emptied first."""
     from calculus_ml import caching, losses
 
     print("\ncompile time (caches emptied; derivation included)")
-    cases = [("logistic, vector", losses.get("logistic", vector=True)),
-             ("huber", losses.get("huber"))]
-    cases += [(f"softmax, k = {k}", losses.get("softmax", k=k)) for k in (3, 5, 10)]
+    if cases is None:
+        cases = [("logistic, vector", losses.get("logistic", vector=True)),
+                 ("huber", losses.get("huber"))]
+        cases += [(f"softmax, k = {k}", losses.get("softmax", k=k)) for k in (3, 5, 10)]
     for name, loss in cases:
         caching.clear()
         start = time.perf_counter()
@@ -354,8 +276,6 @@ def main() -> None:
     for k in (3, 10):
         bench_softmax(n, k, repeat)
     bench_memory_floor(n, 10, repeat)
-    if not args.quick:
-        bench_threads(9)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import median_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,20 +101,10 @@ def torch_comparison() -> None:
     ours = compiled.grad(theta, x, y)
     theirs = torch_grad()
     agreement = np.max(np.abs(ours - theirs)) / np.max(np.abs(theirs))
-    t_ours = _median(lambda: compiled.grad(theta, x, y))
-    t_torch = _median(torch_grad)
+    t_ours = median_seconds(lambda: compiled.grad(theta, x, y))
+    t_torch = median_seconds(torch_grad)
     print(f"  n = 10,000, h = 4: compiled {t_ours * 1e3:.2f} ms, torch {t_torch * 1e3:.2f} ms, "
           f"relative difference {agreement:.1e}")
-
-
-def _median(func, repeat: int = 15) -> float:
-    func()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main() -> None:

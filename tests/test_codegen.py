@@ -17,7 +17,7 @@ from numeric_cases import LOSSES, x, y
 from calculus_ml.errors import ExpressionError
 from calculus_ml.functions import sigmoid
 from calculus_ml.losses import Loss
-from calculus_ml.numeric import codegen, compile_gradient
+from calculus_ml.numeric import compile_gradient
 
 
 def test_generated_source_is_printer_output_only():
@@ -49,22 +49,7 @@ def test_general_path_reduces_with_dot_products():
     assert "numpy.dot(d_0, p_0, out=" in grad  # X @ w into a chunk buffer
     assert "numpy.dot(t_" in grad and ", d_0)" in grad  # r @ X, not mean(x*r)
     assert "numpy.mean" not in grad and "for _lo in range(_start, _stop, chunk)" in grad
-    assert "= _split(_pass, n, chunk)" in grad  # the rows shared out between cores
-
-
-@pytest.mark.parametrize("n, chunk", [(1, 4), (31, 4), (64, 8), (1000, 7), (4096, 16)])
-def test_split_covers_every_row_once_on_chunk_boundaries(n, chunk, monkeypatch):
-    monkeypatch.setattr(codegen, "_THREADS", 3)
-    monkeypatch.setattr(codegen, "MIN_CHUNKS_PER_THREAD", 1)
-    seen = []
-
-    def one_pass(start, stop):
-        assert start % chunk == 0 and (stop % chunk == 0 or stop == n)
-        seen.extend(range(start, stop))
-        return (float(stop - start), np.arange(start, stop, dtype=float).sum())
-
-    count, total = codegen._split(one_pass, n, chunk)
-    assert sorted(seen) == list(range(n)) and count == n and total == n * (n - 1) / 2
+    assert "= _pass(0, n)" in grad  # one pass over all rows
 
 
 # -- the in-place emitter against SymPy's own evaluation, on random expressions -------------

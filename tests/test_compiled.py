@@ -18,7 +18,6 @@ from calculus_ml.numeric import (
     CompileError,
     CompiledGradient,
     check_gradient,
-    codegen,
     compile_gradient,
 )
 
@@ -90,11 +89,6 @@ def test_chunk_boundaries_do_not_matter(rng, monkeypatch):
     pieces = compiled.prepare(**data).value_and_grad(theta)
     assert pieces[0] == pytest.approx(whole[0], rel=1e-12)
     assert np.allclose(pieces[1], whole[1], rtol=1e-12, atol=1e-15)
-    monkeypatch.setattr(codegen, "_THREADS", 3)  # the chunks shared out between threads
-    monkeypatch.setattr(codegen, "MIN_CHUNKS_PER_THREAD", 1)
-    threaded = compiled.prepare(**data).value_and_grad(theta)
-    assert threaded[0] == pytest.approx(whole[0], rel=1e-12)
-    assert np.allclose(threaded[1], whole[1], rtol=1e-12, atol=1e-15)
 
 
 def test_params_as_dict_or_array(rng):

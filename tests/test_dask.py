@@ -154,6 +154,13 @@ def test_bad_blocks_are_data_errors(client, data):
         compiled.predict({"w": np.zeros(4), "b": 0.0}, x=data["Xd"])
 
 
+def test_grad_rows_on_dask_data_is_refused(client, data):
+    prepared = cm.compile_gradient(losses.get("logistic", vector=True)).prepare(
+        x=data["Xd"], y=_dask(data["y_binary"]))
+    with pytest.raises(DataError, match="mini-batches"):
+        prepared.grad_rows(np.zeros(prepared.size), 0, 32)
+
+
 def test_cli_fit_reads_a_glob_of_parquet_or_csv(client, data, tmp_path, capsys):
     pandas = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")

@@ -1,6 +1,7 @@
 """Newton's method, L-BFGS and the automatic learning rate against independent oracles.
 
-Oracles: central finite differences of the compiled gradient (the compiled Hessian);
+Oracles: central finite differences of the compiled gradient (the compiled Hessian pass); the
+closed form 2AᵀA/n (+ 2λ) for least squares on sufficient statistics;
 ``numpy.linalg.lstsq`` (least squares), scikit-learn's ``newton-cholesky`` logistic regression and
 a hand-written IRLS (logistic), scikit-learn's multinomial regression (softmax), on data sets that
 ship with scikit-learn.
@@ -38,11 +39,9 @@ def classification_data(n=400, d=3, seed=3):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("loss, statistics", [
-    (logistic(), False), (losses.get("poisson", vector=True), False),
-    (losses.get("ridge", vector=True), False), (losses.get("ridge", vector=True), True),
-    (losses.get("softmax"), False), (mse(), True)])
-def test_compiled_hessian_matches_finite_differences(loss, statistics):
+@pytest.mark.parametrize("loss", [logistic(), losses.get("poisson", vector=True),
+                                  losses.get("ridge", vector=True), losses.get("softmax")])
+def test_compiled_hessian_matches_finite_differences(loss):
     rng = np.random.default_rng(0)
     X, ys = classification_data(60)
     data = {"x": X if loss.vectors else X[:, 0], "y": ys}
@@ -50,12 +49,31 @@ def test_compiled_hessian_matches_finite_differences(loss, statistics):
         labels = rng.integers(0, 3, 60)
         data = {"x": X[:, 0], **{f"y{c + 1}": (labels == c) * 1.0 for c in range(3)}}
     data.update({h.name: 0.3 for h in loss.hyperparameters})
-    prepared = compile_gradient(loss, sufficient_statistics=statistics).prepare(**data)
+    prepared = compile_gradient(loss, sufficient_statistics=False).prepare(**data)
     theta = rng.normal(size=prepared.size) * 0.3
     J, g, H = prepared.value_grad_hess(theta)
     assert J == pytest.approx(prepared.value(theta), rel=1e-12)
     np.testing.assert_allclose(g, prepared.grad(theta), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(H, numeric_hessian(prepared, theta), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", [losses.get("ridge", vector=True), mse()])
+def test_statistics_hessian_is_the_closed_form(loss):
+    """Least squares, (1/n)Σ(y − aᵢ·θ)² + λ‖w‖²: the Hessian is 2AᵀA/n + 2λ on w's diagonal."""
+    rng = np.random.default_rng(0)
+    X, ys = classification_data(60)
+    x = X if loss.vectors else X[:, 0]
+    data = {"x": x, "y": ys, **{h.name: 0.3 for h in loss.hyperparameters}}
+    prepared = compile_gradient(loss, sufficient_statistics=True).prepare(**data)
+    assert prepared.statistics is not None
+    theta = rng.normal(size=prepared.size) * 0.3
+    J, g, H = prepared.value_grad_hess(theta)
+    A = np.column_stack([x, np.ones(len(ys))])  # the columns of w (or m), then b
+    penalty = np.diag([2 * 0.3] * (A.shape[1] - 1) + [0.0]) if loss.hyperparameters else 0.0
+    np.testing.assert_allclose(H, 2 * A.T @ A / len(ys) + penalty, rtol=1e-7, atol=1e-9)
+    assert J == pytest.approx(prepared.value(theta), rel=1e-12)
+    np.testing.assert_allclose(g, prepared.grad(theta), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.slow
@@ -101,6 +119,24 @@ def test_lbfgs_matches_irls():
     fit = GradientDescent(logistic(), method="lbfgs", tol=1e-10, max_iter=500).fit(x=X, y=ys)
     assert fit.converged_ and fit.n_hev_ == 0
     assert np.max(np.abs(coefficients(fit) - irls(X, ys))) <= 1e-6
+
+
+@pytest.mark.parametrize("callback", [None, lambda x, i, g: False])
+def test_lbfgs_evaluates_the_start_once(callback):
+    pytest.importorskip("scipy")
+    from calculus_ml.optimize.lbfgs import lbfgs
+
+    A = np.diag([1.0, 4.0, 9.0])
+    x0 = np.array([1.0, -2.0, 0.5])
+    starts = []
+
+    def value_and_grad(x):
+        starts.append(np.array_equal(x, x0))
+        return 0.5 * x @ A @ x, A @ x
+
+    x, converged = lbfgs(value_and_grad, x0, tol=1e-10, callback=callback)
+    assert converged and np.abs(x).max() < 1e-8  # the minimum of ½xᵀAx is 0
+    assert sum(starts) == 1 and len(starts) > 1
 
 
 @pytest.mark.slow
@@ -151,8 +187,8 @@ def test_newton_never_diverges_where_the_full_step_would():
 
 
 def test_backtrack_halves_until_armijo():
-    found = backtrack(1.0, -1.0, lambda t: ((1 - t) ** 2 + 0.0 * t, t))
-    assert found is not None and found[0] == 1.0
+    # J(t) = (1 − 4t)², J(0) = 1, J'(0) = −8: t = 1 and ½ raise or keep J, ¼ reaches 0
+    assert backtrack(1.0, -8.0, lambda t: ((1 - 4 * t) ** 2, t)) == (0.25, 0.0, 0.25, 3)
     assert backtrack(0.0, -1.0, lambda t: (1.0, None)) is None
 
 

@@ -20,8 +20,7 @@ import functools
 import itertools
 import linecache
 import math
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -348,35 +347,6 @@ def _heaviside_at_zero(expr: sympy.Heaviside) -> sympy.Expr:
     return expr.args[1] if len(expr.args) > 1 else sympy.Rational(1, 2)
 
 
-MIN_CHUNKS_PER_THREAD = 8
-"""A pass is split across threads only when every thread gets at least this many chunks."""
-_THREADS = 1
-"""Threads a pass is split across. One: measured on two cores (docs/benchmarks.md), a second
-thread saved 4–12 % on the logistic gradient (n = 1e6, d = 10) and made the MSE pass
-(n = 1e7) 1.4–1.6× slower, NumPy's short calls per chunk trading the GIL and OpenBLAS
-starting threads of its own; ``backend="numba"`` is the parallel path."""
-_pool: ThreadPoolExecutor | None = None
-
-
-def _split(one_pass: Callable[[int, int], tuple], n: int, chunk: int) -> tuple:
-    """Run ``one_pass(start, stop)`` over ``[0, n)`` on the machine's cores; add the results.
-
-    NumPy releases the GIL inside its loops and BLAS calls, so threads over disjoint row ranges
-    (boundaries on whole chunks) run in parallel; the sums are added in a fixed order.
-    """
-    global _pool
-    chunks = -(-n // chunk)
-    workers = min(_THREADS, chunks // MIN_CHUNKS_PER_THREAD)
-    if workers <= 1:
-        return one_pass(0, n)
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="calculus_ml")
-    bounds = [min(n, chunks * k // workers * chunk) for k in range(workers + 1)]
-    others = [_pool.submit(one_pass, a, b) for a, b in zip(bounds[1:-1], bounds[2:])]
-    parts = [one_pass(bounds[0], bounds[1])] + [future.result() for future in others]
-    return tuple(sum(values) for values in zip(*parts))
-
-
 # --------------------------------------------------------------------------- compiling
 
 
@@ -392,8 +362,7 @@ def _compile_source(source: str) -> dict[str, Any]:
     reaches it. The source is registered with :mod:`linecache` so tracebacks show its lines.
     """
     filename = f"<calculus_ml-gradient-{next(_SOURCE_COUNTER)}>"
-    namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math,
-                                 "_split": _split}
+    namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math}
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, namespace)  # noqa: S102 - printer output only, see the docstring

@@ -21,6 +21,7 @@ from ..caching import BoundedMemo
 from ..errors import DataError
 from ..symbolic import check_time, time_budget
 from .codegen import CompileError, _compile_source
+from .finite_difference import hessian
 from .kernels import _program
 from .statistics import _describe
 from .model import _Layout, _Model
@@ -215,15 +216,15 @@ class CompiledGradient:
         prepared = self._prepared(data)
         return prepared.value_grad_hess(prepared.flatten(params))[2]
 
-    def _second_order(self) -> Any:
-        """The compiled ``_value_grad_hess`` (compiled on first use, then kept)."""
+    def _second_order(self) -> tuple[Any, str]:
+        """The compiled ``_value_grad_hess`` and its source (compiled on first use, then kept)."""
         if self._hess is None:
             from .hessian import _hessian_source
 
             with time_budget(None):
                 source = _hessian_source(self._model, self._layout)
             self._hess = (_compile_source(source)["_value_grad_hess"], source)
-        return self._hess[0]
+        return self._hess
 
     def validate(self, **data: Any) -> dict[str, Any]:
         """``data`` checked and converted to float arrays (vectors ``(n, d)``), as a dict.
@@ -292,8 +293,7 @@ class PreparedGradient:
         self.arrays, self.hyper, self.d = arrays, hyper, d
         self.n: int = arrays[0].shape[0]
         ns = compiled._ns
-        width = sum(1 if a.ndim == 1 else a.shape[1] for a in arrays)
-        self._chunk = {name: _chunk_rows(width + b) for name, b in compiled._buffers.items()}
+        self._chunk = _chunks(compiled, arrays)
         self._dd = d or 0
         self.size: int = compiled._layout.size(d)
         self.statistics = None
@@ -309,10 +309,10 @@ class PreparedGradient:
     def param_names(self) -> tuple[str, ...]:
         return self.compiled.param_names
 
-    def _run(self, kernel: str, theta: np.ndarray, arrays: tuple | None = None):
-        """Call the chunked function ``kernel`` on all the data, or on ``arrays``."""
-        data = self.arrays if arrays is None else arrays
-        return self.compiled._ns[kernel](theta, self.hyper, data, self._dd, self._chunk[kernel])
+    def _run(self, kernel: str, theta: np.ndarray):
+        """Call the chunked function ``kernel`` on all the data."""
+        return self.compiled._ns[kernel](theta, self.hyper, self.arrays, self._dd,
+                                         self._chunk[kernel])
 
     def value(self, theta: np.ndarray) -> float:
         """J at the flat parameters ``theta``."""
@@ -334,18 +334,13 @@ class PreparedGradient:
         """
         if self.statistics is not None:
             return self._statistics_hessian(theta)
-        kernel = self.compiled._second_order()
+        kernel, _ = self.compiled._second_order()
         J, g, H = kernel(theta, self.hyper, self.arrays, self._dd, _HESSIAN_CHUNK_ROWS)
         return float(J), g, H
 
     def _statistics_hessian(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         J, g = self.value_and_grad(theta)
-        steps = 1e-3 * np.maximum(1.0, np.abs(theta))
-        H = np.empty((theta.size, theta.size))
-        for j, h in enumerate(steps):
-            e = np.zeros(theta.size)
-            e[j] = h
-            H[:, j] = (self.grad(theta + e) - self.grad(theta - e)) / (2 * h)
+        H = hessian(self.grad, theta)
         return float(J), g, (H + H.T) / 2
 
     def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -384,6 +379,12 @@ _HESSIAN_CHUNK_ROWS = 4096
 more than cache misses below this (measured: 2× the time at 1,024 rows), and above it OpenBLAS
 runs the chunk's weighted Gram product ``Xᵀ diag(s) X`` on several threads (4× the time at
 8,192 rows on a busy 2-core machine)."""
+
+
+def _chunks(compiled: CompiledGradient, arrays: tuple) -> dict[str, int]:
+    """Rows per chunk of each compiled pass over ``arrays`` (see :func:`_chunk_rows`)."""
+    width = sum(1 if a.ndim == 1 else a.shape[1] for a in arrays)
+    return {name: _chunk_rows(width + b) for name, b in compiled._buffers.items()}
 
 
 def _chunk_rows(columns: int) -> int:

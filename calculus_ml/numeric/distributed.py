@@ -31,7 +31,7 @@ import numpy as np
 from ..caching import BoundedMemo
 from ..errors import DataError
 from .codegen import _compile_source
-from .compiled import _HESSIAN_CHUNK_ROWS, PreparedGradient, _chunk_rows
+from .compiled import _HESSIAN_CHUNK_ROWS, PreparedGradient, _chunks
 from .penalty import penalty_hessian, penalty_kernel
 from .validation import _validate, check_labels, is_dask
 
@@ -121,14 +121,12 @@ class DaskPreparedGradient(PreparedGradient):
         self._penalty = penalty_kernel(compiled)
         self._source = compiled.source
         _NAMESPACES.put(compiled.source, compiled._ns)  # this process needs no second compile
-        width = sum(1 if a.ndim == 1 else a.shape[1] for a in arrays)
-        chunks = {name: _chunk_rows(width + b) for name, b in compiled._buffers.items()}
         model = compiled._model
         check = (types.SimpleNamespace(data=model.data, hyper=model.hyper,
                                        vector_data=model.vector_data),
                  types.SimpleNamespace(labels=getattr(compiled.loss, "labels", None),
                                        name=getattr(compiled.loss, "name", "the loss")))
-        stats_chunk = chunks.get("_stats") if compiled.sufficient_statistics else None
+        stats_chunk = _chunks(compiled, arrays).get("_stats") if compiled.sufficient_statistics else None
         shapes = [()] if stats_chunk is None else [np.shape(s) for s in compiled._ns["_stats"](
             tuple(np.zeros((1,) + a.shape[1:], a.dtype) for a in arrays), d or 0, 64)]
         bounds = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
@@ -139,7 +137,6 @@ class DaskPreparedGradient(PreparedGradient):
                                for a, b, s in zip(bounds, bounds[1:], shapes))
         super().__init__(compiled, arrays, hyper, d, use_statistics=stats_chunk is not None,
                          statistics=statistics)
-        self._chunk = chunks
 
     def _reduce(self, task: str, args: tuple, width: int, arrays: tuple | None = None
                 ) -> np.ndarray:
@@ -153,9 +150,7 @@ class DaskPreparedGradient(PreparedGradient):
                               meta=np.empty((0, 0)), task=task, source=self._source, args=args)
         return np.asarray(blocks.sum(axis=0, split_every=SPLIT_EVERY).compute())
 
-    def _run(self, kernel: str, theta: np.ndarray, arrays: tuple | None = None):
-        if arrays is not None:
-            _no_batches()
+    def _run(self, kernel: str, theta: np.ndarray):
         penalty = self._penalty(theta, self.hyper, self._dd)
         mean = self.compiled.loss.reduce == "mean"
         width = {"_value": 1, "_grad": theta.size, "_value_and_grad": 1 + theta.size}[kernel]
@@ -177,11 +172,10 @@ class DaskPreparedGradient(PreparedGradient):
         """
         if self.statistics is not None:
             return super().value_grad_hess(theta)
-        self.compiled._second_order()
+        _, source = self.compiled._second_order()
         size = theta.size
         mean = self.compiled.loss.reduce == "mean"
-        sums = self._reduce("_value_grad_hess", (theta, self.hyper, self._dd,
-                                                 self.compiled._hess[1], mean),
+        sums = self._reduce("_value_grad_hess", (theta, self.hyper, self._dd, source, mean),
                             1 + size + size * size)
         if mean:  # each block's mean (its penalty included) weighted by its rows
             sums = sums / self.n
@@ -194,6 +188,10 @@ class DaskPreparedGradient(PreparedGradient):
         return float(sums[0]), sums[1:1 + size], (H + H.T) / 2
 
     def subset(self, rows: Any) -> PreparedGradient:
+        """Not for Dask data: mini-batches need the rows in memory."""
+        _no_batches()
+
+    def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Not for Dask data: mini-batches need the rows in memory."""
         _no_batches()
 

@@ -127,7 +127,7 @@ def _class_kernel(name: str, value: bool, grad: bool, hess: bool) -> str:
     if hess:  # rows of A per product AᵀA: see _GRAM_ENTRIES
         inner.append(f"_step = max(64, {_GRAM_ENTRIES} // ({nf}*_k))")
     inner += _function("_pass(_start, _stop)", one_pass).split("\n")
-    inner += ["".join(f"{a}, " for a in accs) + "= _split(_pass, n, chunk)", "_scale = 1.0 / n"]
+    inner += ["".join(f"{a}, " for a in accs) + "= _pass(0, n)", "_scale = 1.0 / n"]
     returns = []
     if value:
         inner.append("J = _scale*a_v")

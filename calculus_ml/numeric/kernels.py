@@ -140,7 +140,7 @@ def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad
     one_pass.append("return " + "".join(f"{acc}, " for acc in accs))
     inner = _unpack(model, layout) + _whole_data(model) + printer.prelude
     inner += _function("_pass(_start, _stop)", one_pass).split("\n")
-    inner.append("".join(f"{acc}, " for acc in accs) + "= _split(_pass, n, chunk)")
+    inner.append("".join(f"{acc}, " for acc in accs) + "= _pass(0, n)")
     inner.append(_scale(model))
     if value:
         inner.append(f"J = _scale*a_v + {penalty_value}")

@@ -20,6 +20,7 @@ Nothing is multiplied out that would grow past :data:`~calculus_ml.symbolic.MAX_
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,27 +86,39 @@ class _Model:
         self.penalty = self.lower(loss.penalty, per_sample=False)
         self._loss = loss
         self.classes = softmax_classes(loss)  # then the kernels are the index form's (.indexed)
-        if self.classes is None:
-            self._lower_gradients()
+        if self.classes is None:  # lowered now, so that the gradients' dots join the arrays
+            self._lowered  # noqa: B018
         self.arrays = frozenset(s for s in self.data if s not in vectors) | frozenset(
             self.linear) | frozenset(self.rowwise)
 
-    def _lower_gradients(self) -> None:
-        """Set ``value_term``, ``grad_terms`` and ``grad_penalty`` from the verified derivation."""
-        self.value_term = _stable_logs(self.term)
+    @functools.cached_property
+    def _lowered(self) -> tuple[sympy.Expr, dict, dict]:
+        """``(value_term, grad_terms, grad_penalty)`` from the verified derivation.
+
+        Lowered at construction, except for a loss compiled from its index form: then only when
+        something other than its kernels asks for them.
+        """
         sample_grad = self._loss.sample_gradient()
         penalty_grad = self._loss.penalty_gradient() if self.penalty != 0 else {}
-        self.grad_terms = {p: self._split(sample_grad[p], p, True) for p in self.params}
-        self.grad_penalty = {p: self._split(penalty_grad.get(p, sympy.Integer(0)), p, False)
-                             for p in self.params}
+        return (_stable_logs(self.term),
+                {p: self._split(sample_grad[p], p, True) for p in self.params},
+                {p: self._split(penalty_grad.get(p, sympy.Integer(0)), p, False)
+                 for p in self.params})
 
-    def __getattr__(self, name: str) -> Any:
-        """The gradients of a loss compiled from its index form, lowered class by class only
-        when something other than its kernels asks for them."""
-        if name in ("value_term", "grad_terms", "grad_penalty") and "classes" in self.__dict__:
-            self._lower_gradients()
-            return self.__dict__[name]
-        raise AttributeError(name)
+    @property
+    def value_term(self) -> sympy.Expr:
+        """J's per-sample term, logs written stably."""
+        return self._lowered[0]
+
+    @property
+    def grad_terms(self) -> dict[sympy.Symbol, list[_Reduction]]:
+        """The per-sample gradient of each parameter, as reductions over the data."""
+        return self._lowered[1]
+
+    @property
+    def grad_penalty(self) -> dict[sympy.Symbol, list[_Reduction]]:
+        """The penalty's gradient of each parameter, as reductions."""
+        return self._lowered[2]
 
     # -- dot placeholders and vector gradients -------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .codegen import _compile_source, _Printer
+from .finite_difference import hessian
 from .source import _function, _pack, _penalty_parts, _unpack
 
 _PENALTIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -33,13 +34,6 @@ def penalty_kernel(compiled: Any) -> Callable:
 
 
 def penalty_hessian(penalty: Callable, theta: np.ndarray, hyper: tuple, d: int) -> np.ndarray:
-    """The Hessian of the penalty at ``theta``: central differences of its gradient."""
-    size = theta.size
-    out = np.zeros((size, size))
-    for k in range(size):
-        step = 1e-4 * max(1.0, abs(theta[k]))
-        up, down = theta.copy(), theta.copy()
-        up[k] += step
-        down[k] -= step
-        out[:, k] = (penalty(up, hyper, d)[1] - penalty(down, hyper, d)[1]) / (2 * step)
-    return (out + out.T) / 2
+    """The Hessian of the penalty at ``theta``: central differences of its gradient, symmetrised."""
+    H = hessian(lambda t: penalty(t, hyper, d)[1], theta)
+    return (H + H.T) / 2

@@ -134,9 +134,10 @@ def feature_statistics(data: Mapping[str, Any], features: Iterable[str], center:
     """
     mean, scale = {}, {}
     for name in features:
-        column = np.asarray(data[name], dtype=float)
-        mean[name] = column.mean(axis=0) if center else 0.0 * column[0]
-        spread = np.sqrt(_squares_about(column, column.mean(axis=0)) / column.shape[0])
+        column = np.asarray(data[name])  # float32 stays float32: sums accumulate in float64
+        average = column.mean(axis=0, dtype=np.float64)
+        mean[name] = average if center else 0.0 * average
+        spread = np.sqrt(_squares_about(column, average) / column.shape[0])
         scale[name] = np.where(spread > 0, spread, 1.0)
     return mean, scale
 
@@ -145,7 +146,7 @@ def _squares_about(column: np.ndarray, center: np.ndarray, rows: int = 1 << 14) 
     """``Σᵢ (xᵢ − center)²`` per column, a block of rows at a time: no copy of the data."""
     total = np.zeros(np.shape(center))
     for start in range(0, column.shape[0], rows):
-        block = column[start:start + rows] - center
+        block = np.subtract(column[start:start + rows], center, dtype=np.float64)
         total += np.einsum("i...,i...->...", block, block)
     return total
 

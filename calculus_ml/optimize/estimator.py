@@ -292,16 +292,15 @@ class GradientDescent:
                 return out
             return evaluated
 
-        full = counted["value_and_grad"]
-        value_and_grad, value_grad_hess = map(remembering, (full, counted["value_grad_hess"]))
+        value_and_grad, value_grad_hess = map(remembering, (counted["value_and_grad"],
+                                                            counted["value_grad_hess"]))
 
         grad_rows = counted["grad_rows"]
 
         def grad(x, i):
-            nonlocal shuffled, value
+            nonlocal shuffled
             if not stochastic:
-                value, g = full(x)
-                return g
+                return value_and_grad(x)[1]
             b = i % per_epoch
             if b == 0:
                 shuffled = prepared.subset(rng.permutation(n))
@@ -330,8 +329,7 @@ class GradientDescent:
                     self._diverged(k, J, losses[0], prepared, theta0, fit_data, oscillating=True)
             else:
                 growing = 0
-            if progress.enabled:
-                progress.update(k, J)
+            progress.update(k, J)
             stopped = bool(callback is not None and callback(x, k, g)) or (
                 norm <= tol and gradient_test)
             return stopped

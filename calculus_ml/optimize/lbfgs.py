@@ -43,9 +43,10 @@ def lbfgs(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: 
     last: dict[str, Any] = {}
 
     def fun(x):
-        f, g = value_and_grad(x)
-        last.update(x=x.copy(), g=g)
-        return f, g
+        if not np.array_equal(last.get("x"), x):  # SciPy evaluates the start a second time
+            f, g = value_and_grad(x)
+            last.update(x=x.copy(), f=f, g=g)
+        return last["f"], last["g"]
 
     iteration = [0]
     x_start = np.array(x0, dtype=float)
