@@ -104,6 +104,14 @@ class _Printer(NumPyPrinter):
     def _print_Or(self, expr):
         return self._nested("numpy.logical_or", expr.args)
 
+    def _print_Max(self, expr):
+        """Nested ``numpy.maximum``: elementwise between arrays and numbers alike (SymPy's
+        ``amax`` of a tuple fails when a number meets an array)."""
+        return self._nested("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._nested("numpy.minimum", expr.args)
+
     def _nested(self, function: str, args) -> str:
         text = self._print(args[0])
         for arg in args[1:]:

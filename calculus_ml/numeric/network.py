@@ -24,16 +24,6 @@ from .validation import _check_finite
 __all__ = ["CompiledNetwork", "compile_network"]
 
 
-class _NetworkPrinter(_Printer):
-    """The package's printer, with ``max``/``min`` elementwise between arrays."""
-
-    def _print_Max(self, expr):
-        return self._nested("numpy.maximum", expr.args)
-
-    def _print_Min(self, expr):
-        return self._nested("numpy.minimum", expr.args)
-
-
 class CompiledNetwork:
     """A network's loss compiled: ``grad(theta, x, y)``, ``value``, ``predict``.
 
@@ -109,7 +99,7 @@ def compile_network(bp: Backpropagation) -> CompiledNetwork:
         shapes[layer.weight] = (net.sizes[layer.name], net.sizes[layer.source])
         shapes[layer.bias] = (net.sizes[layer.name],)
     params = {p: f"p_{k}" for k, p in enumerate(shapes)}
-    printer = _NetworkPrinter(ident, frozenset(ident))
+    printer = _Printer(ident, frozenset(ident))
     node = {n: ident[sympy.Symbol(n, real=True)] for n in names}
 
     unpack, start = [], 0
