@@ -28,18 +28,16 @@ def run_handout(args: argparse.Namespace) -> str:
 
 
 def _render(derivation, args: argparse.Namespace) -> str:
-    """The derivation in ``args.format`` at ``args.detail``; text in ASCII when the output
-    cannot encode Unicode (``args.ascii``); HTML as a standalone page."""
-    detail = getattr(args, "detail", None)
+    """The derivation in ``args.format`` at its own level of detail; text in ASCII when the
+    output cannot encode Unicode (``args.ascii``); HTML as a standalone page."""
     if args.format == "text":
-        return derivation.to_text(detail=detail, ascii=getattr(args, "ascii", False))
+        return derivation.to_text(ascii=getattr(args, "ascii", False))
     if args.format == "html":
         from ..render.html import page
 
-        return page("Derivation", derivation.to_html(detail=detail))
-    if args.format == "markdown":
-        return derivation.to_markdown(detail=detail)
-    return {"latex": derivation.to_latex, "json": derivation.to_json}[args.format]()
+        return page("Derivation", derivation.to_html())
+    return {"markdown": derivation.to_markdown, "latex": derivation.to_latex,
+            "json": derivation.to_json}[args.format]()
 
 
 def run_derive(args: argparse.Namespace) -> str:
@@ -52,7 +50,7 @@ def run_derive(args: argparse.Namespace) -> str:
         if args.hints and args.order != 1:
             raise CalculusMLError("--hints shows a first derivative: drop --order")
         derivation = derive(args.expr, args.wrt, data=args.data, reduce=args.reduce,
-                            order=args.order)
+                            order=args.order, detail=args.detail)
         if args.hints:
             return run_hints(derivation)
         return _render(derivation, args)
@@ -159,7 +157,7 @@ def _loss_report(loss, args: argparse.Namespace, data: dict | None) -> str:
         sections.append(("On the data", items))
     if args.format == "json":
         return _json_report(loss, sections)
-    parts = [_render(loss.derive(), args)]
+    parts = [_render(loss.derive(detail=args.detail), args)]
     parts += [_section(args, heading, items) for heading, items in sections]
     if args.format == "html":
         from ..render.html import page
@@ -231,9 +229,8 @@ def run_demo(args: argparse.Namespace) -> str:
     from ..derivation import derive
 
     example = MSE_EXAMPLE
-    derivation = derive(
-        example["expr"], example["wrt"], data=example["data"], reduce=example["reduce"]
-    )
+    derivation = derive(example["expr"], example["wrt"], data=example["data"],
+                        reduce=example["reduce"], detail=args.detail)
     from ..handout import demo
 
     steps, report = _render(derivation, args), demo(args.out)
