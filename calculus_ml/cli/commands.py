@@ -157,13 +157,13 @@ def _loss_report(loss, args: argparse.Namespace, data: dict | None) -> str:
         sections.append(("On the data", items))
     if args.format == "json":
         return _json_report(loss, sections)
-    parts = [_render(loss.derive(detail=args.detail), args)]
-    parts += [_section(args, heading, items) for heading, items in sections]
+    derivation = loss.derive(detail=args.detail)
     if args.format == "html":
         from ..render.html import page
 
-        parts[0] = parts[0][parts[0].index("<body>") + 6: parts[0].index("</body>")]
+        parts = [derivation.to_html()] + [_section(args, h, items) for h, items in sections]
         return page(f"Derivative of {loss.name}", "\n".join(parts))
+    parts = [_render(derivation, args)] + [_section(args, h, items) for h, items in sections]
     return "\n\n".join(part.rstrip("\n") for part in parts)
 
 
