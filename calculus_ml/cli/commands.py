@@ -188,8 +188,8 @@ def _json_report(loss, sections: list) -> str:
 def _section(args: argparse.Namespace, heading: str, items) -> str:
     """A heading and its items (sentences, or ``label = maths``) in a text format; a closed
     form renders itself."""
-    from ..render import html
-    from ..render.latex import escape_text, latex
+    from ..render import html, markdown
+    from ..render.latex import display, escape_text
     from ..render.text import equation
 
     fmt, ascii = args.format, getattr(args, "ascii", False)
@@ -208,9 +208,9 @@ def _section(args: argparse.Namespace, heading: str, items) -> str:
         elif fmt == "html":
             lines.append(html.equation(item))
         elif fmt == "latex":
-            lines.append(rf"\[ {latex(item[0])} = {latex(item[1])} \]")
+            lines.append(display(item))
         else:
-            lines.append(f"$${latex(item[0])} = {latex(item[1])}$$")
+            lines.append(markdown.display(item))
     return "\n".join(lines)
 
 

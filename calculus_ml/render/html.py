@@ -350,7 +350,12 @@ def render(derivation, *, level: int = 3, detail=None, style: bool = False) -> s
     ``level`` is the heading level per variable; ``style`` puts the derivation stylesheet
     (:data:`DERIVATION_CSS`) in front, for a page (a notebook) that has none."""
     body = HtmlWalker(level=level).derivation(derivation, detail)
-    return f"<style>\n{DERIVATION_CSS}</style>\n{body}" if style else body
+    return styled(body) if style else body
+
+
+def styled(fragment: str) -> str:
+    """``fragment`` with the derivation stylesheet (:data:`DERIVATION_CSS`) in front."""
+    return f"<style>\n{DERIVATION_CSS}</style>\n{fragment}"
 
 
 def render_solution(solution, *, level: int = 3) -> str:
