@@ -145,7 +145,6 @@ class DerivationDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         try:
             result, title = self._derive()
-            result.detail = self.options.get("detail", self.config.calculus_ml_default_detail)
             show = self.options.get("show", self.config.calculus_ml_default_show)
             body = render_nodes(result, show, verify=self.config.calculus_ml_verify)
         except CalculusMLError as error:
@@ -167,6 +166,7 @@ class DerivationDirective(SphinxDirective):
     def _derive(self) -> tuple[Derivation, str]:
         """The derivation asked for and its title."""
         verify = self.config.calculus_ml_verify
+        detail = self.options.get("detail", self.config.calculus_ml_default_detail)
         if "loss" in self.options:
             if self.arguments:
                 raise ExpressionError("give an expression or :loss:, not both")
@@ -174,7 +174,7 @@ class DerivationDirective(SphinxDirective):
             if fixed:
                 raise ExpressionError(f"a :loss: fixes {', '.join(fixed)}; remove those options")
             loss = losses.get(self.options["loss"])
-            return loss.derive(verify=verify), f"Derivative of {loss.title}"
+            return loss.derive(verify=verify, detail=detail), f"Derivative of {loss.title}"
         if not self.arguments:
             raise ExpressionError("give an expression as the argument, or a :loss: NAME")
         if "wrt" not in self.options:
@@ -186,6 +186,7 @@ class DerivationDirective(SphinxDirective):
             data=self.options.get("data"),
             reduce=self.options.get("reduce"),
             verify=verify,
+            detail=detail,
         )
         return result, f"Derivative of {text}"
 

@@ -38,6 +38,11 @@ def trivial(step: r.Step) -> bool:
     return step.rule in ("constant", "variable")
 
 
+def kept(root: r.Step) -> list[r.Step]:
+    """The steps shown below ``full``: every one but a trivial leaf under a parent."""
+    return [s for s, depth in tree(root) if depth == 0 or not trivial(s)]
+
+
 @pytest.fixture(params=CASES, ids=[c[0] for c in CASES], scope="module")
 def derivation(request):
     expr, wrt, options = request.param
@@ -49,8 +54,7 @@ def test_trivial_leaves_fold_into_their_parent(derivation, detail):
     for _, root in derivation:
         steps = list(tree(root))
         shown = entries(root, detail)
-        kept = [s for s, depth in steps if depth == 0 or not trivial(s)]
-        assert [e.node for e in shown] == kept
+        assert [e.node for e in shown] == kept(root)
         folded = [s for e in shown for s in e.folded]
         assert sorted(map(id, folded)) == sorted(id(s) for s, d in steps if d and trivial(s))
         for entry in shown:
@@ -66,7 +70,7 @@ def test_full_shows_every_step(derivation):
 def test_brief_is_one_line_per_rule(derivation):
     out = derivation.to_text(detail="brief", width=200)
     bullets = re.findall(r"^ *• (.+)$", out, re.M)
-    shown = sum(len(entries(root, "brief")) for _, root in derivation)
+    shown = sum(len(kept(root)) for _, root in derivation)
     assert len(bullets) == shown
     assert all(" = " in line or "derived above" in line for line in bullets)
 
@@ -106,6 +110,19 @@ def test_a_handout_spec_names_its_level(tmp_path):
     assert spec.load(good).detail == "brief"
     with pytest.raises(SpecError, match="detail"):
         spec.load(bad)
+
+
+def test_the_command_line_level_reaches_latex(capsys):
+    from calculus_ml.cli import main
+
+    expr = "3*x^2 + 10*x + 4"
+    root = cm.derive(expr, "x", detail="full")["x"]
+    steps = {}
+    for detail in ("brief", "full"):
+        assert main(["derive", expr, "--format", "latex", "--detail", detail]) == 0
+        steps[detail] = capsys.readouterr().out.count(r"\par}")
+    assert steps == {"brief": len(kept(root)), "full": len(list(tree(root)))}
+    assert steps["brief"] < steps["full"]
 
 
 def test_the_command_line_offers_the_same_levels():

@@ -23,7 +23,7 @@ def mse():
 def shows_itself(obj, *needles: str) -> None:
     assert "\n" not in repr(obj) and len(repr(obj)) < 200
     markup, md, tex = obj._repr_html_(), obj._repr_markdown_(), obj._repr_latex_()
-    assert "<math" in markup and "<script" not in markup or "<strong>" in markup
+    assert ("<math" in markup or "<strong>" in markup) and "<script" not in markup
     assert tex.startswith("$$") and tex.endswith("$$")
     for needle in needles:
         assert needle in markup and needle in md

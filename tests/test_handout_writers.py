@@ -8,6 +8,7 @@ import sympy
 from calculus_ml.errors import CalculusMLError
 from calculus_ml.handout import document as doc
 from calculus_ml.handout import writers
+from calculus_ml.render.markdown import escape as markdown_escape
 
 STYLED = doc.Document("T", (doc.Prose((("p", (
     doc.Run("a_1", frozenset({"code", "italic", "bold"})), doc.Run(" & "),
@@ -35,13 +36,13 @@ HOSTILE = ("<script>alert(1)</script> <img src=x onerror=alert(1)> [a](javascrip
 
 
 def test_markdown_shows_markup_as_text():
-    text = writers.markdown_escape(HOSTILE)
+    text = markdown_escape(HOSTILE)
     assert "<" not in text and ">" not in text and "\n" not in text
     assert text == ("&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt; "
                     "\\[a\\](javascript:alert(1)) &lt;javascript:x&gt; &amp;amp; \\*not bold\\* "
                     "\\_x\\_ \\`c\\` \\$m\\$ \\# h \\~\\~s\\~\\~ \\\\ | line break")
     ordinary = "a & b, (c); d: 1.5 - 2/3 = x|y"
-    assert writers.markdown_escape(ordinary) == ordinary
+    assert markdown_escape(ordinary) == ordinary
 
 
 def test_every_text_of_a_markdown_document_is_escaped():
@@ -54,7 +55,7 @@ def test_every_text_of_a_markdown_document_is_escaped():
     ))
     text = writers.write_markdown(document)
     assert [line for line in text.splitlines() if line.startswith("#")] == [
-        "# " + writers.markdown_escape(HOSTILE), "## H \\# Fake title"]
+        "# " + markdown_escape(HOSTILE), "## H \\# Fake title"]
     assert "<script" not in text and "<img" not in text and "<i>" not in text
     assert "`<b>code</b>`" in text  # a code span shows its text as written
     assert "| a\\|b |" in text

@@ -200,7 +200,12 @@ def test_derive_hints_prints_every_step_when_not_on_a_terminal(capsys):
     assert main(["derive", "sin(x^2)", "--hints"]) == 0
     out = capsys.readouterr().out
     assert "1. The outer function is sin(u) with u = x^2: which rule?" in out
-    assert "→ chain rule: d/dx[sin(x^2)] = 2·x·cos(x^2)" in out
+    assert "→ chain rule: d/dx[sin(x²)] = 2⋅x⋅cos(x²)" in out
+
+
+def test_a_partial_hint_reveals_a_partial_derivative(capsys):
+    assert main(["derive", "x^2*y", "--wrt", "x", "--hints"]) == 0
+    assert "→ constant multiple rule: ∂/∂x[x²⋅y] = 2⋅x⋅y" in capsys.readouterr().out
 
 
 @pytest.mark.slow

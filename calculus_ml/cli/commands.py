@@ -28,18 +28,16 @@ def run_handout(args: argparse.Namespace) -> str:
 
 
 def _render(derivation, args: argparse.Namespace) -> str:
-    """The derivation in ``args.format`` at ``args.detail``; text in ASCII when the output
-    cannot encode Unicode (``args.ascii``); HTML as a standalone page."""
-    detail = getattr(args, "detail", None)
+    """The derivation in ``args.format`` at its own level of detail; text in ASCII when the
+    output cannot encode Unicode (``args.ascii``); HTML as a standalone page."""
     if args.format == "text":
-        return derivation.to_text(detail=detail, ascii=getattr(args, "ascii", False))
+        return derivation.to_text(ascii=getattr(args, "ascii", False))
     if args.format == "html":
         from ..render.html import page
 
-        return page("Derivation", derivation.to_html(detail=detail))
-    if args.format == "markdown":
-        return derivation.to_markdown(detail=detail)
-    return {"latex": derivation.to_latex, "json": derivation.to_json}[args.format]()
+        return page("Derivation", derivation.to_html())
+    return {"markdown": derivation.to_markdown, "latex": derivation.to_latex,
+            "json": derivation.to_json}[args.format]()
 
 
 def run_derive(args: argparse.Namespace) -> str:
@@ -52,7 +50,7 @@ def run_derive(args: argparse.Namespace) -> str:
         if args.hints and args.order != 1:
             raise CalculusMLError("--hints shows a first derivative: drop --order")
         derivation = derive(args.expr, args.wrt, data=args.data, reduce=args.reduce,
-                            order=args.order)
+                            order=args.order, detail=args.detail)
         if args.hints:
             return run_hints(derivation)
         return _render(derivation, args)
@@ -159,13 +157,13 @@ def _loss_report(loss, args: argparse.Namespace, data: dict | None) -> str:
         sections.append(("On the data", items))
     if args.format == "json":
         return _json_report(loss, sections)
-    parts = [_render(loss.derive(), args)]
-    parts += [_section(args, heading, items) for heading, items in sections]
+    derivation = loss.derive(detail=args.detail)
     if args.format == "html":
         from ..render.html import page
 
-        parts[0] = parts[0][parts[0].index("<body>") + 6: parts[0].index("</body>")]
+        parts = [derivation.to_html()] + [_section(args, h, items) for h, items in sections]
         return page(f"Derivative of {loss.name}", "\n".join(parts))
+    parts = [_render(derivation, args)] + [_section(args, h, items) for h, items in sections]
     return "\n\n".join(part.rstrip("\n") for part in parts)
 
 
@@ -190,8 +188,8 @@ def _json_report(loss, sections: list) -> str:
 def _section(args: argparse.Namespace, heading: str, items) -> str:
     """A heading and its items (sentences, or ``label = maths``) in a text format; a closed
     form renders itself."""
-    from ..render import html
-    from ..render.latex import escape_text, latex
+    from ..render import html, markdown
+    from ..render.latex import display, escape_text
     from ..render.text import equation
 
     fmt, ascii = args.format, getattr(args, "ascii", False)
@@ -210,9 +208,9 @@ def _section(args: argparse.Namespace, heading: str, items) -> str:
         elif fmt == "html":
             lines.append(html.equation(item))
         elif fmt == "latex":
-            lines.append(rf"\[ {latex(item[0])} = {latex(item[1])} \]")
+            lines.append(display(item))
         else:
-            lines.append(f"$${latex(item[0])} = {latex(item[1])}$$")
+            lines.append(markdown.display(item))
     return "\n".join(lines)
 
 
@@ -231,9 +229,8 @@ def run_demo(args: argparse.Namespace) -> str:
     from ..derivation import derive
 
     example = MSE_EXAMPLE
-    derivation = derive(
-        example["expr"], example["wrt"], data=example["data"], reduce=example["reduce"]
-    )
+    derivation = derive(example["expr"], example["wrt"], data=example["data"],
+                        reduce=example["reduce"], detail=args.detail)
     from ..handout import demo
 
     steps, report = _render(derivation, args), demo(args.out)

@@ -67,11 +67,11 @@ def run_hints(derivation, *, interactive: bool | None = None) -> str:
     for var in derivation.variables:
         out.append(f"Hints for d/d{var}" + (" (press Enter for each step)" if interactive else ""))
         for hint in derivation.hints(var):
-            pad = "  " * hint.depth
-            out.append(f"{pad}{hint.number}. {hint.prompt}")
+            question, revealed = hint.to_text().rsplit("\n", 1)
+            out.append(question)
             if interactive:
                 print("\n".join(out), flush=True)
                 out = []
                 input()
-            out.append(f"{pad}   → {hint.reveal}")
+            out.append(revealed)
     return "\n".join(out)

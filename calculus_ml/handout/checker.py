@@ -96,6 +96,7 @@ class Checker:
         self.path = path
         self.steps = 0
         self.visits = 0
+        self.exercises = 0  # of all the handout's worksheets
 
     def spend(self, key: str, steps: int, visits: int) -> None:
         """Count a fit's gradient steps and the data rows it visits against the handout's

@@ -85,9 +85,7 @@ class Context:
     @cached_property
     def derivation(self) -> Derivation:
         if self.section.loss is not None:
-            shown = self.section.loss.derive()
-            shown.detail = self.spec.detail
-            return shown
+            return self.section.loss.derive(detail=self.spec.detail)
         return derive(self.section.expression, list(self.section.wrt), detail=self.spec.detail)
 
     @cached_property

@@ -7,7 +7,6 @@ on a page of their own and the answer key, every step shown, on the next (see
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import sympy
@@ -24,9 +23,6 @@ MAX_HANDOUT_EXERCISES = MAX_EXERCISES
 """The most exercises of all the worksheets of one handout (each is derived and verified,
 up to half a second)."""
 
-_EXERCISES: weakref.WeakKeyDictionary[Checker, int] = weakref.WeakKeyDictionary()
-"""Exercises asked for so far, per spec being read."""
-
 
 def read_worksheet(table: Any, key: str, check: Checker) -> dict[str, Any]:
     """The worksheet's settings, each checked."""
@@ -39,9 +35,9 @@ def read_worksheet(table: Any, key: str, check: Checker) -> dict[str, Any]:
                 "level": check.whole(table.get("level", 1), f"{key}.level", 1, 3),
                 "n": check.whole(table.get("n", 6), f"{key}.n", 1, MAX_EXERCISES),
                 "seed": check.whole(table.get("seed", 0), f"{key}.seed", 0, 2**32 - 1)}
-    _EXERCISES[check] = _EXERCISES.get(check, 0) + settings["n"]
-    if _EXERCISES[check] > MAX_HANDOUT_EXERCISES:
-        check.fail(f"{key}.n", f"the worksheets would have {_EXERCISES[check]} exercises in all: "
+    check.exercises += settings["n"]
+    if check.exercises > MAX_HANDOUT_EXERCISES:
+        check.fail(f"{key}.n", f"the worksheets would have {check.exercises} exercises in all: "
                                f"too many (at most {MAX_HANDOUT_EXERCISES} in one handout)")
     return settings
 

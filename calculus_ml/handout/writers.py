@@ -20,7 +20,7 @@ from ..render.latex import escape_text, latex
 from .document import Document, Math
 
 __all__ = ["FIGURE_FORMAT", "INDEX_TITLE", "write_markdown", "write_latex", "write_html",
-           "index_markdown", "index_html", "plain", "unicode_declarations", "markdown_escape"]
+           "index_markdown", "index_html", "plain", "unicode_declarations"]
 
 FIGURE_FORMAT = {"markdown": "png", "latex": "pdf", "html": "svg"}
 """Which of a figure's files each format links to."""
@@ -51,18 +51,7 @@ class _Writer:
 # -- Markdown ------------------------------------------------------------------------------------
 
 
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]#$~<>]|&(?=#?[A-Za-z0-9]+;)")
 _HTML_SPECIAL = re.compile(r"[\\<>]|&(?=#?[A-Za-z0-9]+;)")
-_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
-
-
-def markdown_escape(text: str, special: re.Pattern = _MARKDOWN_SPECIAL) -> str:
-    """Plain text as Markdown that reads as that text and nothing more: one line, markup
-    characters backslash-escaped, ``<``, ``>`` and ``&`` of an entity as HTML entities (no tag,
-    link, heading or emphasis can start inside it)."""
-    return special.sub(lambda m: _ENTITIES.get(m.group()) or "\\" + m.group(),
-                       _LINE_BREAKS.sub(" ", text))
 
 
 class _Markdown(_Writer):
@@ -73,8 +62,8 @@ class _Markdown(_Writer):
 
     def escape(self, text, style=frozenset()):
         if "code" in style:  # a code span shows its text as written: nothing to escape
-            return _LINE_BREAKS.sub(" ", text)
-        return markdown_escape(text)
+            return markdown_format.LINE_BREAKS.sub(" ", text)
+        return markdown_format.escape(text)
 
     def math(self, expr):
         return f"${latex(expr)}$"
@@ -108,7 +97,8 @@ class _Markdown(_Writer):
                        self.styled(t.text, t.style).replace("|", "\\|") for t in tokens)
 
     def _Figure(self, b):
-        alt = markdown_escape(plain(b.caption).replace("]", ")").replace("[", "("), _HTML_SPECIAL)
+        alt = markdown_format.escape(plain(b.caption).replace("]", ")").replace("[", "("),
+                                     _HTML_SPECIAL)
         return (f"![{alt}]({b.stem}.{FIGURE_FORMAT['markdown']})\n\n"
                 f"*Figure {b.number}.* {self.inline(b.caption)}")
 
@@ -330,7 +320,7 @@ def _index_links(title: str, files: dict[str, str], link) -> str:
 
 
 def _markdown_link(text: str, target: str) -> str:
-    return f"[{markdown_escape(text)}]({target})"  # a handout's file name needs no escaping
+    return f"[{markdown_format.escape(text)}]({target})"  # a handout's file name needs no escaping
 
 
 def _html_link(text: str, target: str) -> str:

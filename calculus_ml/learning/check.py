@@ -20,8 +20,6 @@ import sympy
 
 from ..derivation import Derivation, derive
 from ..errors import ExpressionError
-from ..derivation.higher import implied_wrt
-from ..parsing import parse_expression
 from ..derivation.point import Displayed
 from ..symbolic import Reduce, check_time, data_index, time_budget
 from . import render as _render
@@ -77,11 +75,9 @@ class Problem:
 def problem(expression: str | sympy.Expr, wrt=None, data: Iterable[str] | None = None,
             reduce: Reduce | None = None) -> Problem:
     """Derive ``expression`` (verified) and state it as a :class:`Problem`."""
-    term = parse_expression(expression)
-    var = implied_wrt(term, wrt, data)
-    if not isinstance(var, (str, sympy.Symbol)):
+    if wrt is not None and not isinstance(wrt, (str, sympy.Symbol)):
         raise ExpressionError("check one variable at a time: wrt is one name")
-    d = derive(expression, var, data=data, reduce=reduce)
+    d = derive(expression, wrt, data=data, reduce=reduce)
     symbol = d.variables[0]
     if data is None:
         names = {s.name: s for s in d.expression.free_symbols} | {symbol.name: symbol}

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import sympy
 
+from ..render.base import derivative
+from ..render.line import line
 from ..steps import rules as r
 
 __all__ = ["Hint", "hints", "prompt_of"]
@@ -46,9 +48,9 @@ class Hint:
 
     @property
     def reveal(self) -> str:
-        """The step: its rule and ``d/dx[expr] = result``, on one line."""
+        """The step: its rule and ``d/dx[expr] = result`` (``∂`` for a partial), on one line."""
         step = self.step
-        return f"{step.title}: d/d{step.var}[{_inline(step.expr)}] = {_inline(step.result)}"
+        return f"{step.title}: {line(derivative(step.expr, step.var))} = {line(step.result)}"
 
     def to_text(self) -> str:
         """``n. prompt`` then the revealed step, indented by depth."""

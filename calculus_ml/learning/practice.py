@@ -17,6 +17,9 @@ import sympy
 from ..derivation import Derivation, derive
 from ..errors import ExpressionError
 from ..derivation.point import Displayed
+from ..render.base import derivative
+from ..render.html import mathml
+from ..render.latex import latex
 
 __all__ = ["practice", "Worksheet", "Exercise", "RULES", "MAX_EXERCISES"]
 
@@ -117,7 +120,7 @@ class Worksheet(Displayed):
 
     def to_markdown(self) -> str:
         """Markdown: the questions, then the answer key."""
-        questions = [f"{e.number}. $\\frac{{d}}{{dx}}\\left[{sympy.latex(e.expression)}\\right]$"
+        questions = [f"{e.number}. ${latex(derivative(e.expression, e.var))}$"
                      for e in self.exercises]
         key = [f"### Exercise {e.number}\n\n{e.derivation.to_markdown()}" for e in self.exercises]
         return (f"## {self.title}\n\n" + "\n".join(questions) + "\n\n## Answer key\n\n"
@@ -125,7 +128,7 @@ class Worksheet(Displayed):
 
     def to_latex(self) -> str:
         """LaTeX: an enumerated list of questions, ``\\newpage``, the key."""
-        items = "\n".join(rf"\item $\frac{{d}}{{dx}}\left[{sympy.latex(e.expression)}\right]$"
+        items = "\n".join(rf"\item ${latex(derivative(e.expression, e.var))}$"
                           for e in self.exercises)
         key = "\n".join(rf"\subsection*{{Exercise {e.number}}}" + "\n" + e.derivation.to_latex()
                         for e in self.exercises)
@@ -134,9 +137,7 @@ class Worksheet(Displayed):
 
     def to_html(self) -> str:
         """HTML: an ordered list of questions, then the key (a page break before it in print)."""
-        from .render import mathml
-
-        items = "".join(f"<li>{mathml(sympy.Derivative(e.expression, e.var))}</li>\n"
+        items = "".join(f"<li>{mathml(derivative(e.expression, e.var))}</li>\n"
                         for e in self.exercises)
         key = "".join(f"<h3>Exercise {e.number}</h3>\n{e.derivation.to_html()}"
                       for e in self.exercises)

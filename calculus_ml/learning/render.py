@@ -8,7 +8,11 @@ from html import escape
 
 import sympy
 
+from ..render.html import mathml
+from ..render.latex import escape_text
+from ..render.latex import latex as tex
 from ..render.line import line
+from ..render.markdown import escape as md_escape
 from .compare import shown_value
 from .misconceptions import get
 
@@ -49,18 +53,18 @@ def text(verdict) -> str:
 
 def latex(verdict) -> str:
     """The verdict as LaTeX paragraphs, then the derivation's ``align*``."""
-    out = [rf"\paragraph{{{_tex_words(verdict.message)}}}"]
+    out = [rf"\paragraph{{{escape_text(verdict.message)}}}"]
     for label, value in lines(verdict)[1:]:
-        shown = _tex_words(value) if isinstance(value, str) else f"${sympy.latex(value)}$"
-        out.append(rf"\textbf{{{_tex_words(label)}:}} {shown}\\")
+        shown = escape_text(value) if isinstance(value, str) else f"${tex(value)}$"
+        out.append(rf"\textbf{{{escape_text(label)}:}} {shown}\\")
     return "\n".join(out) + "\n\n" + verdict.expected.to_latex()
 
 
 def markdown(verdict) -> str:
     """The verdict as Markdown bullets, then the worked answer."""
-    out = [f"**{'✓' if verdict.correct else '✗'} {_md_words(verdict.message)}**", ""]
+    out = [f"**{'✓' if verdict.correct else '✗'} {md_escape(verdict.message)}**", ""]
     for label, value in lines(verdict)[1:]:
-        shown = _md_words(value) if isinstance(value, str) else f"${sympy.latex(value)}$"
+        shown = md_escape(value) if isinstance(value, str) else f"${tex(value)}$"
         out.append(f"- {label}: {shown}")
     return "\n".join(out) + "\n\n#### Worked answer\n\n" + verdict.expected.to_markdown()
 
@@ -74,22 +78,3 @@ def html(verdict) -> str:
         items.append(f"<li>{escape(label)}: {shown}</li>")
     return (f'<div class="verdict {kind}">\n<p><strong>{escape(verdict.message)}</strong></p>\n'
             f"<ul>\n" + "\n".join(items) + "\n</ul>\n</div>\n" + verdict.expected.to_html())
-
-
-def mathml(expr: sympy.Basic) -> str:
-    """Presentation MathML of ``expr`` in a ``<math>`` element."""
-    body = sympy.mathml(expr, printer="presentation")
-    return f'<math xmlns="http://www.w3.org/1998/Math/MathML">{body}</math>'
-
-
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                "^": r"\textasciicircum{}"}
-
-
-def _tex_words(words: str) -> str:
-    return "".join(_TEX_SPECIAL.get(c, c) for c in words)
-
-
-def _md_words(words: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>$|" else c for c in words)

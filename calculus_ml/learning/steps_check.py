@@ -19,6 +19,7 @@ import sympy
 
 from ..errors import ExpressionError
 from ..derivation.point import Displayed
+from ..render.latex import latex
 from ..render.line import line
 from ..symbolic import time_budget
 from .check import Verdict, judge, problem
@@ -134,7 +135,7 @@ class StepsReport(Displayed):
         out = [f"**{'✓' if self.correct else '✗'} {self.message}**", ""]
         for s in self.steps:
             note = " — **first wrong step**" if s.index == self.first_wrong else ""
-            out.append(f"{s.index + 1}. ${sympy.latex(s.expr)}$ "
+            out.append(f"{s.index + 1}. ${latex(s.expr)}$ "
                        f"{'✓' if s.correct else '✗'}{note}")
         return "\n".join(out) + "\n"
 

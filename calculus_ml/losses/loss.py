@@ -21,7 +21,7 @@ from typing import Any
 
 import sympy
 
-from ..derivation import Derivation, derivation_of
+from ..derivation import Derivation, check_detail, derivation_of
 from ..errors import ExpressionError
 from ..functions import dot
 from ..parsing import normalized_name, parse, parse_expression
@@ -177,11 +177,14 @@ class Loss:
         j = self.component_index
         return tuple(vector(p)[j] if p in self.vectors else p for p in self.params)
 
-    def derive(self, *, verify: bool = True) -> Derivation:
+    def derive(self, *, verify: bool = True, detail: str = "standard") -> Derivation:
         """The step-by-step derivation of ``∂J/∂θ`` for every parameter θ (``∂J/∂w_j`` for a
-        vector ``w``), every step checked against ``sympy.diff`` unless ``verify=False``."""
+        vector ``w``), every step checked against ``sympy.diff`` unless ``verify=False``, its
+        displays at ``detail`` (see :func:`~calculus_ml.derive`)."""
+        check_detail(detail)
         derivation = derivation_of(self.objective, self.variables, term=self.term, verify=verify,
                                    shown=self.shown)
+        derivation.detail = detail
         if self.shown is not None:
             derivation.shown_term = self._typed[0]
         return derivation

@@ -52,7 +52,7 @@ class NetworkLoss(Loss):
 
     network: Network
 
-    def derive(self, *, verify: bool = True) -> Derivation:
+    def derive(self, *, verify: bool = True, detail: str = "standard") -> Derivation:
         """The unit-by-unit derivation (see :meth:`Loss.derive`), for a network of at most
         :data:`MAX_UNROLLED_UNITS` units above its input.
 
@@ -68,7 +68,7 @@ class NetworkLoss(Loss):
                 f"derivation time limit (at most {MAX_UNROLLED_UNITS} are derived that way); use "
                 ".backpropagation() for the gradient derived once in index notation, every "
                 "step verified, and .compiled() to evaluate it")
-        return super().derive(verify=verify)
+        return super().derive(verify=verify, detail=detail)
 
     def backpropagation(self, *, verify: bool = True) -> Backpropagation:
         """The gradient by backpropagation on the computation graph, every edge a verified

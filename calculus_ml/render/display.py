@@ -9,8 +9,8 @@ from collections.abc import Iterable
 
 import sympy
 
-from . import html
-from .latex import escape_text, latex
+from . import html, markdown
+from .latex import equation, escape_text, latex
 from .text import short
 
 __all__ = ["equations_html", "equations_markdown", "equations_latex", "verdict_html",
@@ -20,7 +20,7 @@ Pair = tuple[sympy.Basic, sympy.Basic]
 
 
 def _styled(body: str) -> str:
-    return f'<style>\n{html.DERIVATION_CSS}</style>\n<div class="derivation">\n{body}\n</div>'
+    return html.styled(f'<div class="derivation">\n{body}\n</div>')
 
 
 def equations_html(pairs: Iterable[Pair]) -> str:
@@ -30,13 +30,13 @@ def equations_html(pairs: Iterable[Pair]) -> str:
 
 def equations_markdown(pairs: Iterable[Pair]) -> str:
     """``lhs = rhs`` per pair, ``$$`` display maths."""
-    return "\n\n".join(f"$${latex(a)} = {latex(b)}$$" for a, b in pairs)
+    return "\n\n".join(markdown.display(pair) for pair in pairs)
 
 
 def equations_latex(pairs: Iterable[Pair]) -> str:
     """``lhs = rhs`` per pair, rows of one ``aligned`` display."""
-    rows = r" \\ ".join(f"{latex(a)} &= {latex(b)}" for a, b in pairs)
-    return rf"$$\begin{{aligned}}{rows}\end{{aligned}}$$"
+    rows = " \\\\\n".join(equation(pair) for pair in pairs)
+    return f"$$\\begin{{aligned}}\n{rows}\n\\end{{aligned}}$$"
 
 
 def _eigenvalues(convexity) -> str | None:
@@ -58,8 +58,7 @@ def verdict_html(convexity) -> str:
 def verdict_markdown(convexity) -> str:
     """:func:`verdict_html` in Markdown."""
     more = _eigenvalues(convexity)
-    escaped = convexity.reason.replace("*", r"\*").replace("_", r"\_")
-    return f"**{convexity.verdict.capitalize()}.** {escaped}" + (f"\n\n{more}" if more else "")
+    return f"**{convexity.verdict.capitalize()}.** {markdown.escape(convexity.reason)}" + (f"\n\n{more}" if more else "")
 
 
 def verdict_latex(convexity) -> str:

@@ -30,7 +30,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from .base import is_partial, keep_order
 from .rows import INDENT, Bracket, Rows, layout
 from .text import equation_width
-from .walk import Chain, Entry, StringWalker
+from .walk import Chain, Entry, StringWalker, entries
 
 __all__ = ["mathml", "equation", "render", "render_solution", "escape", "paragraph", "page",
            "HtmlWalker", "CSS", "OPEN_UP_TO"]
@@ -295,10 +295,15 @@ class HtmlWalker(StringWalker):
         return (f"<h{h}>{heading} {mathml(var)}</h{h}>\n{steps}\n"
                 f'<div class="result">\n<p><strong>Result:</strong></p>\n{_chain(result)}\n</div>')
 
-    def nest(self, steps):
-        """The steps as nested ``<div class="step">``, each step's substeps in a ``<details>``;
-        all of them in one ``<details>``, open unless there are more than :data:`OPEN_UP_TO`."""
-        inner, _ = _tree(steps, 0, 0)
+    def steps(self, root, detail="full"):
+        shown = [(entry.depth, self.visit(entry)) for entry in entries(root, detail)]
+        return self.nest(shown, brief=detail == "brief")
+
+    def nest(self, steps, *, brief: bool = False):
+        """The steps as nested ``<div class="step">`` (``"step brief"`` at ``brief`` detail),
+        each step's substeps in a ``<details>``; all of them in one ``<details>``, open unless
+        there are more than :data:`OPEN_UP_TO`."""
+        inner, _ = _tree(steps, 0, 0, "step brief" if brief else "step")
         shown = " open" if len(steps) <= OPEN_UP_TO else ""
         count = f"{len(steps)} step{'s' if len(steps) != 1 else ''}"
         return (f'<details class="steps"{shown}>\n<summary>Steps ({count})</summary>\n'
@@ -324,13 +329,13 @@ class HtmlWalker(StringWalker):
         return f"<li><p>{self.head(entry)}</p>\n{maths}</li>"
 
 
-def _tree(steps: list[tuple[int, str]], start: int, depth: int) -> tuple[str, int]:
-    """The steps from ``start`` at ``depth`` and below as nested ``<div>``, and where they end."""
+def _tree(steps: list[tuple[int, str]], start: int, depth: int, kind: str) -> tuple[str, int]:
+    """The steps from ``start`` at ``depth`` and below as nested ``<div class="{kind}">``, and
+    where they end."""
     out, k = [], start
     while k < len(steps) and steps[k][0] == depth:
         body = steps[k][1]
-        children, end = _tree(steps, k + 1, depth + 1)
-        kind = "step brief" if body.startswith("<p>") and "</p>\n" not in body else "step"
+        children, end = _tree(steps, k + 1, depth + 1, kind)
         if children:
             count = end - k - 1
             body += (f'\n<details class="substeps" open>\n<summary>how: {count} step'
@@ -345,7 +350,12 @@ def render(derivation, *, level: int = 3, detail=None, style: bool = False) -> s
     ``level`` is the heading level per variable; ``style`` puts the derivation stylesheet
     (:data:`DERIVATION_CSS`) in front, for a page (a notebook) that has none."""
     body = HtmlWalker(level=level).derivation(derivation, detail)
-    return f"<style>\n{DERIVATION_CSS}</style>\n{body}" if style else body
+    return styled(body) if style else body
+
+
+def styled(fragment: str) -> str:
+    """``fragment`` with the derivation stylesheet (:data:`DERIVATION_CSS`) in front."""
+    return f"<style>\n{DERIVATION_CSS}</style>\n{fragment}"
 
 
 def render_solution(solution, *, level: int = 3) -> str:

@@ -129,14 +129,17 @@ class LatexWalker(StringWalker):
 
 def render(derivation) -> str:
     """LaTeX for a document body (needs ``amsmath``): what is differentiated, then per variable
-    a heading and its steps, each a paragraph and its display maths."""
+    a heading and its steps, each a paragraph and its display maths, at the derivation's level
+    of detail."""
     return LatexWalker().derivation(derivation)
 
 
 def render_math(derivation) -> str:
-    """Display math for Jupyter: ``$$\\begin{aligned}...\\end{aligned}$$``."""
+    """Display math for Jupyter: ``$$\\begin{aligned}...\\end{aligned}$$``, at the
+    derivation's level of detail."""
     walker = LatexWalker(document=False)
-    return "$$" + r" \\[1em] ".join(walker.steps(root) for _, root in derivation) + "$$"
+    detail = getattr(derivation, "detail", "full")
+    return "$$" + r" \\[1em] ".join(walker.steps(root, detail) for _, root in derivation) + "$$"
 
 
 def render_solution(solution) -> str:

@@ -52,7 +52,8 @@ def width(tex: str) -> float:
     ``\\frac`` the wider of its numerator and denominator, scripts at script size, the limits of
     ``\\sum`` as stacked. It errs on the wide side for ordinary formulas.
     """
-    return _measure(_tokens(tex), 0, len(_tokens(tex)))[0]
+    tokens = _tokens(tex)
+    return _measure(tokens, 0, len(tokens))[0]
 
 
 def _measure(tokens: list[str], at: int, end: int) -> tuple[float, int]:
@@ -207,11 +208,15 @@ def lines(tex: str, limit: float, first: float | None = None) -> list[str]:
     with its :func:`pieces`; every line's ``\\left``/``\\right`` balanced with ``.``."""
     first = limit if first is None else first
     out: list[str] = []
+    filled = 0.0  # the width of ``out[-1]``
     for piece in pieces(tex, min(limit, first)):
-        if out and width(out[-1] + piece) <= (first if len(out) == 1 else limit):
+        more = width(piece)
+        if out and filled + more <= (first if len(out) == 1 else limit):
             out[-1] += piece
+            filled += more
         else:
             out.append(piece)
+            filled = more
     return _balanced([line.strip() for line in out])
 
 

@@ -6,10 +6,12 @@ wrapped to the same width.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import shutil
 import sys
 import textwrap
+from collections.abc import Iterator
 
 import sympy
 from sympy import Pow, Rational, S
@@ -133,14 +135,20 @@ def _printer(ascii: bool) -> _Printer:
     return (_AsciiPrinter if ascii else _Printer)({"use_unicode": not ascii, **_SETTINGS})
 
 
-def _print(printer: _Printer, expr) -> prettyForm:
-    """``printer._print(expr)`` with SymPy's global Unicode switch set as the printer's, as
-    ``doprint`` sets it."""
+@contextlib.contextmanager
+def _unicode_as(printer: _Printer) -> Iterator[None]:
+    """SymPy's global Unicode switch set as ``printer``'s, as ``doprint`` sets it."""
     saved = pretty_use_unicode(bool(printer._settings["use_unicode"]))
     try:
-        return printer._print(expr)
+        yield
     finally:
         pretty_use_unicode(saved)
+
+
+def _print(printer: _Printer, expr) -> prettyForm:
+    """``printer._print(expr)`` under the printer's Unicode switch (:func:`_unicode_as`)."""
+    with _unicode_as(printer):
+        return printer._print(expr)
 
 
 @cached_printer
@@ -234,11 +242,8 @@ class _Layout:
         lines, baseline = self.rows(piece.inner, width - INDENT)
         inner = prettyForm(*stringPict("\n".join(lines), baseline).parens("[", "]"))
         printer = _printer(self.ascii)
-        saved = pretty_use_unicode(bool(printer._settings["use_unicode"]))
-        try:
+        with _unicode_as(printer):
             form = stringPict.next(printer.operator(piece.derivative), inner)
-        finally:
-            pretty_use_unicode(saved)
         whole = prettyForm(*form)
         return whole.render(wrap_line=False).split("\n"), whole.baseline
 
