@@ -7,6 +7,7 @@ lesson's published numbers.
 from __future__ import annotations
 
 import numpy as np
+import sympy
 import pytest
 from numeric_cases import LOSSES, finite_differences, random_data
 
@@ -38,6 +39,22 @@ def test_gradient_equals_central_differences(name, rng):
     value, grad2 = compiled.value_and_grad(theta, **data)
     assert np.allclose(grad, grad2, rtol=1e-12, atol=1e-15)
     assert value == pytest.approx(compiled.value(theta, **data), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_a_mini_batch_gradient_is_the_gradient_of_its_rows(name, rng):
+    """The mini-batch kernel on rows 5:37 against central differences of the loss on those rows
+    alone, and against the chunked kernel on a copy of them."""
+    loss = LOSSES[name]()
+    compiled = compile_gradient(loss, sufficient_statistics=False)
+    data = random_data(loss, rng)
+    rows = {k: (v[5:37] if isinstance(v, np.ndarray) else v) for k, v in data.items()}
+    prepared = compiled.prepare(**data)
+    theta = 0.4 * rng.normal(size=prepared.size)
+    batch = prepared.grad_rows(theta, 5, 37)
+    assert np.allclose(batch, finite_differences(compiled, theta, rows), rtol=1e-6, atol=1e-7)
+    assert np.allclose(batch, compiled.grad(theta, **{k: np.copy(v) for k, v in rows.items()}),
+                       rtol=1e-12, atol=1e-14)
 
 
 def test_values_equal_hand_written_numpy(rng):
@@ -200,3 +217,62 @@ def test_every_catalogue_loss_matches_finite_differences(name, options, rng):
         value, fast = auto.value_and_grad(theta, **data)
         assert np.allclose(fast, grad, rtol=1e-9, atol=1e-10)
         assert value == pytest.approx(compiled.value(theta, **data), rel=1e-9)
+
+
+# -- a quadratic J on sufficient statistics: one matrix product per step ---------------------
+
+
+@pytest.mark.parametrize("name, data", [
+    ("mse", lambda rng: {"x": rng.normal(1e4, 100, 400), "y": rng.normal(1e5, 10, 400)}),
+    ("ridge", lambda rng: {"x": rng.normal(size=400), "y": rng.normal(size=400), "lam": 0.3}),
+    ("rss", lambda rng: {"x": rng.normal(size=400), "y": rng.normal(size=400)}),
+    ("multiple-regression", lambda rng: {"x": rng.normal(5, [1, 10, 100], (400, 3)),
+                                         "y": rng.normal(size=400)}),
+])
+def test_quadratic_statistics_agree_with_the_data(name, data, rng):
+    """The affine gradient read from the statistics against the data path, and its matrix
+    against the Hessian 2AᵀA/n (+ 2λ) written out by hand."""
+    loss = losses_module.get(name)
+    values = data(rng)
+    fast = compile_gradient(loss).prepare(**values)
+    general = compile_gradient(loss, sufficient_statistics=False).prepare(**values)
+    assert fast.hessian_matrix is not None
+    for _ in range(3):
+        theta = rng.normal(size=fast.size) * 3
+        J, g = fast.value_and_grad(theta)
+        J_data, g_data = general.value_and_grad(theta)
+        assert J == pytest.approx(J_data, rel=1e-12)
+        np.testing.assert_allclose(g, g_data, rtol=1e-11, atol=1e-11 * np.abs(g_data).max())
+    x = values["x"] if values["x"].ndim == 2 else values["x"][:, None]
+    design = np.column_stack([x, np.ones(len(x))])
+    by_hand = 2 * design.T @ design / (1 if name == "rss" else len(x))
+    by_hand[:-1, :-1] += 2 * values.get("lam", 0.0) * np.eye(x.shape[1])
+    np.testing.assert_allclose(fast.hessian_matrix, by_hand, rtol=1e-12)
+
+
+def test_quadratic_statistics_are_exact_at_the_minimum():
+    """Far-from-zero data: at the least-squares solution the gradient is as small as the data
+    path's and the statistics evaluation's (nothing large cancels), not the rounding of ∇J(0)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(1e4, 100, 2000)
+    y = 3 * x + 1e5 + rng.normal(size=2000)
+    slope, intercept = np.linalg.lstsq(np.column_stack([x, np.ones_like(x)]), y, rcond=None)[0]
+    fast = compile_gradient(LOSSES["mse"]()).prepare(x=x, y=y)
+    general = compile_gradient(LOSSES["mse"](), sufficient_statistics=False).prepare(x=x, y=y)
+    theta = fast.flatten({"m": slope, "b": intercept})
+    J, g = fast.value_and_grad(theta)
+    J_data, g_data = general.value_and_grad(theta)
+    _, g_sums = fast.compiled._ns["_stat_eval"](theta, (), fast.statistics, 0)
+    assert abs(J - J_data) <= 1e-5 * J_data
+    assert np.abs(g).max() <= 2 * max(np.abs(g_data).max(), np.abs(g_sums).max())
+
+
+@pytest.mark.slow
+def test_only_quadratic_losses_take_the_affine_form():
+    m, b, x, y = (sympy.Symbol(s, real=True) for s in "mbxy")
+    quartic = Loss((m * x + b - y) ** 4, ["m", "b"], ["x", "y"])
+    product = Loss((m * m * x + b - y) ** 2, ["m", "b"], ["x", "y"])
+    for loss in (quartic, product):
+        compiled = compile_gradient(loss)
+        assert compiled.sufficient_statistics and not compiled._affine
+    assert not compile_gradient(losses_module.get("lasso"))._affine

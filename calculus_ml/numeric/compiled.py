@@ -23,7 +23,7 @@ from ..symbolic import check_time, time_budget
 from .codegen import CompileError, _compile_source
 from .finite_difference import hessian
 from .kernels import _program
-from .statistics import _describe
+from .statistics import _describe, _gradient_is_affine
 from .model import _Layout, _Model
 from .validation import _check_finite, _flatten, _validate, check_labels, is_dask
 
@@ -87,7 +87,9 @@ def _compile(loss: Any, sufficient_statistics: bool | str) -> CompiledGradient:
     check_time()
     source, buffers, stats = _program(model, layout, poly, getattr(loss, "prediction", None))
     check_time()
-    return CompiledGradient(loss, model, layout, source, _compile_source(source), buffers, stats)
+    compiled = CompiledGradient(loss, model, layout, source, _compile_source(source), buffers, stats)
+    compiled._affine = stats is not None and _gradient_is_affine(model, poly)
+    return compiled
 
 
 _RECENT: BoundedMemo[tuple[Any, CompiledGradient]] = BoundedMemo(16)
@@ -149,6 +151,7 @@ class CompiledGradient:
         self.statistics: tuple[str, ...] = tuple(_describe(s) for s in stats or ())
         self._cache: tuple | None = None
         self._hess: tuple | None = None
+        self._affine = False  # J quadratic in the parameters: see statistics._gradient_is_affine
         # NaN and ±inf propagate into every sum they enter (inf − inf and inf·0 give NaN), so
         # when each data array enters some statistic, finite statistics mean finite data
         covered = set().union(*(s.data.free_symbols | set(s.vectors) for s in stats or ()))
@@ -297,13 +300,18 @@ class PreparedGradient:
         self._dd = d or 0
         self.size: int = compiled._layout.size(d)
         self.statistics = None
+        self.hessian_matrix: np.ndarray | None = None  # ∇²J, when constant (a quadratic J)
         if use_statistics:
             self.statistics = statistics or ns["_stats"](arrays, self._dd, self._chunk["_stats"])
             stat_eval, stats = ns["_stat_eval"], self.statistics
             # evaluation from the sums only: these replace the methods of the general path
             self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)
-            self.grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)[1]
-            self.value = lambda theta: float(stat_eval(theta, hyper, stats, self._dd)[0])
+            if compiled._affine:
+                self.value_and_grad, self.hessian_matrix = _quadratic(self.value_and_grad,
+                                                                      self.size)
+            evaluate = self.value_and_grad
+            self.grad = lambda theta: evaluate(theta)[1]
+            self.value = lambda theta: float(evaluate(theta)[0])
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -340,13 +348,18 @@ class PreparedGradient:
 
     def _statistics_hessian(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         J, g = self.value_and_grad(theta)
+        if self.hessian_matrix is not None:
+            return float(J), g, self.hessian_matrix.copy()
         H = hessian(self.grad, theta)
         return float(J), g, (H + H.T) / 2
 
     def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
         """∇ of the loss over rows ``start:stop`` only (a mini-batch), on the general path."""
-        return self.compiled._ns["_grad"](theta, self.hyper, [a[start:stop] for a in self.arrays],
-                                          self._dd, self._chunk["_grad"])
+        rows = [a[start:stop] for a in self.arrays]
+        batch = self.compiled._ns.get("_grad_batch")
+        if batch is not None and stop - start <= self._chunk["_grad"]:
+            return batch(theta, self.hyper, rows, self._dd)
+        return self.compiled._ns["_grad"](theta, self.hyper, rows, self._dd, self._chunk["_grad"])
 
     def general_value(self, theta: np.ndarray) -> float:
         """J from the data themselves, even when statistics are used (no cancellation)."""
@@ -372,6 +385,42 @@ class PreparedGradient:
         vectors = dict(zip(self.compiled._layout.names, self.compiled._layout.is_vector))
         return {name: np.array(theta[span], dtype=float) if vectors[name] else float(
             theta[span.start]) for name, span in self.spans().items()}
+
+
+def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, np.ndarray]:
+    """A quadratic J's ``(J, ∇J)`` as ``J꜀ + δ·(g꜀ + Aδ/2)`` and ``Aδ + g꜀``, ``δ = θ − θ꜀``;
+    returns it and ``A``.
+
+    Each column of ``A`` is read from ``value_and_grad`` itself: the central difference
+    ``(∇J(t eₖ) − ∇J(−t eₖ))/2t``, exact for an affine gradient up to rounding, which ``t = 2¹⁰``
+    keeps a thousand times below the rounding of ``∇J(0)``. The centre ``θ꜀`` is the minimiser
+    (least squares, for a singular ``A``), where ``J꜀`` and ``g꜀`` come from ``value_and_grad``:
+    near the minimum nothing large then cancels. One step costs one product with ``A``, whatever
+    the number and form of the statistics.
+    """
+    origin = np.zeros(size)
+    _, g0 = value_and_grad(origin)
+    A = np.empty((size, size))
+    unit = np.zeros(size)
+    for k in range(size):
+        unit[k] = _COLUMN_STEP
+        A[:, k] = (value_and_grad(unit)[1] - value_and_grad(-unit)[1]) / (2 * _COLUMN_STEP)
+        unit[k] = 0.0
+    A = (A + A.T) / 2
+    centre = np.linalg.lstsq(A, -g0, rcond=None)[0] if np.isfinite(A).all() else origin
+    centre = centre if np.isfinite(centre).all() else origin
+    Jc, gc = value_and_grad(centre)
+    Jc = float(Jc)
+
+    def quadratic(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        delta = theta - centre
+        g = A.dot(delta) + gc
+        return Jc + 0.5 * float(delta.dot(g + gc)), g
+
+    return quadratic, A
+
+
+_COLUMN_STEP = 1024.0
 
 
 _HESSIAN_CHUNK_ROWS = 4096

@@ -57,6 +57,7 @@ def _program(model: _Model, layout: _Layout, poly: list | None,
                               ("_value_and_grad", True, True)):
         source, buffers[name] = _general_kernel(model, layout, name, value, grad)
         sources.append(source)
+    sources.append(_batch_kernel(model, layout))
     stats = None
     if poly is not None:
         stats_source, eval_source, buffers["_stats"], stats = _statistics_kernels(
@@ -156,6 +157,45 @@ def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad
     inner.append("return " + ", ".join(["J"] * value + ["_g"] * grad + ["_h"] * (
         second is not None)))
     return _function(f"{name}(theta, H, D, d, chunk)", inner), printer.n_buffers
+
+
+def _batch_kernel(model: _Model, layout: _Layout) -> str:
+    """Source of ``_grad_batch(theta, H, D, d)``: ∇J over a few rows (a mini-batch), printed as
+    whole-array NumPy expressions. No chunk loop and no buffers: for a batch of 32 rows those
+    cost more than the arithmetic, and a batch is at most one chunk anyway."""
+    outputs = [(p, r) for p in model.params for r in model.grad_terms[p]]
+    replacements, reduced = sympy.cse([r.expr for _, r in outputs], symbols=_dummies("c"),
+                                      optimizations="basic")
+    printer = _Printer(model.ident, model.arrays)
+    ident = model.ident
+    inner = _unpack(model, layout) + [f"{ident[s]} = D[{k}]" for k, s in enumerate(model.data)]
+    inner.append(f"n = {ident[model.data[0]]}.shape[0]")
+    used = set().union(*(e.free_symbols for e in reduced + [v for _, v in replacements]))
+    inner += [f"{ident[z]} = numpy.dot({ident[x]}, {ident[w]})"
+              for z, (w, x) in model.linear.items() if z in used]
+    inner += [f"{ident[z]} = numpy.einsum('ij,ij->i', {ident[a]}, {ident[b]})"
+              for z, (a, b) in model.rowwise.items() if z in used]
+    for k, (c, expr) in enumerate(replacements):
+        if printer.is_array(expr):
+            printer.arrays.add(c)
+        printer.ident[c] = f"c_{k}"
+        inner.append(f"c_{k} = {printer.doprint(expr)}")
+    sums: dict[sympy.Symbol, list[str]] = {p: [] for p in model.params}
+    for (p, r), expr in zip(outputs, reduced):
+        text, per_sample = printer.doprint(expr), printer.is_array(expr)
+        if r.vector is not None and r.vector in model.vector_data:
+            vector = ident[r.vector]
+            sums[p].append(f"numpy.dot({text}, {vector})" if per_sample
+                           else f"({text})*{vector}.sum(axis=0)")
+        else:
+            total = f"({text}).sum()" if per_sample else f"n*({text})"
+            sums[p].append(total if r.vector is None else f"{total}*{ident[r.vector]}")
+    _, penalty_grads = _penalty_parts(model, printer)
+    inner.append(_scale(model))
+    parts = {p: " + ".join([f"_scale*({' + '.join(sums[p])})"] * bool(sums[p]) + [
+        penalty_grads[p]] * (penalty_grads[p] != "0.0" or not sums[p])) for p in model.params}
+    inner += _pack(model, layout, parts) + ["return _g"]
+    return _function("_grad_batch(theta, H, D, d)", inner)
 
 
 # --------------------------------------------------------------------------- prediction

@@ -1,7 +1,9 @@
 """Statistics kernels, when ℓ is a polynomial in the parameters: ``_stats(D, d, chunk)`` computes
 the sums the loss depends on (Σx, Σxy, XᵀX, Xᵀy, ...) in one pass, and ``_stat_eval(theta, H, S,
 d)`` evaluates J and ∇J from those sums alone, at a cost that does not depend on the number of
-samples.
+samples. When J is of degree at most two in the parameters (:func:`_gradient_is_affine`: least
+squares, ridge), its gradient is affine, ``∇J(θ) = Aθ + g₀``, and the prepared gradient reads
+``A`` and ``g₀`` from the statistics once instead.
 """
 
 from __future__ import annotations
@@ -21,6 +23,27 @@ class _Statistic:
 
     data: sympy.Expr
     vectors: tuple[sympy.Symbol, ...]
+
+
+def _gradient_is_affine(model: _Model, poly: list) -> bool:
+    """Whether J (the mean of ℓ, with its penalty) has degree at most two in the parameters.
+
+    ``poly`` is :meth:`_Model.polynomial`: each term's placeholders ``dot(w, x)`` add one degree,
+    its scalar coefficient the degree of its scalar parameters; in the penalty a ``dot(w, v)``
+    counts two. A penalty with a parameter vector anywhere else (``|w|``) is not affine.
+    """
+    s = sympy.Dummy("s")
+    scaled = {p: s * p for p in model.params if p not in model.vector_params}
+    scaled.update({z: s**2 * z for z in model.scalar_dots})
+
+    def degree(expr: sympy.Expr) -> int:
+        as_poly = sympy.sympify(expr).xreplace(scaled).as_poly(s)
+        return 3 if as_poly is None else as_poly.degree()
+
+    if model.penalty.free_symbols & set(model.vector_params):
+        return False
+    return degree(model.penalty) <= 2 and all(
+        len(links) + degree(scalar) <= 2 for scalar, _, links in poly)
 
 
 def _describe(stat: _Statistic) -> str:
