@@ -16,6 +16,9 @@ A loss whose per-sample expressions Numba cannot compile raises
 :class:`~.codegen.CompileError` at :func:`~.compiled.compile_gradient` time (a small call
 compiles the loop at once); use the NumPy backend for it. The sufficient-statistics path, when
 it applies, is unchanged: it needs no pass over the data after the first.
+
+:func:`sgd_epoch` prints the same row body into a loop without threads: one epoch of stochastic
+gradient descent, ``θ ← θ − η(∇ℓᵢ + ∇P)`` for each row ``i`` of a given order, in one call.
 """
 
 from __future__ import annotations
