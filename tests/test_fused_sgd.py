@@ -93,7 +93,7 @@ def test_compiled_epochs_with_a_schedule_a_stopping_callback_and_standardize(epo
     options = {"learning_rate": 0.02, "max_iter": 4, "schedule": "inverse", "callback": stop}
     _assert_same_trajectory(_fit(loss, data, **options), _fit(loss, data, **options,
                                                               backend="numba"))
-    loss, data = _problem("multiple-regression", n=30)  # one parallel call per sample, here
+    loss, data = _problem("multiple-regression", n=30)  # a Python call per sample, here
     options = {"learning_rate": 0.02, "max_iter": 2, "standardize": True}
     _assert_same_trajectory(_fit(loss, data, **options), _fit(loss, data, **options,
                                                               backend="numba"))
