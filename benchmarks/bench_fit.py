@@ -15,8 +15,9 @@ Goals
 * linear regression, n = 1,000,000, d = 10: ``Loss.solve`` at most 0.3× ``numpy.linalg.lstsq``.
 * per-iteration overhead (linear regression, d = 10): 1,000 gradient-descent iterations on the
   sufficient statistics (n = 1,000,000) under 1.5× one naive NumPy gradient; one mini-batch epoch
-  (batch 32) at most 1.1× a hand-written NumPy loop; ``sgd`` per sample beside scikit-learn's
-  ``SGDRegressor``.
+  (batch 32) at most 1.1× a hand-written NumPy loop; ``sgd`` per sample (NumPy backend, and
+  ``backend="numba"``: one compiled loop per epoch) beside scikit-learn's ``SGDRegressor``
+  (``--only sgd`` runs that table alone).
 """
 
 from __future__ import annotations
@@ -171,13 +172,9 @@ def hand_minibatch_epoch(X: np.ndarray, y: np.ndarray, batch: int, rate: float) 
 
 def bench_overhead(repeat: int) -> None:
     """What an iteration costs beyond the arithmetic: the three ratios of issue 14, item 6."""
-    from sklearn.linear_model import SGDRegressor
-
-    rng = np.random.default_rng(3)
     loss = losses.get("multiple-regression")
     n = 1_000_000
-    X = rng.normal(size=(n, 10))
-    y = X @ rng.normal(size=10) + 1.5 + rng.normal(0, 0.3, n)
+    X, y = regression_data(n)
     gd = quiet_fit(loss, method="gd", learning_rate=0.01, max_iter=1000, tol=0)
 
     def naive_gradient():
@@ -200,14 +197,30 @@ def bench_overhead(repeat: int) -> None:
     table(f"mini-batch epoch (batch 32), n = {m:,}, d = 10", times, "hand NumPy mini-batch loop",
           {}, {"minibatch, one epoch": "<= 1.10"})
 
-    k = 20_000
-    Xs, ys = X[:k], y[:k]
-    sgd = quiet_fit(loss, method="sgd", learning_rate=0.001, max_iter=1, random_state=0)
+    bench_sgd(X[:20_000], y[:20_000], repeat)
+
+
+def regression_data(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The overhead cases' linear regression: ``n`` rows, d = 10, noise 0.3."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 10))
+    return X, X @ rng.normal(size=10) + 1.5 + rng.normal(0, 0.3, n)
+
+
+def bench_sgd(X: np.ndarray, y: np.ndarray, repeat: int) -> None:
+    """One epoch of per-sample SGD: NumPy and Numba backends beside ``SGDRegressor``, per sample
+    (compiling excluded: each row's timed call follows an untimed one)."""
+    from sklearn.linear_model import SGDRegressor
+
+    loss, k = losses.get("multiple-regression"), len(y)
+    options = {"method": "sgd", "learning_rate": 0.001, "max_iter": 1, "random_state": 0}
+    sgd, fused = quiet_fit(loss, **options), quiet_fit(loss, **options, backend="numba")
     times = interleaved_times({
         "scikit-learn SGDRegressor, one epoch": lambda: SGDRegressor(
             penalty=None, learning_rate="constant", eta0=0.001, max_iter=1, tol=None,
-            shuffle=True, random_state=0).fit(Xs, ys),
-        "sgd, one epoch": lambda: sgd(x=Xs, y=ys)}, repeat)
+            shuffle=True, random_state=0).fit(X, y),
+        "sgd, one epoch": lambda: sgd(x=X, y=y),
+        "sgd, one epoch, backend='numba'": lambda: fused(x=X, y=y)}, repeat)
     print(f"\nsgd per sample, n = {k:,}, d = 10 (one epoch)")
     for name, ts in times.items():
         per = [t / k * 1e6 for t in ts]
@@ -219,7 +232,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="n = 100,000 only")
     parser.add_argument("--repeat", type=int, default=5, help="repeats at n = 100,000")
+    parser.add_argument("--only", choices=["sgd"], help="only the per-sample sgd table")
     args = parser.parse_args()
+    if args.only == "sgd":
+        bench_sgd(*regression_data(20_000), max(7, args.repeat))
+        return
     bench_compile_times([("logistic, vector", losses.get("logistic", vector=True))])
     for correlated in (False, True):
         bench_logistic(100_000, correlated, args.repeat, first_order=True)

@@ -264,7 +264,8 @@ def run_fit(args: argparse.Namespace) -> str:
         except ValueError:
             raise CalculusMLError(f"--set takes NAME=VALUE with a number, not {item!r}") from None
     fit = GradientDescent(loss, learning_rate=args.lr, max_iter=args.max_iter,
-                          method=args.method, standardize=args.standardize)
+                          method=args.method, standardize=args.standardize,
+                          backend=args.backend)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         try:

@@ -158,6 +158,9 @@ def _add_fit(commands) -> None:
                      "nesterov or adam")
     fit.add_argument("--max-iter", type=int, default=1000, metavar="N",
                      help="most iterations (default: 1000)")
+    fit.add_argument("--backend", choices=("numpy", "numba"), default="numpy",
+                     help="the compiled code (default: numpy); numba (pip install "
+                     "\"calculus_ml[fast]\") also runs each sgd epoch as one compiled loop")
     fit.add_argument("--standardize", action="store_true",
                      help="fit on standardized features; parameters in original units")
     fit.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

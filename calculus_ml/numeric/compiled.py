@@ -95,13 +95,14 @@ def _compile(loss: Any, sufficient_statistics: bool | str) -> CompiledGradient:
 _RECENT: BoundedMemo[tuple[Any, CompiledGradient]] = BoundedMemo(16)
 
 
-def compiled_for(loss: Any, sufficient_statistics: bool | str = "auto") -> CompiledGradient:
+def compiled_for(loss: Any, sufficient_statistics: bool | str = "auto",
+                 backend: str = "numpy") -> CompiledGradient:
     """:func:`compile_gradient`, remembered for the last few losses (compiling takes SymPy time)."""
-    key = (id(loss), sufficient_statistics)
+    key = (id(loss), sufficient_statistics, backend)
     hit = _RECENT.get(key)
     if hit is not None and hit[0] is loss:
         return hit[1]
-    compiled = compile_gradient(loss, sufficient_statistics=sufficient_statistics)
+    compiled = compile_gradient(loss, backend, sufficient_statistics=sufficient_statistics)
     _RECENT.put(key, (loss, compiled))  # holding the loss keeps its id from being reused
     return compiled
 

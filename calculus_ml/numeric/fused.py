@@ -16,10 +16,15 @@ A loss whose per-sample expressions Numba cannot compile raises
 :class:`~.codegen.CompileError` at :func:`~.compiled.compile_gradient` time (a small call
 compiles the loop at once); use the NumPy backend for it. The sufficient-statistics path, when
 it applies, is unchanged: it needs no pass over the data after the first.
+
+:func:`sgd_epoch` prints the same row body into a loop without threads: one epoch of stochastic
+gradient descent, ``θ ← θ − η(∇ℓᵢ + ∇P)`` for each row ``i`` of a given order, in one call.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -73,44 +78,75 @@ class _RowPrinter(_Printer):
         return self._nested("min", [sympy.Float(a) if a.is_Number else a for a in expr.args])
 
 
-def fused_source(model: Any, layout: Any) -> str:
-    """Source of ``_fused_vg`` (J and ∇J) and ``_fused_g`` (∇J): sums over the rows, no scale,
-    no penalty; each returns the flat accumulators ``[Σℓ, ∇...]``."""
-    spans = dict(zip(model.params, layout.offsets()))
+def _row_printer(model: Any) -> _RowPrinter:
+    """A printer of one row's expressions: scalar data read at row ``i``."""
     printer = _RowPrinter(model.ident, frozenset())
     vector_data = set(model.vector_data)
     for sym in model.data:
         if sym not in vector_data:
             printer.ident[sym] = f"{model.ident[sym]}[i]"
+    return printer
+
+
+def _bindings(model: Any, layout: Any, used: set) -> list[str]:
+    """Source lines binding the parameters (vectors as views of ``theta``), the hyperparameters
+    and the scalar products of parameter vectors in ``used``."""
+    lines = [f"{model.ident[p]} = theta[{a}:{b}]" if v else f"{model.ident[p]} = theta[{a}]"
+             for p, (a, b), v in zip(model.params, layout.offsets(), layout.is_vector)]
+    lines += [f"{model.ident[h]} = H[{k}]" for k, h in enumerate(model.hyper)]
+    return lines + [f"{model.ident[z]} = numpy.dot({model.ident[a]}, {model.ident[b]})"
+                    for z, (a, b) in model.scalar_dots.items() if z in used]
+
+
+def _add(model: Any, start: str, vector: Any, value: str) -> list[str]:
+    """Source lines adding ``value`` (times ``vector``, a data row or a parameter vector) to the
+    gradient entries of the parameter at ``start`` in the accumulators ``a``."""
+    if vector is None:
+        return [f"a[1 + {start}] += {value}"]
+    entry = f"{model.ident[vector]}[i, j]" if vector in model.vector_data else (
+        f"{model.ident[vector]}[j]")
+    return [f"r = {value}", "for j in range(d):", f"    a[1 + {start} + j] += r*{entry}"]
+
+
+def _row_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool) -> list[str]:
+    """Source lines adding row ``i``'s ∇ℓ (and, ``with_value``, its ℓ) to the flat accumulators
+    ``a = [Σℓ, ∇...]``: the columns ``w·xᵢ`` as loops over ``d``, the common subexpressions as
+    locals ``c_k``, then each gradient entry."""
+    spans = dict(zip(model.params, layout.offsets()))
+    outputs = [(None, None, model.value_term)] if with_value else []
+    outputs += [(p, r.vector, r.expr) for p in model.params for r in model.grad_terms[p]]
+    replacements, reduced = sympy.cse([e for _, _, e in outputs], symbols=_dummies("c"),
+                                      optimizations="basic")
+    row = []
+    for z, (w, x) in model.linear.items():
+        row += [f"{model.ident[z]} = 0.0", "for j in range(d):",
+                f"    {model.ident[z]} += {model.ident[x]}[i, j]*{model.ident[w]}[j]"]
+    for q, (a, b) in model.rowwise.items():
+        row += [f"{model.ident[q]} = 0.0", "for j in range(d):",
+                f"    {model.ident[q]} += {model.ident[a]}[i, j]*{model.ident[b]}[i, j]"]
+    for k, (c, expr) in enumerate(replacements):
+        printer.ident[c] = f"c_{k}"
+        row.append(f"c_{k} = {printer.doprint(expr)}")
+    for (p, vector, _), expr in zip(outputs, reduced):
+        text = printer.doprint(expr)
+        row += [f"a[0] += {text}"] if p is None else _add(model, spans[p][0], vector, text)
+    return row
+
+
+def _used(model: Any) -> set:
+    """The symbols the per-sample gradient and the penalty's gradient read."""
+    reductions = [r for p in model.params for r in model.grad_terms[p] + model.grad_penalty[p]]
+    return set().union(model.value_term.free_symbols, *(r.expr.free_symbols for r in reductions))
+
+
+def fused_source(model: Any, layout: Any) -> str:
+    """Source of ``_fused_vg`` (J and ∇J) and ``_fused_g`` (∇J): sums over the rows, no scale,
+    no penalty; each returns the flat accumulators ``[Σℓ, ∇...]``."""
+    printer = _row_printer(model)
     sources = []
     for name, with_value in (("_fused_vg", True), ("_fused_g", False)):
-        outputs = [(None, None, model.value_term)] if with_value else []
-        outputs += [(p, r.vector, r.expr) for p in model.params for r in model.grad_terms[p]]
-        replacements, reduced = sympy.cse([e for _, _, e in outputs], symbols=_dummies("c"),
-                                          optimizations="basic")
-        row = []
-        for z, (w, x) in model.linear.items():
-            row += [f"{model.ident[z]} = 0.0", "for j in range(d):",
-                    f"    {model.ident[z]} += {model.ident[x]}[i, j]*{model.ident[w]}[j]"]
-        for q, (a, b) in model.rowwise.items():
-            row += [f"{model.ident[q]} = 0.0", "for j in range(d):",
-                    f"    {model.ident[q]} += {model.ident[a]}[i, j]*{model.ident[b]}[i, j]"]
-        for k, (c, expr) in enumerate(replacements):
-            printer.ident[c] = f"c_{k}"
-            row.append(f"c_{k} = {printer.doprint(expr)}")
-        for (p, vector, _), expr in zip(outputs, reduced):
-            if p is None:
-                row.append(f"a[0] += {printer.doprint(expr)}")
-            elif vector is None:
-                row.append(f"a[1 + {spans[p][0]}] += {printer.doprint(expr)}")
-            else:
-                row += [f"r = {printer.doprint(expr)}", "for j in range(d):",
-                        f"    a[1 + {spans[p][0]} + j] += r*{model.ident[vector]}[i, j]"]
-        inner = [f"{model.ident[p]} = theta[{a}:{b}]" if v else f"{model.ident[p]} = theta[{a}]"
-                 for p, (a, b), v in zip(model.params, layout.offsets(), layout.is_vector)]
-        inner += [f"{model.ident[h]} = H[{k}]" for k, h in enumerate(model.hyper)]
-        inner += [f"{model.ident[z]} = numpy.dot({model.ident[a]}, {model.ident[b]})"
-                  for z, (a, b) in model.scalar_dots.items()]
+        row = _row_body(model, layout, printer, with_value)
+        inner = _bindings(model, layout, _used(model))
         inner += [f"n = {model.ident[model.data[0]]}.shape[0]", "step = (n + nt - 1) // nt",
                   f"acc = numpy.zeros((nt, 1 + {layout.total()}))", "for t in prange(nt):",
                   f"    a = numpy.zeros(1 + {layout.total()})",
@@ -120,6 +156,26 @@ def fused_source(model: Any, layout: Any) -> str:
         data = ", ".join(model.ident[s] for s in model.data)
         sources.append(_function(f"{name}(theta, H, {data}, d, nt)", inner))
     return "\n\n\n".join(sources) + "\n"
+
+
+def fused_sgd_source(model: Any, layout: Any) -> str:
+    """Source of ``_fused_sgd(theta, H, <data>, d, order, rate)``: one epoch of stochastic
+    gradient descent, in place: for each row ``i`` of ``order`` in turn, ``θ ← θ − rate·g`` with
+    ``g = ∇ℓᵢ + ∇P`` (the gradient of a one-row batch, whose scale is 1), from the same row body
+    as :func:`fused_source`. ``a[0]`` (the value's slot there) stays 0."""
+    spans = dict(zip(model.params, layout.offsets()))
+    printer = _row_printer(model)
+    step = ["i = order[t]"] + _bindings(model, layout, _used(model)) + ["a[:] = 0.0"]
+    step += _row_body(model, layout, printer, with_value=False)
+    for p in model.params:
+        for r in model.grad_penalty[p]:
+            if r.expr != 0:
+                step += _add(model, spans[p][0], r.vector, printer.doprint(r.expr))
+    step += ["for k in range(a.shape[0] - 1):", "    theta[k] -= rate*a[1 + k]"]
+    inner = [f"a = numpy.zeros(1 + {layout.total()})", "for t in range(order.shape[0]):"]
+    inner += ["    " + line for line in step]
+    data = ", ".join(model.ident[s] for s in model.data)
+    return _function(f"_fused_sgd(theta, H, {data}, d, order, rate)", inner) + "\n"
 
 
 def fuse(compiled: Any) -> Any:
@@ -161,10 +217,47 @@ def fuse(compiled: Any) -> Any:
         H = tuple(1.0 for _ in compiled._model.hyper)
         value_and_grad(theta, H, one, 1, 0)  # ∇J alone compiles on its first call
     except numba.core.errors.NumbaError as error:
-        first = str(error).strip().splitlines()[0][:120]
-        raise CompileError(f"Numba cannot compile {getattr(compiled.loss, 'name', 'this loss')}"
-                           f" ({first}); use backend='numpy'") from None
+        raise _cannot_compile(compiled, error) from None
     compiled._ns = dict(compiled._ns, _value=value, _grad=grad, _value_and_grad=value_and_grad)
     compiled.source += "\n\n# the fused loops (backend='numba')\n" + source
     compiled.backend = "numba"
     return compiled
+
+
+_SGD_EPOCHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def sgd_epoch(prepared: Any) -> Callable[[np.ndarray, np.ndarray, float], None]:
+    """``epoch(theta, order, rate)``: one epoch of stochastic gradient descent on ``prepared``'s
+    data, one sample per step over the rows ``order`` (int64) in turn, ``theta`` updated in place.
+
+    The loop (:func:`fused_sgd_source`) is compiled by Numba once per compiled loss, without
+    threads: each step needs the one before it.
+
+    Raises
+    ------
+    CompileError
+        Without Numba, or for per-sample expressions Numba cannot compile.
+    """
+    numba, compiled = _numba(), prepared.compiled
+    kernel = _SGD_EPOCHS.get(compiled)
+    if kernel is None:
+        source = fused_sgd_source(compiled._model, compiled._layout)
+        kernel = numba.njit(fastmath=False, cache=False)(_compile_source(source)["_fused_sgd"])
+        _SGD_EPOCHS[compiled] = kernel
+    H, arrays, d = np.asarray(prepared.hyper, dtype=np.float64), prepared.arrays, prepared.d or 0
+
+    def epoch(theta: np.ndarray, order: np.ndarray, rate: float) -> None:
+        kernel(theta, H, *arrays, d, order, rate)
+
+    try:  # compile now, for these arrays' types, on no rows
+        epoch(np.zeros(prepared.size), np.empty(0, dtype=np.int64), 0.0)
+    except numba.core.errors.NumbaError as error:
+        raise _cannot_compile(compiled, error) from None
+    return epoch
+
+
+def _cannot_compile(compiled: Any, error: Exception) -> CompileError:
+    first = str(error).strip().splitlines()[0][:120]
+    return CompileError(f"Numba cannot compile {getattr(compiled.loss, 'name', 'this loss')} "
+                        f"({first}); use backend='numpy'")

@@ -4,6 +4,7 @@
 callable ``grad(x, i)`` (``i`` is the step number, which a stochastic gradient uses to pick its
 batch), a start ``x0`` and ``callback(x, i, g)``, called before each step with the point, the step
 number and the gradient there; a callback that returns ``True`` stops the run.
+:func:`epoch_descent` takes a whole epoch of stochastic steps instead (a compiled loop).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 
 from ..numeric.finite_difference import hessian_vector_product
 
-__all__ = ["gradient_descent", "momentum", "nesterov", "adam", "estimate_stable_rate",
-           "OPTIMIZERS", "METHODS", "SCHEDULES"]
+__all__ = ["gradient_descent", "epoch_descent", "momentum", "nesterov", "adam",
+           "estimate_stable_rate", "OPTIMIZERS", "METHODS", "SCHEDULES"]
 
 Grad = Callable[[np.ndarray, int], np.ndarray]
 Callback = Callable[[np.ndarray, int, np.ndarray], Any]
@@ -40,6 +41,23 @@ def gradient_descent(grad: Grad, x0: np.ndarray, learning_rate: Rate = 0.01,
         if callback is not None and callback(x, i, g):
             break
         x = x - rate(i) * g
+    return x
+
+
+def epoch_descent(epoch: Callable[[np.ndarray, float], Any], x0: np.ndarray,
+                  rate: Callable[[int], float], steps: int, max_iter: int = 100,
+                  callback: Callback | None = None) -> np.ndarray:
+    """Stochastic gradient descent an epoch at a time: ``epoch(x, rate(k))`` makes epoch ``k``'s
+    ``steps`` steps in place (a compiled loop), for ``max_iter`` epochs.
+
+    ``callback(x, k·steps, None)`` before epoch ``k``: as :func:`gradient_descent` calls it at the
+    epoch's first step, without the gradient.
+    """
+    x = np.array(x0, dtype=float)
+    for k in range(max_iter):
+        if callback is not None and callback(x, k * steps, None):
+            break
+        epoch(x, rate(k))
     return x
 
 

@@ -1,5 +1,5 @@
-"""Helpers of the estimator: a loss by name, the summary's rows, a learning rate to suggest, and
-the progress bar."""
+"""Helpers of the estimator: a loss by name, the summary's rows, counted evaluations (and compiled
+SGD epochs), a learning rate to suggest, and the progress bar."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import numpy as np
 from .. import losses
 from ..errors import CalculusMLError, quoted
 from ..numeric import PreparedGradient
-from .optimizers import estimate_stable_rate
+from ..numeric.fused import sgd_epoch
+from .optimizers import epoch_descent, estimate_stable_rate
 
-__all__ = ["as_loss", "rows", "summary_text", "counting", "suggest_rate", "Progress"]
+__all__ = ["as_loss", "rows", "summary_text", "counting", "compiled_sgd", "suggest_rate",
+           "Progress"]
 
 
 def as_loss(loss: Any) -> Any:
@@ -84,6 +86,21 @@ def counting(fit: Any, prepared: PreparedGradient) -> dict[str, Callable]:
 
     return {"value_and_grad": value_and_grad, "value_grad_hess": value_grad_hess,
             "grad_rows": grad_rows}
+
+
+def compiled_sgd(fit: Any, prepared: PreparedGradient, rng: np.random.Generator, x0: np.ndarray,
+                 rate: Callable[[int], float], callback: Callable) -> np.ndarray:
+    """SGD for ``fit.max_iter`` epochs (:func:`.epoch_descent`), epoch ``k`` one call of the
+    compiled loop (:func:`~calculus_ml.numeric.fused.sgd_epoch`) at ``rate(k)`` over
+    ``rng.permutation(n)``: the rows in the order the NumPy path draws at the epoch's start. Its
+    ``n`` gradients are counted into ``fit.n_gev_``."""
+    run, n = sgd_epoch(prepared), prepared.n
+
+    def epoch(x, eta):
+        fit.n_gev_ += n
+        run(x, rng.permutation(n), eta)
+
+    return epoch_descent(epoch, x0, rate, n, fit.max_iter, callback)
 
 
 def suggest_rate(loss: Any, prepared: PreparedGradient, theta0: np.ndarray,
