@@ -78,7 +78,7 @@ _EXPORTS = {
     "compile_gradient": "compiled",
     "compiled_for": "compiled",
     "CompiledGradient": "compiled",
-    "PreparedGradient": "compiled",
+    "PreparedGradient": "prepared",
     "check_gradient": "check",
     "GradientCheck": "check",
     "CompileError": "codegen",
@@ -87,7 +87,8 @@ _EXPORTS = {
 if TYPE_CHECKING:  # pragma: no cover
     from .check import GradientCheck, check_gradient
     from .codegen import CompileError
-    from .compiled import CompiledGradient, PreparedGradient, compile_gradient, compiled_for
+    from .compiled import CompiledGradient, compile_gradient, compiled_for
+    from .prepared import PreparedGradient
 
 __getattr__, __dir__ = loaded_on_first_use(__name__, _EXPORTS)
 

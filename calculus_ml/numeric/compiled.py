@@ -10,7 +10,6 @@ flat parameter arrays with nothing checked or converted per call, which is what 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,13 +17,12 @@ import numpy as np
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
 from ..caching import BoundedMemo
-from ..errors import DataError
 from ..symbolic import check_time, time_budget
 from .codegen import CompileError, _compile_source
-from .finite_difference import hessian
 from .kernels import _program
 from .statistics import _describe, _gradient_is_affine
 from .model import _Layout, _Model
+from .prepared import PreparedGradient
 from .validation import _check_finite, _flatten, _validate, check_labels, is_dask
 
 
@@ -282,168 +280,3 @@ class CompiledGradient:
                 self._cache = (key, dict(data), prepared)
             return prepared
         return self.prepare(**data)
-
-
-class PreparedGradient:
-    """A :class:`CompiledGradient` bound to validated data: calls on flat parameter arrays.
-
-    This is what optimizers use: ``grad(theta)``, ``value(theta)``, ``value_and_grad(theta)``
-    with ``theta`` a flat float array, nothing validated or converted per call.
-    """
-
-    def __init__(self, compiled: CompiledGradient, arrays: tuple, hyper: tuple,
-                 d: int | None, use_statistics: bool, statistics: tuple | None = None):
-        self.compiled = compiled
-        self.arrays, self.hyper, self.d = arrays, hyper, d
-        self.n: int = arrays[0].shape[0]
-        ns = compiled._ns
-        self._chunk = _chunks(compiled, arrays)
-        self._dd = d or 0
-        self.size: int = compiled._layout.size(d)
-        self.statistics = None
-        self.hessian_matrix: np.ndarray | None = None  # ∇²J, when constant (a quadratic J)
-        if use_statistics:
-            self.statistics = statistics or ns["_stats"](arrays, self._dd, self._chunk["_stats"])
-            stat_eval, stats = ns["_stat_eval"], self.statistics
-            # evaluation from the sums only: these replace the methods of the general path
-            self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)
-            if compiled._affine:
-                self.value_and_grad, self.hessian_matrix = _quadratic(self.value_and_grad,
-                                                                      self.size)
-            evaluate = self.value_and_grad
-            self.grad = lambda theta: evaluate(theta)[1]
-            self.value = lambda theta: float(evaluate(theta)[0])
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        return self.compiled.param_names
-
-    def _run(self, kernel: str, theta: np.ndarray):
-        """Call the chunked function ``kernel`` on all the data."""
-        return self.compiled._ns[kernel](theta, self.hyper, self.arrays, self._dd,
-                                         self._chunk[kernel])
-
-    def value(self, theta: np.ndarray) -> float:
-        """J at the flat parameters ``theta``."""
-        return float(self._run("_value", theta))
-
-    def grad(self, theta: np.ndarray) -> np.ndarray:
-        """∇J at the flat parameters ``theta``."""
-        return self._run("_grad", theta)
-
-    def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """``(J, ∇J)`` at the flat parameters ``theta``."""
-        return self._run("_value_and_grad", theta)
-
-    def value_grad_hess(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """``(J, ∇J, ∇²J)`` at the flat parameters ``theta``, in one pass over the data.
-
-        On the sufficient-statistics path the Hessian is the central difference of the exact
-        gradient, which is affine in ``theta`` for a quadratic J (then exact up to rounding).
-        """
-        if self.statistics is not None:
-            return self._statistics_hessian(theta)
-        kernel, _ = self.compiled._second_order()
-        J, g, H = kernel(theta, self.hyper, self.arrays, self._dd, _HESSIAN_CHUNK_ROWS)
-        return float(J), g, H
-
-    def _statistics_hessian(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        J, g = self.value_and_grad(theta)
-        if self.hessian_matrix is not None:
-            return float(J), g, self.hessian_matrix.copy()
-        H = hessian(self.grad, theta)
-        return float(J), g, (H + H.T) / 2
-
-    def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """∇ of the loss over rows ``start:stop`` only (a mini-batch), on the general path."""
-        rows = [a[start:stop] for a in self.arrays]
-        batch = self.compiled._ns.get("_grad_batch")
-        if batch is not None and stop - start <= self._chunk["_grad"]:
-            return batch(theta, self.hyper, rows, self._dd)
-        return self.compiled._ns["_grad"](theta, self.hyper, rows, self._dd, self._chunk["_grad"])
-
-    def general_value(self, theta: np.ndarray) -> float:
-        """J from the data themselves, even when statistics are used (no cancellation)."""
-        return float(self._run("_value", theta))
-
-    def subset(self, rows: slice | np.ndarray) -> PreparedGradient:
-        """The same loss on some rows of the data (a mini-batch), on the general path."""
-        arrays = tuple(np.ascontiguousarray(a[rows]) for a in self.arrays)
-        if arrays[0].shape[0] == 0:
-            raise DataError("a batch of the data is empty")
-        return PreparedGradient(self.compiled, arrays, self.hyper, self.d, use_statistics=False)
-
-    def flatten(self, params: Any) -> np.ndarray:
-        """A dict ``{name: value}`` or an array as the flat float parameter vector."""
-        return _flatten(self.compiled._layout, self.d, params)
-
-    def spans(self) -> dict[str, slice]:
-        """Where each parameter sits in the flat vector: ``{name: slice}``."""
-        return self.compiled._layout.spans(self._dd)
-
-    def unflatten(self, theta: np.ndarray) -> dict[str, float | np.ndarray]:
-        """The flat vector ``theta`` as ``{name: float or (d,) array}``."""
-        vectors = dict(zip(self.compiled._layout.names, self.compiled._layout.is_vector))
-        return {name: np.array(theta[span], dtype=float) if vectors[name] else float(
-            theta[span.start]) for name, span in self.spans().items()}
-
-
-def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, np.ndarray]:
-    """A quadratic J's ``(J, ∇J)`` as ``J꜀ + δ·(g꜀ + Aδ/2)`` and ``Aδ + g꜀``, ``δ = θ − θ꜀``;
-    returns it and ``A``.
-
-    Each column of ``A`` is read from ``value_and_grad`` itself: the central difference
-    ``(∇J(t eₖ) − ∇J(−t eₖ))/2t``, exact for an affine gradient up to rounding, which ``t = 2¹⁰``
-    keeps a thousand times below the rounding of ``∇J(0)``. The centre ``θ꜀`` is the minimiser
-    (least squares, for a singular ``A``), where ``J꜀`` and ``g꜀`` come from ``value_and_grad``:
-    near the minimum nothing large then cancels. One step costs one product with ``A``, whatever
-    the number and form of the statistics.
-    """
-    origin = np.zeros(size)
-    _, g0 = value_and_grad(origin)
-    A = np.empty((size, size))
-    unit = np.zeros(size)
-    for k in range(size):
-        unit[k] = _COLUMN_STEP
-        A[:, k] = (value_and_grad(unit)[1] - value_and_grad(-unit)[1]) / (2 * _COLUMN_STEP)
-        unit[k] = 0.0
-    A = (A + A.T) / 2
-    centre = np.linalg.lstsq(A, -g0, rcond=None)[0] if np.isfinite(A).all() else origin
-    centre = centre if np.isfinite(centre).all() else origin
-    Jc, gc = value_and_grad(centre)
-    Jc = float(Jc)
-
-    def quadratic(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        delta = theta - centre
-        g = A.dot(delta) + gc
-        return Jc + 0.5 * float(delta.dot(g + gc)), g
-
-    return quadratic, A
-
-
-_COLUMN_STEP = 1024.0
-
-
-_HESSIAN_CHUNK_ROWS = 4096
-"""Rows per chunk of the Hessian pass, whatever its width: its ~25 NumPy calls per chunk cost
-more than cache misses below this (measured: 2× the time at 1,024 rows), and above it OpenBLAS
-runs the chunk's weighted Gram product ``Xᵀ diag(s) X`` on several threads (4× the time at
-8,192 rows on a busy 2-core machine)."""
-
-
-def _chunks(compiled: CompiledGradient, arrays: tuple) -> dict[str, int]:
-    """Rows per chunk of each compiled pass over ``arrays`` (see :func:`_chunk_rows`)."""
-    width = sum(1 if a.ndim == 1 else a.shape[1] for a in arrays)
-    return {name: _chunk_rows(width + b) for name, b in compiled._buffers.items()}
-
-
-def _chunk_rows(columns: int) -> int:
-    """Rows per chunk for a pass reading and writing ``columns`` floats per row.
-
-    As many rows as fit in :data:`~calculus_ml.numeric.CHUNK_BYTES`, at least 64 and at most
-    :data:`~calculus_ml.numeric.MAX_CHUNK_ROWS`. Both limits are read from the package when data
-    are prepared, so setting ``calculus_ml.numeric.CHUNK_BYTES`` takes effect from the next
-    :meth:`CompiledGradient.prepare`.
-    """
-    package = sys.modules[__package__]
-    return min(package.MAX_CHUNK_ROWS, max(64, package.CHUNK_BYTES // (8 * columns)))

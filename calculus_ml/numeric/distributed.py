@@ -31,7 +31,7 @@ import numpy as np
 from ..caching import BoundedMemo
 from ..errors import DataError
 from .codegen import _compile_source
-from .compiled import _HESSIAN_CHUNK_ROWS, PreparedGradient, _chunks
+from .prepared import _HESSIAN_CHUNK_ROWS, PreparedGradient, _chunks
 from .penalty import penalty_hessian, penalty_kernel
 from .validation import _validate, check_labels, is_dask
 

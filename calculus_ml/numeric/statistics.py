@@ -37,7 +37,7 @@ def _gradient_is_affine(model: _Model, poly: list) -> bool:
     scaled.update({z: s**2 * z for z in model.scalar_dots})
 
     def degree(expr: sympy.Expr) -> int:
-        as_poly = sympy.sympify(expr).xreplace(scaled).as_poly(s)
+        as_poly = expr.xreplace(scaled).as_poly(s)
         return 3 if as_poly is None else as_poly.degree()
 
     if model.penalty.free_symbols & set(model.vector_params):
