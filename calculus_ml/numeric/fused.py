@@ -3,7 +3,8 @@
 ``compile_gradient(loss, backend="numba")`` prints the same verified per-sample derivative the
 NumPy kernels use (``model.grad_terms``, ``model.value_term``) as a *scalar* loop body: for each
 row, the columns ``zᵢ = w·xᵢ`` as short loops over ``d``, the common subexpressions as locals, and
-each gradient entry added to an accumulator. Numba compiles it with
+each gradient entry added to an accumulator, a block of :data:`BLOCK_ROWS` rows at a time, one
+pass over the block for each of the three. Numba compiles it with
 ``njit(parallel=True, fastmath=False)``; ``prange`` gives each thread a contiguous range of rows
 and its own accumulators, added in a fixed order at the end. The data are read once per call,
 with no temporaries: close to the time of reading them.
@@ -108,29 +109,66 @@ def _add(model: Any, start: str, vector: Any, value: str) -> list[str]:
     return [f"r = {value}", "for j in range(d):", f"    a[1 + {start} + j] += r*{entry}"]
 
 
+def _row_terms(model: Any, layout: Any, printer: _RowPrinter, with_value: bool
+               ) -> tuple[list[tuple[str, list[str]]], list[str], list[tuple[Any, Any, str]]]:
+    """Row ``i``'s pieces: its columns ``w·xᵢ`` as ``(name, loop lines)``, its common
+    subexpressions as lines binding locals ``c_k``, and its outputs ``(parameter or None for
+    ℓ, vector or None, printed value)``."""
+    outputs = [(None, None, model.value_term)] if with_value else []
+    outputs += [(p, r.vector, r.expr) for p in model.params for r in model.grad_terms[p]]
+    replacements, reduced = sympy.cse([e for _, _, e in outputs], symbols=_dummies("c"),
+                                      optimizations="basic")
+    pairs = [(z, f"{model.ident[x]}[i, j]*{model.ident[w]}[j]")
+             for z, (w, x) in model.linear.items()]
+    pairs += [(q, f"{model.ident[a]}[i, j]*{model.ident[b]}[i, j]")
+              for q, (a, b) in model.rowwise.items()]
+    columns = [(model.ident[z], [f"{model.ident[z]} = 0.0", "for j in range(d):",
+                                 f"    {model.ident[z]} += {product}"]) for z, product in pairs]
+    local = []
+    for k, (c, expr) in enumerate(replacements):
+        printer.ident[c] = f"c_{k}"
+        local.append(f"c_{k} = {printer.doprint(expr)}")
+    return columns, local, [(p, v, printer.doprint(e)) for (p, v, _), e in zip(outputs, reduced)]
+
+
 def _row_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool) -> list[str]:
     """Source lines adding row ``i``'s ∇ℓ (and, ``with_value``, its ℓ) to the flat accumulators
     ``a = [Σℓ, ∇...]``: the columns ``w·xᵢ`` as loops over ``d``, the common subexpressions as
     locals ``c_k``, then each gradient entry."""
     spans = dict(zip(model.params, layout.offsets()))
-    outputs = [(None, None, model.value_term)] if with_value else []
-    outputs += [(p, r.vector, r.expr) for p in model.params for r in model.grad_terms[p]]
-    replacements, reduced = sympy.cse([e for _, _, e in outputs], symbols=_dummies("c"),
-                                      optimizations="basic")
-    row = []
-    for z, (w, x) in model.linear.items():
-        row += [f"{model.ident[z]} = 0.0", "for j in range(d):",
-                f"    {model.ident[z]} += {model.ident[x]}[i, j]*{model.ident[w]}[j]"]
-    for q, (a, b) in model.rowwise.items():
-        row += [f"{model.ident[q]} = 0.0", "for j in range(d):",
-                f"    {model.ident[q]} += {model.ident[a]}[i, j]*{model.ident[b]}[i, j]"]
-    for k, (c, expr) in enumerate(replacements):
-        printer.ident[c] = f"c_{k}"
-        row.append(f"c_{k} = {printer.doprint(expr)}")
-    for (p, vector, _), expr in zip(outputs, reduced):
-        text = printer.doprint(expr)
+    columns, row, outputs = _row_terms(model, layout, printer, with_value)
+    row = [line for _, loop in columns for line in loop] + row
+    for p, vector, text in outputs:
         row += [f"a[0] += {text}"] if p is None else _add(model, spans[p][0], vector, text)
     return row
+
+
+BLOCK_ROWS = 64
+"""Rows per block of the fused loop: first every row's columns ``w·xᵢ``, then every row's
+nonlinear part (the exponentials of different rows independent of each other, so the processor
+overlaps them), then the sums; 1.15–1.3× faster than one row at a time (logistic, d = 10; 32 and
+128 rows measure the same), and the block's scratch arrays stay in the L1 cache."""
+
+
+def _block_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool) -> list[str]:
+    """Source lines adding the rows ``b0:b1`` of a block to the accumulators ``a``, in the three
+    passes of :data:`BLOCK_ROWS`: columns into ``zb``, each output's per-row value into a row
+    of ``rb``, then the sums."""
+    spans = dict(zip(model.params, layout.offsets()))
+    columns, local, outputs = _row_terms(model, layout, printer, with_value)
+    first = [line for k, (name, loop) in enumerate(columns)
+             for line in loop + [f"zb[{k}, i - b0] = {name}"]]
+    second = [f"{name} = zb[{k}, i - b0]" for k, (name, _) in enumerate(columns)] + local
+    third = []
+    for k, (p, vector, text) in enumerate(outputs):
+        second.append(f"rb[{k}, i - b0] = {text}")
+        value = f"rb[{k}, i - b0]"
+        third += [f"a[0] += {value}"] if p is None else _add(model, spans[p][0], vector, value)
+    lines = []
+    for body in (first, second, third):
+        if body:
+            lines += ["for i in range(b0, b1):"] + ["    " + line for line in body]
+    return lines
 
 
 def _used(model: Any) -> set:
@@ -143,15 +181,21 @@ def fused_source(model: Any, layout: Any) -> str:
     """Source of ``_fused_vg`` (J and ∇J) and ``_fused_g`` (∇J): sums over the rows, no scale,
     no penalty; each returns the flat accumulators ``[Σℓ, ∇...]``."""
     printer = _row_printer(model)
+    columns = len(model.linear) + len(model.rowwise)
+    stored = 1 + sum(len(model.grad_terms[p]) for p in model.params)
     sources = []
     for name, with_value in (("_fused_vg", True), ("_fused_g", False)):
-        row = _row_body(model, layout, printer, with_value)
+        block = _block_body(model, layout, printer, with_value)
         inner = _bindings(model, layout, _used(model))
         inner += [f"n = {model.ident[model.data[0]]}.shape[0]", "step = (n + nt - 1) // nt",
                   f"acc = numpy.zeros((nt, 1 + {layout.total()}))", "for t in prange(nt):",
                   f"    a = numpy.zeros(1 + {layout.total()})",
-                  "    for i in range(t*step, min(n, (t + 1)*step)):"]
-        inner += ["        " + line for line in row]
+                  f"    zb = numpy.empty(({max(columns, 1)}, {BLOCK_ROWS}))",
+                  f"    rb = numpy.empty(({max(stored, 1)}, {BLOCK_ROWS}))",
+                  "    stop = min(n, (t + 1)*step)",
+                  f"    for b0 in range(t*step, stop, {BLOCK_ROWS}):",
+                  f"        b1 = min(stop, b0 + {BLOCK_ROWS})"]
+        inner += ["        " + line for line in block]
         inner += ["    acc[t] = a", "return acc.sum(axis=0)"]
         data = ", ".join(model.ident[s] for s in model.data)
         sources.append(_function(f"{name}(theta, H, {data}, d, nt)", inner))
