@@ -17,7 +17,7 @@ Goals
   sufficient statistics (n = 1,000,000) under 1.5× one naive NumPy gradient; one mini-batch epoch
   (batch 32) at most 1.1× a hand-written NumPy loop; ``sgd`` per sample (NumPy backend, and
   ``backend="numba"``: one compiled loop per epoch) beside scikit-learn's ``SGDRegressor``
-  (``--only sgd`` runs that table alone).
+  (``--only sgd`` runs that table alone, ``--only overhead`` the three of them).
 """
 
 from __future__ import annotations
@@ -232,10 +232,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="n = 100,000 only")
     parser.add_argument("--repeat", type=int, default=5, help="repeats at n = 100,000")
-    parser.add_argument("--only", choices=["sgd"], help="only the per-sample sgd table")
+    parser.add_argument("--only", choices=["sgd", "overhead"],
+                        help="only the per-sample sgd table, or only the per-iteration overhead")
     args = parser.parse_args()
     if args.only == "sgd":
         bench_sgd(*regression_data(20_000), max(7, args.repeat))
+        return
+    if args.only == "overhead":
+        bench_overhead(max(7, args.repeat))
         return
     bench_compile_times([("logistic, vector", losses.get("logistic", vector=True))])
     for correlated in (False, True):

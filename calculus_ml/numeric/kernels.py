@@ -188,7 +188,7 @@ def _batch_kernel(model: _Model, layout: _Layout) -> str:
             sums[p].append(f"numpy.dot({text}, {vector})" if per_sample
                            else f"({text})*{vector}.sum(axis=0)")
         else:
-            total = f"({text}).sum()" if per_sample else f"n*({text})"
+            total = f"numpy.add.reduce({text})" if per_sample else f"n*({text})"
             sums[p].append(total if r.vector is None else f"{total}*{ident[r.vector]}")
     _, penalty_grads = _penalty_parts(model, printer)
     inner.append(_scale(model))

@@ -34,6 +34,7 @@ class PreparedGradient:
         self.n: int = arrays[0].shape[0]
         ns = compiled._ns
         self._chunk = _chunks(compiled, arrays)
+        self._batch_kernel = ns.get("_grad_batch")  # softmax's index form has none
         self._dd = d or 0
         self.size: int = compiled._layout.size(d)
         self.statistics = None
@@ -93,9 +94,8 @@ class PreparedGradient:
     def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
         """∇ of the loss over rows ``start:stop`` only (a mini-batch), on the general path."""
         rows = [a[start:stop] for a in self.arrays]
-        batch = self.compiled._ns.get("_grad_batch")
-        if batch is not None and stop - start <= self._chunk["_grad"]:
-            return batch(theta, self.hyper, rows, self._dd)
+        if self._batch_kernel is not None and stop - start <= self._chunk["_grad"]:
+            return self._batch_kernel(theta, self.hyper, rows, self._dd)
         return self.compiled._ns["_grad"](theta, self.hyper, rows, self._dd, self._chunk["_grad"])
 
     def general_value(self, theta: np.ndarray) -> float:

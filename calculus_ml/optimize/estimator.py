@@ -285,7 +285,7 @@ class GradientDescent:
         value, growing, rises, stopped = math.nan, 0, 0, False
         progress = _Progress(self.progress, self.max_iter)
         rng = np.random.default_rng(self.random_state)
-        shuffled, tol, callback = prepared, self.tol, self.callback
+        rows_of, tol, callback = prepared.grad_rows, self.tol, self.callback
         watch_rises = method == "gd" and fixed_rate and not stochastic
         gradient_test = method not in _SELF_STEPPING
 
@@ -301,13 +301,15 @@ class GradientDescent:
                                                             counted["value_grad_hess"]))
 
         def grad(x, i):
-            nonlocal shuffled
-            if not stochastic:
-                return value_and_grad(x)[1]
+            return value_and_grad(x)[1]
+
+        def batch_grad(x, i):  # the rows shuffled at the start of each epoch
+            nonlocal rows_of
             b = i % per_epoch
             if b == 0:
-                shuffled = prepared.subset(rng.permutation(n))
-            return counted["grad_rows"](shuffled, x, b * size, min(n, b * size + size))
+                rows_of = prepared.subset(rng.permutation(n)).grad_rows
+            self.n_gev_ += 1
+            return rows_of(x, b * size, min(n, b * size + size))
 
         def record(x, i, g):
             nonlocal value, growing, rises, stopped
@@ -351,8 +353,10 @@ class GradientDescent:
             else:
                 options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
                     {"b1": self.momentum} if method == "adam" else {})
-                rate = lambda i: sched(i // per_epoch)  # noqa: E731 - constant in an epoch
-                x = OPTIMIZERS[method](grad, theta0, learning_rate=rate,
+                rate = self.learning_rate_ if self.schedule in (None, "constant") else (
+                    lambda i: sched(i // per_epoch))  # constant in an epoch
+                x = OPTIMIZERS[method](batch_grad if stochastic else grad, theta0,
+                                       learning_rate=rate,
                                        max_iter=self.max_iter * per_epoch, callback=record,
                                        **options)
             if not stopped and not np.array_equal(x, thetas[-1]):  # record where it ended

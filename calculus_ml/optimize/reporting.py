@@ -80,12 +80,7 @@ def counting(fit: Any, prepared: PreparedGradient) -> dict[str, Callable]:
         fit.n_gev_ += 1
         return prepared.value_grad_hess(x)
 
-    def grad_rows(shuffled, x, start, stop):
-        fit.n_gev_ += 1
-        return shuffled.grad_rows(x, start, stop)
-
-    return {"value_and_grad": value_and_grad, "value_grad_hess": value_grad_hess,
-            "grad_rows": grad_rows}
+    return {"value_and_grad": value_and_grad, "value_grad_hess": value_grad_hess}
 
 
 def compiled_sgd(fit: Any, prepared: PreparedGradient, rng: np.random.Generator, x0: np.ndarray,
