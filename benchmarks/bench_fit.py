@@ -23,6 +23,7 @@ Goals
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import warnings
 
@@ -192,8 +193,13 @@ def bench_overhead(repeat: int) -> None:
     Xm, ym = X[:m], y[:m]
     epoch = quiet_fit(loss, method="minibatch", batch_size=32, learning_rate=0.01, max_iter=1,
                       random_state=0)
-    times = interleaved_times({"hand NumPy mini-batch loop": lambda: hand_minibatch_epoch(
-        Xm, ym, 32, 0.01), "minibatch, one epoch": lambda: epoch(x=Xm, y=ym)}, repeat)
+    rows = {"hand NumPy mini-batch loop": lambda: hand_minibatch_epoch(Xm, ym, 32, 0.01),
+            "minibatch, one epoch": lambda: epoch(x=Xm, y=ym)}
+    if importlib.util.find_spec("numba") is not None:  # compiled once, by the warm-up call
+        fused = quiet_fit(loss, method="minibatch", batch_size=32, learning_rate=0.01,
+                          max_iter=1, random_state=0, backend="numba")
+        rows["minibatch, one epoch, backend='numba'"] = lambda: fused(x=Xm, y=ym)
+    times = interleaved_times(rows, repeat)
     table(f"mini-batch epoch (batch 32), n = {m:,}, d = 10", times, "hand NumPy mini-batch loop",
           {}, {"minibatch, one epoch": "<= 1.10"})
 

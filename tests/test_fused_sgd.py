@@ -42,16 +42,16 @@ def _problem(name, n=240, d=4):
 def _fit(loss, data, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return GradientDescent(loss, method="sgd", tol=0, random_state=5, progress=False,
-                               **options).fit(**data)
+        return GradientDescent(loss, **{"method": "sgd", **options}, tol=0, random_state=5,
+                               progress=False).fit(**data)
 
 
 @pytest.fixture
 def epochs(monkeypatch):
     """The prepared gradients the compiled epoch loop was built for, fit by fit."""
     built, real = [], reporting.sgd_epoch
-    monkeypatch.setattr(reporting, "sgd_epoch", lambda prepared: built.append(prepared) or real(
-        prepared))
+    monkeypatch.setattr(reporting, "sgd_epoch", lambda prepared, batch: built.append(
+        prepared) or real(prepared, batch))
     return built
 
 
@@ -78,6 +78,22 @@ def test_compiled_epochs_follow_the_numpy_path_step_for_step(name, epochs):
     _assert_same_trajectory(reference, fused)
     assert fused.n_iter_ == reference.n_iter_ == 3
     assert fused.n_gev_ == reference.n_gev_ == 3 * 240 + 4  # the samples, and J's once an epoch
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["multiple-regression", "logistic", "ridge", "rss"])
+def test_compiled_mini_batch_epochs_follow_the_numpy_path(name, epochs):
+    """Batches of 32 (the last one of 240 rows holding 16): each step the mean (or sum) of its
+    rows' gradients plus the penalty's, as the NumPy path's mini-batch kernel takes it."""
+    pytest.importorskip("numba")
+    loss, data = _problem(name)
+    rate = 0.0005 if name == "rss" else 0.05
+    options = {"learning_rate": rate, "max_iter": 3, "batch_size": 32, "method": "minibatch"}
+    reference = _fit(loss, data, **options)
+    fused = _fit(loss, data, **options, backend="numba")
+    assert len(epochs) == 1
+    _assert_same_trajectory(reference, fused)
+    assert fused.n_gev_ == reference.n_gev_ == 3 * 8 + 4  # ⌈240/32⌉ steps an epoch, J's
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ compiles the loop at once); use the NumPy backend for it. The sufficient-statist
 it applies, is unchanged: it needs no pass over the data after the first.
 
 :func:`sgd_epoch` prints the same row body into a loop without threads: one epoch of stochastic
-gradient descent, ``θ ← θ − η(∇ℓᵢ + ∇P)`` for each row ``i`` of a given order, in one call.
+gradient descent, ``θ ← θ − η(∇ℓᵢ + ∇P)`` for each row ``i`` of a given order (or each
+mini-batch of it), in one call.
 """
 
 from __future__ import annotations
@@ -203,23 +204,29 @@ def fused_source(model: Any, layout: Any) -> str:
 
 
 def fused_sgd_source(model: Any, layout: Any) -> str:
-    """Source of ``_fused_sgd(theta, H, <data>, d, order, rate)``: one epoch of stochastic
-    gradient descent, in place: for each row ``i`` of ``order`` in turn, ``θ ← θ − rate·g`` with
-    ``g = ∇ℓᵢ + ∇P`` (the gradient of a one-row batch, whose scale is 1), from the same row body
-    as :func:`fused_source`. ``a[0]`` (the value's slot there) stays 0."""
+    """Source of ``_fused_sgd(theta, H, <data>, d, order, rate, batch)``: one epoch of
+    stochastic gradient descent in place. For each run of ``batch`` rows of ``order`` in turn,
+    ``θ ← θ − rate·g`` with ``g = s·Σ∇ℓᵢ + ∇P``, the gradient of that mini-batch (``s`` is
+    1/m over its ``m`` rows for a mean, 1 for a sum), from the same row body as
+    :func:`fused_source`. ``a[0]`` (the value's slot there) stays 0."""
     spans = dict(zip(model.params, layout.offsets()))
     printer = _row_printer(model)
-    step = ["i = order[t]"] + _bindings(model, layout, _used(model)) + ["a[:] = 0.0"]
-    step += _row_body(model, layout, printer, with_value=False)
+    rows = ["i = order[t]"] + _row_body(model, layout, printer, with_value=False)
+    step = _bindings(model, layout, _used(model)) + ["a[:] = 0.0", "for t in range(lo, hi):"]
+    step += ["    " + line for line in rows]
+    if model.reduce == "mean":
+        step += ["for k in range(1, a.shape[0]):", "    a[k] /= hi - lo"]
     for p in model.params:
         for r in model.grad_penalty[p]:
             if r.expr != 0:
                 step += _add(model, spans[p][0], r.vector, printer.doprint(r.expr))
     step += ["for k in range(a.shape[0] - 1):", "    theta[k] -= rate*a[1 + k]"]
-    inner = [f"a = numpy.zeros(1 + {layout.total()})", "for t in range(order.shape[0]):"]
+    inner = [f"a = numpy.zeros(1 + {layout.total()})",
+             "for lo in range(0, order.shape[0], batch):",
+             "    hi = min(order.shape[0], lo + batch)"]
     inner += ["    " + line for line in step]
     data = ", ".join(model.ident[s] for s in model.data)
-    return _function(f"_fused_sgd(theta, H, {data}, d, order, rate)", inner) + "\n"
+    return _function(f"_fused_sgd(theta, H, {data}, d, order, rate, batch)", inner) + "\n"
 
 
 def fuse(compiled: Any) -> Any:
@@ -271,9 +278,10 @@ def fuse(compiled: Any) -> Any:
 _SGD_EPOCHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def sgd_epoch(prepared: Any) -> Callable[[np.ndarray, np.ndarray, float], None]:
+def sgd_epoch(prepared: Any, batch: int = 1) -> Callable[[np.ndarray, np.ndarray, float], None]:
     """``epoch(theta, order, rate)``: one epoch of stochastic gradient descent on ``prepared``'s
-    data, one sample per step over the rows ``order`` (int64) in turn, ``theta`` updated in place.
+    data, ``batch`` samples per step over the rows ``order`` (int64) in turn, ``theta`` updated
+    in place.
 
     The loop (:func:`fused_sgd_source`) is compiled by Numba once per compiled loss, without
     threads: each step needs the one before it.
@@ -292,7 +300,7 @@ def sgd_epoch(prepared: Any) -> Callable[[np.ndarray, np.ndarray, float], None]:
     H, arrays, d = np.asarray(prepared.hyper, dtype=np.float64), prepared.arrays, prepared.d or 0
 
     def epoch(theta: np.ndarray, order: np.ndarray, rate: float) -> None:
-        kernel(theta, H, *arrays, d, order, rate)
+        kernel(theta, H, *arrays, d, order, rate, batch)
 
     try:  # compile now, for these arrays' types, on no rows
         epoch(np.zeros(prepared.size), np.empty(0, dtype=np.int64), 0.0)

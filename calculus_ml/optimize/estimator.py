@@ -35,6 +35,7 @@ _SEEDS = (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)
 _PATIENCE = 10  # iterations of growing loss (above the starting loss) that count as divergence
 _NEWTON_MAX_SIZE = 2000  # parameters beyond which "auto" does not choose Newton (an O(p³) solve)
 _SELF_STEPPING = ("newton", "lbfgs")  # methods that choose their own steps
+_PLAIN_STEPS = ("gd", "sgd", "minibatch")  # θ ← θ − η g: with batches, compiled epochs in numba
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -93,7 +94,8 @@ class GradientDescent:
     init : dict or array, optional
         Starting parameters, in original units (default zeros).
     backend : {"numpy", "numba"}
-        The compiled code; ``"numba"`` also makes each epoch of ``"sgd"`` one compiled loop.
+        The compiled code; ``"numba"`` also makes each epoch of ``"sgd"`` and ``"minibatch"``
+        (or ``"gd"`` with a ``batch_size``) one compiled loop.
 
     Attributes
     ----------
@@ -348,8 +350,9 @@ class GradientDescent:
             elif line_search:
                 x, self.learning_rate_ = descent_with_line_search(
                     value_and_grad, theta0, self.max_iter, callback=record)
-            elif method == "sgd" and self.backend == "numba" and type(prepared) is PreparedGradient:
-                x = compiled_sgd(self, prepared, rng, theta0, sched, record)
+            elif stochastic and method in _PLAIN_STEPS and self.backend == "numba" and (
+                    type(prepared) is PreparedGradient):
+                x = compiled_sgd(self, prepared, rng, theta0, sched, size, record)
             else:
                 options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
                     {"b1": self.momentum} if method == "adam" else {})

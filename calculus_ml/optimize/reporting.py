@@ -84,18 +84,19 @@ def counting(fit: Any, prepared: PreparedGradient) -> dict[str, Callable]:
 
 
 def compiled_sgd(fit: Any, prepared: PreparedGradient, rng: np.random.Generator, x0: np.ndarray,
-                 rate: Callable[[int], float], callback: Callable) -> np.ndarray:
-    """SGD for ``fit.max_iter`` epochs (:func:`.epoch_descent`), epoch ``k`` one call of the
-    compiled loop (:func:`~calculus_ml.numeric.fused.sgd_epoch`) at ``rate(k)`` over
-    ``rng.permutation(n)``: the rows in the order the NumPy path draws at the epoch's start. Its
-    ``n`` gradients are counted into ``fit.n_gev_``."""
-    run, n = sgd_epoch(prepared), prepared.n
+                 rate: Callable[[int], float], batch: int, callback: Callable) -> np.ndarray:
+    """SGD with ``batch`` rows per step for ``fit.max_iter`` epochs (:func:`.epoch_descent`),
+    epoch ``k`` one call of the compiled loop (:func:`~calculus_ml.numeric.fused.sgd_epoch`) at
+    ``rate(k)`` over ``rng.permutation(n)``: the rows in the order the NumPy path draws at the
+    epoch's start. Its steps' gradients are counted into ``fit.n_gev_``."""
+    run, n = sgd_epoch(prepared, batch), prepared.n
+    steps = -(-n // batch)
 
     def epoch(x, eta):
-        fit.n_gev_ += n
+        fit.n_gev_ += steps
         run(x, rng.permutation(n), eta)
 
-    return epoch_descent(epoch, x0, rate, n, fit.max_iter, callback)
+    return epoch_descent(epoch, x0, rate, steps, fit.max_iter, callback)
 
 
 def suggest_rate(loss: Any, prepared: PreparedGradient, theta0: np.ndarray,
