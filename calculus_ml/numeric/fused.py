@@ -110,7 +110,7 @@ def _add(model: Any, start: str, vector: Any, value: str) -> list[str]:
     return [f"r = {value}", "for j in range(d):", f"    a[1 + {start} + j] += r*{entry}"]
 
 
-def _row_terms(model: Any, layout: Any, printer: _RowPrinter, with_value: bool
+def _row_terms(model: Any, printer: _RowPrinter, with_value: bool
                ) -> tuple[list[tuple[str, list[str]]], list[str], list[tuple[Any, Any, str]]]:
     """Row ``i``'s pieces: its columns ``w·xᵢ`` as ``(name, loop lines)``, its common
     subexpressions as lines binding locals ``c_k``, and its outputs ``(parameter or None for
@@ -137,7 +137,7 @@ def _row_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool) -
     ``a = [Σℓ, ∇...]``: the columns ``w·xᵢ`` as loops over ``d``, the common subexpressions as
     locals ``c_k``, then each gradient entry."""
     spans = dict(zip(model.params, layout.offsets()))
-    columns, row, outputs = _row_terms(model, layout, printer, with_value)
+    columns, row, outputs = _row_terms(model, printer, with_value)
     row = [line for _, loop in columns for line in loop] + row
     for p, vector, text in outputs:
         row += [f"a[0] += {text}"] if p is None else _add(model, spans[p][0], vector, text)
@@ -156,7 +156,7 @@ def _block_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool)
     passes of :data:`BLOCK_ROWS`: columns into ``zb``, each output's per-row value into a row
     of ``rb``, then the sums."""
     spans = dict(zip(model.params, layout.offsets()))
-    columns, local, outputs = _row_terms(model, layout, printer, with_value)
+    columns, local, outputs = _row_terms(model, printer, with_value)
     first = [line for k, (name, loop) in enumerate(columns)
              for line in loop + [f"zb[{k}, i - b0] = {name}"]]
     second = [f"{name} = zb[{k}, i - b0]" for k, (name, _) in enumerate(columns)] + local

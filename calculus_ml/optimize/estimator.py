@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BudgetError, ConvergenceWarning, DivergenceError, quoted
+from ..errors import BudgetError, ConvergenceWarning, quoted
 from ..numeric import CompileError, PreparedGradient, compiled_for
 from ..numeric.scaling import Standardization, StandardizedGradient, linear_form
 from .lbfgs import lbfgs
 from .optimizers import METHODS, OPTIMIZERS, SCHEDULES
 from .reporting import Progress as _Progress
 from .reporting import as_loss as _as_loss
-from .reporting import compiled_sgd, counting, summary_text
+from .reporting import compiled_sgd, counting, divergence, summary_text
 from .reporting import suggest_rate as _suggest_rate
 from .second_order import descent_with_line_search, newton
 
@@ -160,12 +160,15 @@ class GradientDescent:
             return isinstance(value, numbers.Real) and not isinstance(value, bool) and (
                 math.isfinite(value))
 
+        def whole(value, least):
+            return isinstance(value, numbers.Integral) and not isinstance(value, bool) and (
+                value >= least)
+
         if not (self.learning_rate == "auto" or (
                 real(self.learning_rate) and self.learning_rate > 0)):
             raise ValueError(f"learning_rate must be a positive number or 'auto', "
                              f"not {self.learning_rate!r}")
-        if not (isinstance(self.max_iter, numbers.Integral) and not isinstance(
-                self.max_iter, bool) and self.max_iter >= 1):
+        if not whole(self.max_iter, 1):
             raise ValueError(f"max_iter must be a positive integer, not {self.max_iter!r}")
         if not (real(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a number >= 0, not {self.tol!r}")
@@ -175,9 +178,7 @@ class GradientDescent:
         if self.method in _SELF_STEPPING and self.batch_size is not None:
             raise ValueError(f"method={self.method!r} uses the full gradient; batch_size is for "
                              "the first-order methods")
-        if self.batch_size is not None and not (isinstance(
-                self.batch_size, numbers.Integral) and not isinstance(self.batch_size, bool)
-                                               and self.batch_size >= 1):
+        if self.batch_size is not None and not whole(self.batch_size, 1):
             raise ValueError(f"batch_size must be None or a positive integer, "
                              f"not {self.batch_size!r}")
         if self.method == "sgd" and self.batch_size not in (None, 1):
@@ -191,9 +192,8 @@ class GradientDescent:
             raise ValueError(f"momentum must be in [0, 1), not {self.momentum!r}")
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise ValueError(f"standardize must be True or False, not {self.standardize!r}")
-        if not (self.random_state is None or isinstance(self.random_state, _SEEDS) or (
-                isinstance(self.random_state, numbers.Integral) and self.random_state >= 0
-                and not isinstance(self.random_state, bool))):
+        if not (self.random_state is None or isinstance(self.random_state, _SEEDS) or whole(
+                self.random_state, 0)):
             raise ValueError(f"random_state must be None, an integer >= 0 or a NumPy Generator, "
                              f"not {quoted(self.random_state)}")
         if self.callback is not None and not callable(self.callback):
@@ -376,23 +376,8 @@ class GradientDescent:
     def _diverged(self, k: int, J: float, J0: float, prepared: PreparedGradient,
                   theta0: np.ndarray, fit_data: dict | None, oscillating: bool = False):
         rate = _suggest_rate(self.loss, prepared, theta0, fit_data)
-        what = (f"the loss became {J}" if not math.isfinite(J) else
-                f"the loss grew to {J:.6g} (from {J0:.6g})")
-        if oscillating:
-            message = (f"{self.method_} oscillates: by iteration {k} the loss rose "
-                       f"{2 * _PATIENCE} times instead of falling")
-        elif not math.isfinite(J) or J > J0:
-            message = f"{self.method_} diverged at iteration {k}: {what}"
-        else:
-            message = f"{self.method_} diverged at iteration {k}: the gradient became non-finite"
-        used = self.learning_rate_
-        if rate is not None and used is not None and rate < used:
-            message += (f"; learning_rate={used:g} is too large, "
-                        f"try learning_rate={rate:.3g}")
-        error = DivergenceError(message)
-        error.iteration, error.loss = k, J
-        error.suggested_learning_rate = rate
-        raise error
+        raise divergence(self.method_, k, J, J0, self.learning_rate_, rate,
+                         rises=2 * _PATIENCE if oscillating else None)
 
     def summary(self, closed_form: dict | None = None) -> str:
         """The fit as text: parameters (beside ``closed_form`` ones, if given), iterations, loss."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import losses
-from ..errors import CalculusMLError, quoted
+from ..errors import CalculusMLError, DivergenceError, quoted
 from ..numeric import PreparedGradient
 from ..numeric.fused import sgd_epoch
 from .optimizers import epoch_descent, estimate_stable_rate
@@ -97,6 +97,28 @@ def compiled_sgd(fit: Any, prepared: PreparedGradient, rng: np.random.Generator,
         run(x, rng.permutation(n), eta)
 
     return epoch_descent(epoch, x0, rate, steps, fit.max_iter, callback)
+
+
+def divergence(method: str, k: int, J: float, J0: float, used: float | None,
+               rate: float | None, rises: int | None = None) -> DivergenceError:
+    """The error of a fit that diverged at iteration ``k`` (or oscillated: its loss rose
+    ``rises`` times), with ``rate``, a learning rate that works, suggested when it is below the
+    one ``used``."""
+    if rises is not None:
+        message = (f"{method} oscillates: by iteration {k} the loss rose {rises} times "
+                   "instead of falling")
+    elif not math.isfinite(J) or J > J0:
+        what = (f"the loss became {J}" if not math.isfinite(J) else
+                f"the loss grew to {J:.6g} (from {J0:.6g})")
+        message = f"{method} diverged at iteration {k}: {what}"
+    else:
+        message = f"{method} diverged at iteration {k}: the gradient became non-finite"
+    if rate is not None and used is not None and rate < used:
+        message += f"; learning_rate={used:g} is too large, try learning_rate={rate:.3g}"
+    error = DivergenceError(message)
+    error.iteration, error.loss = k, J
+    error.suggested_learning_rate = rate
+    return error
 
 
 def suggest_rate(loss: Any, prepared: PreparedGradient, theta0: np.ndarray,
