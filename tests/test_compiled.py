@@ -6,6 +6,8 @@ lesson's published numbers.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy
 import pytest
@@ -28,10 +30,16 @@ def rng():
     return np.random.default_rng(20240604)
 
 
+@functools.cache
+def _general_path(name: str):
+    """A loss of the test cases and its compiled general (data) path, compiled once."""
+    loss = LOSSES[name]()
+    return loss, compile_gradient(loss, sufficient_statistics=False)
+
+
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_gradient_equals_central_differences(name, rng):
-    loss = LOSSES[name]()
-    compiled = compile_gradient(loss, sufficient_statistics=False)
+    loss, compiled = _general_path(name)
     data = random_data(loss, rng)
     theta = 0.4 * rng.normal(size=compiled.prepare(**data).size)
     grad = compiled.grad(theta, **data)
@@ -45,8 +53,7 @@ def test_gradient_equals_central_differences(name, rng):
 def test_a_mini_batch_gradient_is_the_gradient_of_its_rows(name, rng):
     """The mini-batch kernel on rows 5:37 against central differences of the loss on those rows
     alone, and against the chunked kernel on a copy of them."""
-    loss = LOSSES[name]()
-    compiled = compile_gradient(loss, sufficient_statistics=False)
+    loss, compiled = _general_path(name)
     data = random_data(loss, rng)
     rows = {k: (v[5:37] if isinstance(v, np.ndarray) else v) for k, v in data.items()}
     prepared = compiled.prepare(**data)
