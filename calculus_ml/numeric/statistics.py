@@ -93,26 +93,9 @@ def _statistics_pass(model: _Model, stats: list[_Statistic]) -> tuple[str, int]:
     _bind_columns(model, printer, used, body)  # row-wise products only: data have no X @ w
     _bind_subexpressions(printer, replacements, body)  # all per sample: data monomials
     init, finals = [], []
-    by_vector: dict[str, list[int]] = {}  # Σ dataₖ·x of one x: one product [data₁ data₂ …]ᵀX
-    for k, stat in enumerate(stats):
-        if len(stat.vectors) == 1:
-            by_vector.setdefault(model.ident[stat.vectors[0]], []).append(k)
-    for g, (vector, members) in enumerate(by_vector.items()):
-        if len(members) < 2:
-            continue
-        init.append(f"_Y{g} = numpy.ones(({len(members)}, min(chunk, n)))")
-        for j, k in enumerate(members):
-            init.append(f"S_{k} = numpy.zeros(d)")
-            if stats[k].data != 1:  # a row of ones stays ones
-                printer.emit(reduced_of[stats[k].data], f"_Y{g}[{j}, :_m]", body)
-        body.append(f"_V = numpy.dot(_Y{g}[:, :_m], {vector})")
-        body += [f"S_{k} += _V[{j}]" for j, k in enumerate(members)]
-    grouped = {k for members in by_vector.values() if len(members) > 1 for k in members}
     for k, stat in enumerate(stats):
         names = [model.ident[v] for v in stat.vectors]
         expr = reduced_of.get(stat.data, sympy.Integer(1))
-        if k in grouped:
-            continue
         if not names:
             if stat.data == 1:
                 finals.append(f"S_{k} = float(n)")
