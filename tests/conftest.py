@@ -10,7 +10,9 @@ missed with probability one).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import sympy
@@ -18,6 +20,19 @@ import sympy
 from calculus_ml.functions import to_elementary
 from calculus_ml.steps.rules import Step
 from calculus_ml.steps.verify import check_step
+
+_ALL_SLOW = re.compile(r"^pytestmark = pytest\.mark\.slow\b", re.MULTILINE)
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    """Under ``-m "not slow"``, a module whose tests are all slow is not even imported (Dask,
+    distributed and Sphinx take seconds to import)."""
+    if config.getoption("markexpr", "") != "not slow" or collection_path.suffix != ".py":
+        return None
+    if not collection_path.name.startswith("test_"):
+        return None
+    return bool(_ALL_SLOW.search(collection_path.read_text(encoding="utf-8"))) or None
+
 
 N_DATA = 4
 """Number of data points a sum is written out for in these checks."""

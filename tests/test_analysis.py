@@ -209,6 +209,7 @@ def test_ridge_solution_is_the_ridge_normal_equations(reduce):
     np.testing.assert_allclose([fit["m"], fit["b"]], expected, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_vector_solutions_match_lstsq():
     rng = np.random.default_rng(4)
     n, d, lam = 40, 3, 0.2

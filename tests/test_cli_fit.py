@@ -106,6 +106,7 @@ def test_plot_is_written_atomically(lesson_csv, tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".part"] == []
 
 
+@pytest.mark.slow
 def test_plot_to_a_missing_folder_fails_cleanly(lesson_csv, tmp_path, capsys):
     path, _ = lesson_csv
     status, out, err = run(capsys, "--loss", "mse", "--csv", path, "--x", "hours", "--y",

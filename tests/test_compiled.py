@@ -49,7 +49,11 @@ def test_gradient_equals_central_differences(name, rng):
     assert value == pytest.approx(compiled.value(theta, **data), rel=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(LOSSES))
+FAST_BATCH_CASES = {"ridge-vector", "logistic", "hinge"}  # a penalty, a vector σ, a kink
+
+
+@pytest.mark.parametrize("name", [name if name in FAST_BATCH_CASES else pytest.param(
+    name, marks=pytest.mark.slow) for name in sorted(LOSSES)])
 def test_a_mini_batch_gradient_is_the_gradient_of_its_rows(name, rng):
     """The mini-batch kernel on rows 5:37 against central differences of the loss on those rows
     alone, and against the chunked kernel on a copy of them."""
@@ -231,8 +235,10 @@ def test_every_catalogue_loss_matches_finite_differences(name, options, rng):
 
 @pytest.mark.parametrize("name, data", [
     ("mse", lambda rng: {"x": rng.normal(1e4, 100, 400), "y": rng.normal(1e5, 10, 400)}),
-    ("ridge", lambda rng: {"x": rng.normal(size=400), "y": rng.normal(size=400), "lam": 0.3}),
-    ("rss", lambda rng: {"x": rng.normal(size=400), "y": rng.normal(size=400)}),
+    pytest.param("ridge", lambda rng: {"x": rng.normal(size=400), "y": rng.normal(size=400),
+                                       "lam": 0.3}, marks=pytest.mark.slow),
+    pytest.param("rss", lambda rng: {"x": rng.normal(size=400), "y": rng.normal(size=400)},
+                 marks=pytest.mark.slow),
     ("multiple-regression", lambda rng: {"x": rng.normal(5, [1, 10, 100], (400, 3)),
                                          "y": rng.normal(size=400)}),
 ])

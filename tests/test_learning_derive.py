@@ -215,6 +215,7 @@ def test_a_wrong_kinked_derivative_is_not_proved():
     assert not vanishes_almost_everywhere(wrong_on_an_interval)
 
 
+@pytest.mark.slow
 def test_the_command_line_takes_an_order(capsys):
     from calculus_ml.cli import main
 

@@ -336,6 +336,7 @@ def test_cli_lists_the_catalogue(capsys):
     assert losses.describe("huber").description in out
 
 
+@pytest.mark.slow
 def test_cli_derives_a_catalogue_loss(capsys):
     status, out, _ = run(capsys, "derive", "--loss", "mse", "--format", "json")
     assert status == 0

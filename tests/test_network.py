@@ -179,6 +179,7 @@ def test_each_edge_label_is_its_verified_step():
         assert f'label="{sympy.sstr(edge.result)}"' in to_dot(bp)
 
 
+@pytest.mark.slow
 def test_the_linked_page_makes_no_network_request(tmp_path):
     from calculus_ml.handout.linked import write_linked_page
 

@@ -241,6 +241,7 @@ def test_standardize_logistic_matches_newton():
     np.testing.assert_allclose(flat(fit.params_), irls(X, ys), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_standardize_refuses_what_it_cannot_map():
     xs, ys = line_data()
     ridge = Loss("(y - (m*x + b))**2", ["m", "b"], ["x", "y"], regularization="lam*m**2",

@@ -228,6 +228,7 @@ def test_contour_default_window_holds_the_least_squares_minimum():
     assert x0 < m < x1 and y0 < b < y1
 
 
+@pytest.mark.slow
 def test_contour_of_many_samples_from_the_sums_matches_J():
     rng = np.random.default_rng(5)
     x = rng.uniform(0, 4, 4000)
@@ -244,6 +245,7 @@ def test_contour_of_many_samples_from_the_sums_matches_J():
         np.testing.assert_allclose(mse(v[:, 0], v[:, 1], x, y), level, rtol=5e-3)
 
 
+@pytest.mark.slow
 def test_surface_lifts_the_path_onto_J():
     path = np.array([(0.0, 0.0), (1.0, 20.0), (1.5, 40.0)])
     ax = plotting.surface("mse", data=FILMS, path=path)
@@ -267,6 +269,7 @@ def fit():
         return data, GradientDescent(get("mse"), learning_rate=0.05, max_iter=40).fit(**data)
 
 
+@pytest.mark.slow
 def test_plots_take_a_fitted_gradient_descent(fit):
     data, gd = fit
     ax = plotting.loss_history(gd)

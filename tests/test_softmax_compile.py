@@ -60,6 +60,7 @@ def test_compiled_softmax_matches_numpy_and_finite_differences(k):
                                rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.slow
 def test_large_logits_do_not_overflow():
     x, Y, data = softmax_data(3, n=50)
     theta = np.array([400.0, -300.0, 10.0, 5.0, 0.0, -5.0])
