@@ -44,7 +44,7 @@ class PreparedGradient:
             stat_eval, stats = ns["_stat_eval"], self.statistics
             # evaluation from the sums only: these replace the methods of the general path
             self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)
-            if compiled._affine:
+            if compiled._affine and self.size <= _AFFINE_MAX_SIZE:
                 self.value_and_grad, self.hessian_matrix = _quadratic(self.value_and_grad,
                                                                       self.size)
             evaluate = self.value_and_grad
@@ -76,7 +76,7 @@ class PreparedGradient:
         """``(J, ∇J, ∇²J)`` at the flat parameters ``theta``, in one pass over the data.
 
         On the sufficient-statistics path the Hessian is the central difference of the exact
-        gradient, which is affine in ``theta`` for a quadratic J (then exact up to rounding).
+        gradient (for a quadratic J, the constant ``A`` read once, see :func:`_quadratic`).
         """
         if self.statistics is not None:
             return self._statistics_hessian(theta)
@@ -158,6 +158,11 @@ def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, np.ndarray]:
 
 
 _COLUMN_STEP = 1024.0
+
+_AFFINE_MAX_SIZE = 128
+"""Reading ``A`` takes ``2·size`` evaluations, each ``O(size²)`` on the statistics; up to this
+many parameters that is a few milliseconds. Beyond it each evaluation is dominated by its own
+``d × d`` products, which the affine form would not make cheaper."""
 
 
 _HESSIAN_CHUNK_ROWS = 4096
