@@ -45,7 +45,8 @@ def descent_path(loss: Any, params: Sequence[str], *, data: Mapping[str, Any],
             path.append(np.array(x))
         return False
 
-    last = gradient_descent(grad, path[0], learning_rate, steps, callback=record)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging path stops where it must
+        last = gradient_descent(grad, path[0], learning_rate, steps, callback=record)
     if np.all(np.isfinite(last)):
         path.append(last)
     return np.array(path)
