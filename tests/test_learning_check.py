@@ -255,3 +255,16 @@ def test_a_bare_variable_as_an_answer_is_refuted_at_an_exact_point():
     verdict = check_answer("x^2", "x", "x")
     assert verdict.counterexample.point == {x: 2} and verdict.counterexample.answer == 2
     assert verdict.counterexample.expected == 4 and repr(verdict) == "<Verdict: wrong (symbolic)>"
+
+
+def test_a_shown_value_is_never_parsed_from_text():
+    import numpy as np
+
+    from calculus_ml.learning.compare import shown_value
+
+    assert shown_value(sympy.Rational(1, 2)) == "1/2"
+    assert shown_value(np.int64(3)) == "3"
+    assert shown_value(sympy.sqrt(2)) == "1.41421"
+    assert float(shown_value(np.float64(2) / 3)) == pytest.approx(2 / 3, rel=1e-14)
+    with pytest.raises(TypeError):
+        shown_value("__import__('os').system('true')")

@@ -9,6 +9,7 @@ coordinates where possible (``x = 2``), else at a random floating-point one.
 from __future__ import annotations
 
 import itertools
+import numbers
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,9 +70,14 @@ class Counterexample:
 def shown_value(value) -> str:
     """A value for a sentence: exact if rational, else to six significant digits.
 
-    ``value`` is a number or a SymPy value the package computed, never text (``strict``
-    refuses a string rather than parsing it)."""
-    value = sympy.sympify(value, strict=True)
+    ``value`` is a number or a SymPy value the package computed; anything else (text above all)
+    is refused, never parsed."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = sympy.Integer(value)
+    elif isinstance(value, numbers.Real) and not isinstance(value, (bool, sympy.Basic)):
+        value = sympy.Float(value)
+    elif not isinstance(value, sympy.Basic):
+        raise TypeError(f"a value to show must be a number, not {type(value).__name__}")
     return sympy.sstr(value) if value.is_Rational else sympy.sstr(value.evalf(6) if not
                                                                   value.is_Float else value)
 
