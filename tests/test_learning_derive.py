@@ -14,7 +14,6 @@ import sympy
 
 import calculus_ml as cm
 from calculus_ml import DomainError, ExpressionError, derive
-from calculus_ml.learning.hints import hints
 from calculus_ml.learning.practice import RULES, practice
 
 x, y = sympy.symbols("x y", real=True)

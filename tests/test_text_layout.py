@@ -12,7 +12,6 @@ import pytest
 import sympy
 
 import calculus_ml as cm
-from calculus_ml import losses
 from calculus_ml.render import text
 from calculus_ml.render.rows import Bracket, layout
 from calculus_ml.render.text import equation_width

@@ -11,7 +11,6 @@ value has a bound (:mod:`~.checker` lists them).
 from __future__ import annotations
 
 import inspect
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import numpy as np
 import sympy
 
 from .. import losses
-from ..errors import CalculusMLError, DataError, SpecError, quoted, shortened
+from ..errors import CalculusMLError, DataError, quoted, shortened
 from ..numeric.validation import check_labels
 from ..optimize import GradientDescent
 from ..optimize.optimizers import METHODS, SCHEDULES

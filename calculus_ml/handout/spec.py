@@ -59,7 +59,7 @@ import numpy as np
 
 from ..datasets import read_csv, read_regular_file
 from ..derivation import DETAILS
-from ..errors import CalculusMLError, SpecError, quoted
+from ..errors import CalculusMLError, quoted
 from . import NAME, refs
 from .checker import (MAX_DATA_BYTES, MAX_GOAL, MAX_LINE, MAX_ROWS, MAX_SECTIONS,
                       MAX_SPEC_BYTES, Checker)
