@@ -226,3 +226,15 @@ def test_the_command_line_takes_an_order(capsys):
     assert sympy.simplify(third - sympy.diff(sympy.sin(x) * x**2, x, 3)) == 0
     assert main(["derive", "x^3", "--order", "2", "--hints"]) == 2
     assert "drop --order" in capsys.readouterr().err
+
+
+def test_a_hint_in_jupyter_folds_its_step_under_the_question():
+    from calculus_ml.render import html
+
+    x = sympy.Symbol("x", real=True)
+    first = next(iter(derive("sin(x^2)").hints()))
+    page = first._repr_html_()
+    assert page.startswith("<details><summary>1. ") and html.escape(first.prompt) in page
+    answer = html.equation((sympy.Derivative(sympy.sin(x**2), x),
+                            sympy.diff(sympy.sin(x**2), x)))
+    assert page.endswith(answer + "</details>")

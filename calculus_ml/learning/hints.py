@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from ..render import html
 from ..render.base import derivative
 from ..render.line import line
 from ..steps import rules as r
@@ -59,6 +60,13 @@ class Hint:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the question, and the step folded under it until the learner opens it."""
+        step = self.step
+        return (f"<details><summary>{self.number}. {html.escape(self.prompt)}</summary>"
+                f"<p><b>{html.escape(step.title)}:</b></p>"
+                f"{html.equation((derivative(step.expr, step.var), step.result))}</details>")
 
 
 def prompt_of(step: r.Step) -> str:
