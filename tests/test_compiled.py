@@ -119,6 +119,28 @@ def test_chunk_boundaries_do_not_matter(rng, monkeypatch):
     assert np.allclose(pieces[1], whole[1], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("cores", [1, 2, 3])
+def test_statistics_split_between_threads_equal_the_data(cores, rng, monkeypatch):
+    """The statistics pass on 1, 2 or 3 threads (each part at least 16 chunks of 64 rows) gives
+    the sums NumPy computes from the whole data: n, Σy², XᵀX, Σy, Xᵀy, Xᵀ1."""
+    import calculus_ml.numeric as numeric
+    from calculus_ml.numeric import prepared
+
+    monkeypatch.setattr(numeric, "CHUNK_BYTES", 1)  # 64-row chunks
+    monkeypatch.setattr(prepared, "_cores", lambda: cores)
+    compiled = compile_gradient(losses_module.get("multiple-regression"))
+    calls = []
+    kernel = compiled._ns["_stats"]
+    monkeypatch.setitem(compiled._ns, "_stats", lambda D, d, chunk: calls.append(len(D[0])) or
+                        kernel(D, d, chunk))
+    X, y = rng.normal(2, 3, (3 * 16 * 64 + 5, 4)), rng.normal(size=3 * 16 * 64 + 5)
+    n, *sums = compiled.prepare(x=X, y=y).statistics
+    assert n == len(y) and sum(calls) == len(y) and len(calls) == cores
+    expected = [len(y), y @ y, X.T @ X, y.sum(), y @ X, X.sum(axis=0)]
+    for got, want in zip(sums, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
 def test_params_as_dict_or_array(rng):
     loss = LOSSES["multiple-regression"]()
     compiled = compile_gradient(loss, sufficient_statistics=False)

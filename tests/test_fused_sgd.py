@@ -1,7 +1,7 @@
 """``GradientDescent(method="sgd", backend="numba")``: each epoch one compiled loop over the samples.
 
-Oracles: the NumPy path (``backend="numpy"``, one Python call per sample through the chunked
-kernels) on the same data and seed, step for step to rounding; a hand-written NumPy SGD loop with
+Oracles: the NumPy path (``backend="numpy"``, one call of the mini-batch kernel per step) on the
+same data and seed, step for step to rounding; a hand-written NumPy SGD loop with
 the gradient of the mean squared error written by hand, on the same permutations; the exact
 coefficients of a noise-free linear problem.
 """
@@ -18,7 +18,7 @@ import pytest
 from calculus_ml import GradientDescent, losses
 from calculus_ml.cli import main
 from calculus_ml.errors import ConvergenceWarning
-from calculus_ml.optimize import reporting
+from calculus_ml.numeric import fused as fused_backend
 
 RTOL = 1e-12
 
@@ -49,8 +49,8 @@ def _fit(loss, data, **options):
 @pytest.fixture
 def epochs(monkeypatch):
     """The prepared gradients the compiled epoch loop was built for, fit by fit."""
-    built, real = [], reporting.sgd_epoch
-    monkeypatch.setattr(reporting, "sgd_epoch", lambda prepared, batch: built.append(
+    built, real = [], fused_backend.sgd_epoch
+    monkeypatch.setattr(fused_backend, "sgd_epoch", lambda prepared, batch: built.append(
         prepared) or real(prepared, batch))
     return built
 

@@ -138,6 +138,35 @@ def test_stochastic_runs_repeat_with_a_seed():
     assert np.array_equal(runs[0].loss_history_, runs[1].loss_history_)
 
 
+@pytest.mark.parametrize("method, batch", [("sgd", 1), ("minibatch", 32), ("minibatch", 7)])
+def test_stochastic_epochs_equal_a_hand_written_loop_and_the_per_step_path(method, batch):
+    """Each epoch, the rows in the order the seeded generator draws, ``batch`` rows a step (the
+    last batch shorter), the gradient of the mean squared error written by hand; and the same
+    run through the per-step path (heavy-ball momentum with mass 0 is the same update)."""
+    X, ys = regression_data(n=100, d=3)
+    eta, epochs, seed = 0.01, 3, 4
+    options = {"learning_rate": eta, "max_iter": epochs, "tol": 0, "random_state": seed,
+               "batch_size": None if method == "sgd" else batch, "progress": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = GradientDescent(multiple_regression(), method=method, **options).fit(x=X, y=ys)
+        per_step = GradientDescent(multiple_regression(), method="momentum", momentum=0.0,
+                                   **options | {"batch_size": batch}).fit(x=X, y=ys)
+    rng, theta = np.random.default_rng(seed), np.zeros(4)
+    expected = [theta.copy()]
+    for _ in range(epochs):
+        order = rng.permutation(len(ys))
+        for lo in range(0, len(ys), batch):
+            rows = order[lo:lo + batch]
+            r = X[rows] @ theta[:3] + theta[3] - ys[rows]
+            theta = theta - eta * 2 * np.r_[r @ X[rows], r.sum()] / len(rows)
+        expected.append(theta.copy())
+    history = np.column_stack([fit.params_history_["w"], fit.params_history_["b"]])
+    np.testing.assert_allclose(history, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(per_step.params_history_["w"], fit.params_history_["w"])
+    assert fit.n_gev_ == per_step.n_gev_ == epochs * -(-len(ys) // batch) + epochs + 1
+
+
 def test_divergence_names_iteration_and_a_rate_that_converges():
     xs, ys = line_data()
     with pytest.raises(DivergenceError, match=r"diverged at iteration \d+") as info:

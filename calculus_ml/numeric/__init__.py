@@ -6,12 +6,13 @@
   are simplified, common subexpressions are computed once (``sympy.cse``) and the result is
   printed by a subclass of SymPy's NumPy printer as in-place statements (``out=``) on chunks of
   :data:`CHUNK_BYTES`, so temporaries stay in cache; sums over samples are dot products
-  (``x @ r``, ``r @ X``), never ``mean(x*r)``. The chunks are shared out between the cores
-  (NumPy releases the GIL), and the partial sums added in a fixed order.
+  (``x @ r``, ``r @ X``), never ``mean(x*r)``. A pass runs on one thread: its NumPy calls on
+  a chunk are too short for threads to share them without trading the interpreter lock.
 * **Sufficient statistics.** When ℓ is a polynomial in the parameters (mse, ridge, polynomial and
   multiple regression), J depends on the data only through a few sums (Σx, Σxy, XᵀX, Xᵀy, ...).
   They are found symbolically (ℓ expanded as a polynomial in the parameters: its coefficients are
-  data monomials), computed in one pass by :meth:`CompiledGradient.prepare`, and every later
+  data monomials), computed in one pass by :meth:`CompiledGradient.prepare` (its BLAS products
+  release the interpreter lock, so the rows are split between the cores), and every later
   evaluation costs the same whatever the number of samples.
 
 Only validated symbols reach code generation: every symbol is mapped to a generated identifier

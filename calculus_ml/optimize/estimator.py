@@ -24,7 +24,8 @@ from .lbfgs import lbfgs
 from .optimizers import METHODS, OPTIMIZERS, SCHEDULES
 from .reporting import Progress as _Progress
 from .reporting import as_loss as _as_loss
-from .reporting import compiled_sgd, counting, divergence, summary_text
+from .epochs import epoch_sgd
+from .reporting import counting, divergence, summary_text
 from .reporting import suggest_rate as _suggest_rate
 from .second_order import descent_with_line_search, newton
 
@@ -35,7 +36,7 @@ _SEEDS = (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)
 _PATIENCE = 10  # iterations of growing loss (above the starting loss) that count as divergence
 _NEWTON_MAX_SIZE = 2000  # parameters beyond which "auto" does not choose Newton (an O(p³) solve)
 _SELF_STEPPING = ("newton", "lbfgs")  # methods that choose their own steps
-_PLAIN_STEPS = ("gd", "sgd", "minibatch")  # θ ← θ − η g: with batches, compiled epochs in numba
+_PLAIN_STEPS = ("gd", "sgd", "minibatch")  # θ ← θ − η g: with batches, an epoch per call
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -350,9 +351,8 @@ class GradientDescent:
             elif line_search:
                 x, self.learning_rate_ = descent_with_line_search(
                     value_and_grad, theta0, self.max_iter, callback=record)
-            elif stochastic and method in _PLAIN_STEPS and self.backend == "numba" and (
-                    type(prepared) is PreparedGradient):
-                x = compiled_sgd(self, prepared, rng, theta0, sched, size, record)
+            elif stochastic and method in _PLAIN_STEPS and type(prepared) is PreparedGradient:
+                x = epoch_sgd(self, prepared, rng, theta0, sched, size, record)
             else:
                 options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
                     {"b1": self.momentum} if method == "adam" else {})

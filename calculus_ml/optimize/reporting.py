@@ -1,5 +1,5 @@
-"""Helpers of the estimator: a loss by name, the summary's rows, counted evaluations (and compiled
-SGD epochs), a learning rate to suggest, and the progress bar."""
+"""Helpers of the estimator: a loss by name, the summary's rows, counted evaluations, the error of
+a diverging fit, a learning rate to suggest, and the progress bar."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import numpy as np
 from .. import losses
 from ..errors import CalculusMLError, DivergenceError, quoted
 from ..numeric import PreparedGradient
-from ..numeric.fused import sgd_epoch
-from .optimizers import epoch_descent, estimate_stable_rate
+from .optimizers import estimate_stable_rate
 
-__all__ = ["as_loss", "rows", "summary_text", "counting", "compiled_sgd", "suggest_rate",
+__all__ = ["as_loss", "rows", "summary_text", "counting", "divergence", "suggest_rate",
            "Progress"]
 
 
@@ -81,22 +80,6 @@ def counting(fit: Any, prepared: PreparedGradient) -> dict[str, Callable]:
         return prepared.value_grad_hess(x)
 
     return {"value_and_grad": value_and_grad, "value_grad_hess": value_grad_hess}
-
-
-def compiled_sgd(fit: Any, prepared: PreparedGradient, rng: np.random.Generator, x0: np.ndarray,
-                 rate: Callable[[int], float], batch: int, callback: Callable) -> np.ndarray:
-    """SGD with ``batch`` rows per step for ``fit.max_iter`` epochs (:func:`.epoch_descent`),
-    epoch ``k`` one call of the compiled loop (:func:`~calculus_ml.numeric.fused.sgd_epoch`) at
-    ``rate(k)`` over ``rng.permutation(n)``: the rows in the order the NumPy path draws at the
-    epoch's start. Its steps' gradients are counted into ``fit.n_gev_``."""
-    run, n = sgd_epoch(prepared, batch), prepared.n
-    steps = -(-n // batch)
-
-    def epoch(x, eta):
-        fit.n_gev_ += steps
-        run(x, rng.permutation(n), eta)
-
-    return epoch_descent(epoch, x0, rate, steps, fit.max_iter, callback)
 
 
 def divergence(method: str, k: int, J: float, J0: float, used: float | None,
