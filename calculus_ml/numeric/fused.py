@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.codegen.cfunctions import log1p
 
 from ..functions import sigmoid, softplus
 from .codegen import CompileError, _compile_source, _Printer
@@ -117,8 +118,8 @@ def _row_terms(model: Any, printer: _RowPrinter, with_value: bool
     ℓ, vector or None, printed value)``."""
     outputs = [(None, None, model.value_term)] if with_value else []
     outputs += [(p, r.vector, r.expr) for p in model.params for r in model.grad_terms[p]]
-    replacements, reduced = sympy.cse([e for _, _, e in outputs], symbols=_dummies("c"),
-                                      optimizations="basic")
+    replacements, reduced = sympy.cse(_shared_decays([e for _, _, e in outputs]),
+                                      symbols=_dummies("c"), optimizations="basic")
     pairs = [(z, f"{model.ident[x]}[i, j]*{model.ident[w]}[j]")
              for z, (w, x) in model.linear.items()]
     pairs += [(q, f"{model.ident[a]}[i, j]*{model.ident[b]}[i, j]")
@@ -130,6 +131,29 @@ def _row_terms(model: Any, printer: _RowPrinter, with_value: bool
         printer.ident[c] = f"c_{k}"
         local.append(f"c_{k} = {printer.doprint(expr)}")
     return columns, local, [(p, v, printer.doprint(e)) for (p, v, _), e in zip(outputs, reduced)]
+
+
+def _shared_decays(exprs: list[sympy.Expr]) -> list[sympy.Expr]:
+    """``exprs`` with σ(u) and softplus(u) of one ``u`` (ℓ and its gradient, as in the logistic
+    loss) written through ``e = exp(−|u|) ≤ 1``, which the common subexpressions then hold once:
+    σ(u) = (1 if u ≥ 0 else e)/(1 + e), softplus(u) = max(u, 0) + log1p(e). One exponential per
+    row instead of two, and still no overflow."""
+    both = {f.args[0] for e in exprs for f in e.atoms(sigmoid)} & {
+        f.args[0] for e in exprs for f in e.atoms(softplus)}
+    if not both:
+        return exprs
+
+    def decay(u):
+        return sympy.exp(-sympy.Abs(u))
+
+    def shared_sigmoid(u):
+        return (sympy.Piecewise((1, u >= 0), (decay(u), True)) / (1 + decay(u))
+                if u in both else sigmoid(u))
+
+    def shared_softplus(u):
+        return sympy.Max(u, 0) + log1p(decay(u)) if u in both else softplus(u)
+
+    return [e.replace(sigmoid, shared_sigmoid).replace(softplus, shared_softplus) for e in exprs]
 
 
 def _row_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool) -> list[str]:
