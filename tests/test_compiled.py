@@ -124,10 +124,10 @@ def test_statistics_split_between_threads_equal_the_data(cores, rng, monkeypatch
     """The statistics pass on 1, 2 or 3 threads (each part at least 16 chunks of 64 rows) gives
     the sums NumPy computes from the whole data: n, Σy², XᵀX, Σy, Xᵀy, Xᵀ1."""
     import calculus_ml.numeric as numeric
-    from calculus_ml.numeric import prepared
+    from calculus_ml.numeric import threads
 
     monkeypatch.setattr(numeric, "CHUNK_BYTES", 1)  # 64-row chunks
-    monkeypatch.setattr(prepared, "_cores", lambda: cores)
+    monkeypatch.setattr(threads, "cores", lambda: cores)
     compiled = compile_gradient(losses_module.get("multiple-regression"))
     calls = []
     kernel = compiled._ns["_stats"]

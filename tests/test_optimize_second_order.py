@@ -57,6 +57,26 @@ def test_compiled_hessian_matches_finite_differences(loss):
     np.testing.assert_allclose(H, numeric_hessian(prepared, theta), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("cores", [1, 2, 3])
+def test_hessian_pass_split_between_threads_is_the_hand_written_one(cores, monkeypatch):
+    """The Hessian pass on 1, 2 or 3 threads, over rows that end mid-chunk: J, ∇J and
+    ∇²J = Aᵀ diag(σ(1 − σ)) A / n of logistic regression, written out with NumPy."""
+    from calculus_ml.numeric import prepared as prepared_module, threads
+
+    monkeypatch.setattr(threads, "cores", lambda: cores)
+    monkeypatch.setattr(threads, "PART_CHUNKS", 1)
+    X, ys = classification_data(3 * prepared_module._HESSIAN_CHUNK_ROWS + 17, d=3)
+    prepared = compile_gradient(logistic()).prepare(x=X, y=ys)
+    theta = np.array([0.4, -0.3, 0.2, 0.1])
+    J, g, H = prepared.value_grad_hess(theta)
+    A = np.column_stack([X, np.ones(len(ys))])
+    z = A @ theta
+    s = 1 / (1 + np.exp(-z))
+    assert J == pytest.approx(np.mean(np.logaddexp(0, z) - ys * z), rel=1e-12)
+    np.testing.assert_allclose(g, A.T @ (s - ys) / len(ys), rtol=1e-11, atol=1e-15)
+    np.testing.assert_allclose(H, A.T @ (A * (s * (1 - s))[:, None]) / len(ys), rtol=1e-12)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("loss", [losses.get("ridge", vector=True), mse()])
 def test_statistics_hessian_is_the_closed_form(loss):

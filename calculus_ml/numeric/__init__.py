@@ -36,6 +36,9 @@ The package, in the order a loss goes through it:
 ``hessian``
     The kernel of J, ∇J and the Hessian in one pass (Newton's method): the verified gradient
     differentiated once more, ``Xᵀ diag(s) X`` summed chunk by chunk; compiled on first use.
+``threads``
+    The two passes whose BLAS products release the interpreter lock (statistics, Hessian) run
+    on parts of the rows, one per core.
 ``compiled``
     :func:`compile_gradient`, :func:`compiled_for`, :class:`CompiledGradient` and
     :class:`PreparedGradient`.

@@ -29,6 +29,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import CalculusMLError
 from ..functions import sigmoid, softplus
+from .threads import on_cores
 
 
 # --------------------------------------------------------------------------- what can be printed
@@ -366,11 +367,13 @@ def _compile_source(source: str) -> dict[str, Any]:
 
     This is the one place generated code is compiled. ``source`` is printer output only: every
     name in it is a generated identifier (``p_0``, ``d_1``, ``t_2``), every number was printed
-    from a SymPy number, and every function is ``numpy.*``; no user text
+    from a SymPy number, and every function is ``numpy.*`` (or the package's
+    :func:`.threads.on_cores`, which runs a pass on parts of the rows); no user text
     reaches it. The source is registered with :mod:`linecache` so tracebacks show its lines.
     """
     filename = f"<calculus_ml-gradient-{next(_SOURCE_COUNTER)}>"
-    namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math}
+    namespace: dict[str, Any] = {"numpy": np, "functools": functools, "math": math,
+                                 "_on_cores": on_cores}
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, namespace)  # noqa: S102 - printer output only, see the docstring

@@ -33,6 +33,7 @@ from ..errors import DataError
 from .codegen import _compile_source
 from .prepared import _HESSIAN_CHUNK_ROWS, PreparedGradient, _chunks
 from .penalty import penalty_hessian, penalty_kernel
+from .threads import one_thread
 from .validation import _validate, check_labels, is_dask
 
 SPLIT_EVERY = 8
@@ -55,6 +56,7 @@ def _namespace(source: str) -> dict[str, Any]:
     hit = _NAMESPACES.get(source)
     if hit is None:
         hit = _compile_source(source)
+        hit["_on_cores"] = one_thread  # a worker's threads each take a block already
         _NAMESPACES.put(source, hit)
     return hit
 

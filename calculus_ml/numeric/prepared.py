@@ -7,9 +7,7 @@ kernels on flat parameter vectors, chunk by chunk, with nothing checked or conve
 
 from __future__ import annotations
 
-import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +15,7 @@ import numpy as np
 
 from ..errors import DataError
 from .finite_difference import hessian
+from .threads import on_cores
 from .validation import _flatten
 
 if TYPE_CHECKING:
@@ -188,39 +187,12 @@ _COLUMN_STEP = 1024.0
 
 
 def _statistics(stats: Any, arrays: tuple, d: int, chunk: int) -> tuple:
-    """The sufficient statistics of all rows, from ``stats(D, d, chunk)`` (the ``_stats`` kernel).
-
-    Unlike the other passes, this one is a few BLAS products per chunk (``XᵀX``, ``Xᵀy``), each
-    long enough to release the interpreter lock. For narrow data, which OpenBLAS runs on one
-    thread, contiguous parts of the rows (one per core, each at least
-    :data:`_STATISTICS_PART_CHUNKS` chunks) run on threads of their own and their sums are added
-    in a fixed order. Measured on two cores: 10⁶ × 10, 36 → 19 ms; 10⁶ × 16, 68 → 55 ms; but
-    from 24 columns on OpenBLAS threads each product itself, and threads of ours slowed it.
-    """
-    n = arrays[0].shape[0]
+    """The sufficient statistics of all rows, from ``stats(D, d, chunk)`` (the ``_stats`` kernel),
+    the rows split between the cores (:func:`.threads.on_cores`)."""
     columns = sum(1 if a.ndim == 1 else a.shape[1] for a in arrays)
-    parts = min(_cores(), n // (_STATISTICS_PART_CHUNKS * chunk))
-    if parts < 2 or columns > _STATISTICS_THREAD_COLUMNS:
-        return stats(arrays, d, chunk)
-    edges = [n * k // parts for k in range(parts + 1)]
-    with ThreadPoolExecutor(parts) as pool:
-        sums = list(pool.map(lambda lo, hi: stats(tuple(a[lo:hi] for a in arrays), d, chunk),
-                             edges[:-1], edges[1:]))
-    return tuple(sum(column[1:], column[0]) for column in zip(*sums))
+    return on_cores(lambda lo, hi: stats(tuple(a[lo:hi] for a in arrays), d, chunk),
+                    arrays[0].shape[0], chunk, columns)
 
-
-def _cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-
-
-_STATISTICS_PART_CHUNKS = 16
-"""Chunks per thread of the statistics pass, at least (measured: 10⁵ × 10 in two parts of
-8 chunks took 4.5 ms against 3.5 on one thread; 2·10⁵ rows, 7.5 → 5.2 ms)."""
-
-_STATISTICS_THREAD_COLUMNS = 17
-"""Data columns (features and labels) up to which the statistics pass uses threads."""
 
 _AFFINE_MAX_SIZE = 128
 """Reading ``A`` takes ``2·size`` evaluations, each ``O(size²)`` on the statistics; up to this
