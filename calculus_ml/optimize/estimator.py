@@ -321,7 +321,7 @@ class GradientDescent:
             k = i // per_epoch
             if stochastic or g is None:  # the full loss and gradient, once per epoch
                 value, g = value_and_grad(x)
-            J, norm = float(value), math.sqrt(float(g @ g))
+            J, norm = float(value), math.sqrt(g.dot(g))
             losses.append(J)
             norms.append(norm)
             thetas.append(x.copy())

@@ -35,12 +35,12 @@ def gradient_descent(grad: Grad, x0: np.ndarray, learning_rate: Rate = 0.01,
 
     ``learning_rate`` is a number or a function of the step number. Returns the last ``x``.
     """
-    rate, x = _rate(learning_rate), np.array(x0, dtype=float)
+    x = np.array(x0, dtype=float)
     for i in range(max_iter):
         g = grad(x, i)
         if callback is not None and callback(x, i, g):
             break
-        x = x - rate(i) * g
+        x = x - (learning_rate(i) if callable(learning_rate) else learning_rate) * g
     return x
 
 
