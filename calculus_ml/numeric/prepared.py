@@ -7,8 +7,10 @@ kernels on flat parameter vectors, chunk by chunk, with nothing checked or conve
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +43,7 @@ class PreparedGradient:
         self.size: int = compiled._layout.size(d)
         self.statistics = None
         self.hessian_matrix: np.ndarray | None = None  # ∇²J, when constant (a quadratic J)
+        self.quadratic: QuadraticForm | None = None  # J itself, then
         if use_statistics:
             self.statistics = statistics or _statistics(ns["_stats"], arrays, self._dd,
                                                         self._chunk["_stats"])
@@ -48,8 +51,8 @@ class PreparedGradient:
             # evaluation from the sums only: these replace the methods of the general path
             self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)
             if compiled._affine and self.size <= _AFFINE_MAX_SIZE:
-                self.value_and_grad, self.hessian_matrix = _quadratic(self.value_and_grad,
-                                                                      self.size)
+                self.value_and_grad, self.quadratic = _quadratic(self.value_and_grad, self.size)
+                self.hessian_matrix = self.quadratic.A
             evaluate = self.value_and_grad
             self.grad = lambda theta: evaluate(theta)[1]
             self.value = lambda theta: float(evaluate(theta)[0])
@@ -150,9 +153,26 @@ class PreparedGradient:
             theta[span.start]) for name, span in self.spans().items()}
 
 
-def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, np.ndarray]:
+@dataclass(frozen=True)
+class QuadraticForm:
+    """J(θ) = J꜀ + g꜀·δ + ½ δᵀAδ with δ = θ − θ꜀: a loss of degree two in its parameters, the
+    centre ``θ꜀`` its minimiser (``g꜀`` is then zero up to rounding, or the least-squares
+    residual when ``A`` is singular)."""
+
+    A: np.ndarray
+    centre: np.ndarray
+    gc: np.ndarray
+    Jc: float
+
+    @functools.cached_property
+    def eigen(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(λ, Q)`` with ``A = Q diag(λ) Qᵀ``."""
+        return np.linalg.eigh(self.A)
+
+
+def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, QuadraticForm]:
     """A quadratic J's ``(J, ∇J)`` as ``J꜀ + δ·(g꜀ + Aδ/2)`` and ``Aδ + g꜀``, ``δ = θ − θ꜀``;
-    returns it and ``A``.
+    returns it and the :class:`QuadraticForm`.
 
     Each column of ``A`` is read from ``value_and_grad`` itself: the central difference
     ``(∇J(t eₖ) − ∇J(−t eₖ))/2t``, exact for an affine gradient up to rounding, which ``t = 2¹⁰``
@@ -180,7 +200,7 @@ def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, np.ndarray]:
         g = A.dot(delta) + gc
         return Jc + 0.5 * float(delta.dot(g + gc)), g
 
-    return quadratic, A
+    return quadratic, QuadraticForm(A, centre, gc, Jc)
 
 
 _COLUMN_STEP = 1024.0

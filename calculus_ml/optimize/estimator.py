@@ -22,6 +22,7 @@ from ..numeric import CompileError, PreparedGradient, compiled_for
 from ..numeric.scaling import Standardization, StandardizedGradient, linear_form
 from .lbfgs import lbfgs
 from .optimizers import METHODS, OPTIMIZERS, SCHEDULES
+from .quadratic import quadratic_descent
 from .reporting import Progress as _Progress
 from .reporting import as_loss as _as_loss
 from .epochs import epoch_sgd
@@ -314,8 +315,9 @@ class GradientDescent:
             self.n_gev_ += 1
             return rows_of(x, b * size, min(n, b * size + size))
 
-        def record(x, i, g):
+        def record(x, i, g, J=None):  # J: the loss at x, when known (else the last evaluated)
             nonlocal value, growing, rises, stopped
+            value = value if J is None else J
             if i % per_epoch:
                 return False
             k = i // per_epoch
@@ -351,6 +353,12 @@ class GradientDescent:
             elif line_search:
                 x, self.learning_rate_ = descent_with_line_search(
                     value_and_grad, theta0, self.max_iter, callback=record)
+            elif watch_rises and callback is None and self.schedule in (None, "constant") and (
+                    getattr(prepared, "quadratic", None) is not None):  # blocks in closed form
+                x, stopped, appended = quadratic_descent(
+                    prepared.quadratic, theta0, self.learning_rate_, self.max_iter,
+                    value_and_grad, record, (losses, norms, thetas), tol)
+                self.n_fev_, self.n_gev_ = self.n_fev_ + appended, self.n_gev_ + appended
             elif stochastic and method in _PLAIN_STEPS and type(prepared) is PreparedGradient:
                 x = epoch_sgd(self, prepared, rng, theta0, sched, size, record)
             else:
