@@ -2,7 +2,8 @@
 
 The oracle is the package's own in-memory path (itself checked against finite differences,
 lstsq and scikit-learn elsewhere) on the same numbers, plus finite differences of the Dask
-gradient for the Hessian pass.
+gradient for the Hessian pass, and a hand-written loop over the same block-by-block order for
+the stochastic epochs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 import calculus_ml as cm
 from calculus_ml import losses
-from calculus_ml.errors import DataError
+from calculus_ml.errors import ConvergenceWarning, DataError
 from calculus_ml.numeric.finite_difference import hessian as fd_hessian
 from calculus_ml.optimize import GradientDescent
 
@@ -147,11 +148,44 @@ def test_bad_blocks_are_data_errors(client, data):
         compiled.prepare(x=data["Xd"], y=_dask(y))
     with pytest.raises(DataError, match="rows"):
         compiled.prepare(x=data["Xd"], y=_dask(data["y_binary"][:-1]))
-    with pytest.raises(DataError, match="mini-batches"):
-        GradientDescent(losses.get("logistic", vector=True), method="sgd", max_iter=2,
-                        progress=False).fit(x=data["Xd"], y=_dask(data["y_binary"]))
+    with pytest.raises(DataError, match="mini-batches are for sgd and minibatch"):
+        GradientDescent(losses.get("logistic", vector=True), method="adam", batch_size=8,
+                        max_iter=2, progress=False).fit(x=data["Xd"], y=_dask(data["y_binary"]))
     with pytest.raises(DataError, match="in memory"):
         compiled.predict({"w": np.zeros(4), "b": 0.0}, x=data["Xd"])
+
+
+@pytest.mark.parametrize("method, batch", [("minibatch", 32), ("sgd", 1)])
+def test_stochastic_epochs_go_block_by_block(client, data, method, batch):
+    """Each epoch the blocks in the order the seeded generator draws, the rows of each in the
+    order it draws next, ``batch`` consecutive rows of that order a step (across blocks): a
+    hand-written loop with the mean squared error's gradient; with one block, the in-memory
+    fit itself."""
+    X, ys = data["X"][:1000], data["y_real"][:1000]
+    eta, epochs, seed = 0.01, 2, 3
+    options = {"method": method, "learning_rate": eta, "max_iter": epochs, "tol": 0,
+               "random_state": seed, "progress": False,
+               "batch_size": batch if method == "minibatch" else None}
+
+    def fit(**data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return GradientDescent(losses.get("multiple-regression"), **options).fit(**data)
+
+    blocks = fit(x=da.from_array(X, chunks=(300, 4)), y=_dask(ys, 300))
+    rng, theta = np.random.default_rng(seed), np.zeros(5)
+    for _ in range(epochs):
+        order = np.concatenate([300 * k + rng.permutation(len(ys[300 * k:300 * k + 300]))
+                                for k in rng.permutation(4)])
+        for lo in range(0, len(ys), batch):
+            rows = order[lo:lo + batch]
+            r = X[rows] @ theta[:4] + theta[4] - ys[rows]
+            theta = theta - eta * 2 * np.r_[r @ X[rows], r.sum()] / len(rows)
+    _close(np.r_[blocks.params_["w"], blocks.params_["b"]], theta, rtol=1e-12)
+    assert blocks.n_gev_ == epochs * -(-len(ys) // batch) + epochs + 1
+    one_block = fit(x=da.from_array(X, chunks=(1000, 4)), y=_dask(ys, 1000))
+    in_memory = fit(x=X, y=ys)
+    np.testing.assert_array_equal(one_block.params_history_["w"], in_memory.params_history_["w"])
 
 
 def test_grad_rows_on_dask_data_is_refused(client, data):

@@ -24,6 +24,7 @@ cluster of machines by its scheduler address) once one is created.
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -115,8 +116,9 @@ class DaskPreparedGradient(PreparedGradient):
     """A compiled loss bound to Dask data: ``grad``, ``value``, ``value_and_grad``,
     :meth:`hessian`, each a pass over the blocks (or O(d²) on sufficient statistics).
 
-    Mini-batches (:meth:`subset`, :meth:`grad_rows`) are not available: Dask data take the
-    full-batch methods.
+    ``sgd`` and ``minibatch`` run an epoch block by block (:meth:`batch_epoch`); a batch of
+    rows drawn anywhere (:meth:`subset`, :meth:`grad_rows`: momentum, Nesterov and Adam with a
+    ``batch_size``) is not available.
     """
 
     def __init__(self, compiled: Any, arrays: tuple, hyper: tuple, d: int | None):
@@ -189,18 +191,47 @@ class DaskPreparedGradient(PreparedGradient):
         H = sums[1 + size:].reshape(size, size)
         return float(sums[0]), sums[1:1 + size], (H + H.T) / 2
 
+    def batch_epoch(self, batch: int) -> Callable[[np.ndarray, np.random.Generator, float], None]:
+        """``epoch(theta, rng, rate)``: one epoch of stochastic gradient descent over the blocks,
+        one block in memory at a time.
+
+        The order is shuffled block by block, as out-of-core SGD does: the blocks in the order
+        ``rng.permutation(blocks)``, the rows of each in the order ``rng.permutation(rows)``.
+        The steps are those of :meth:`PreparedGradient.batch_epoch` on that order — ``batch``
+        consecutive rows of it each, across block boundaries — so an epoch makes ⌈n/batch⌉
+        steps, and with one block it is the in-memory epoch.
+        """
+        edges = np.cumsum((0,) + self.arrays[0].chunks[0])
+        steps = self._batch_steps(batch)
+
+        def epoch(theta: np.ndarray, rng: np.random.Generator, rate: float) -> None:
+            carry = [np.empty((0,) + a.shape[1:], a.dtype) for a in self.arrays]
+            for k in rng.permutation(len(edges) - 1):
+                block = _dask_array().compute(*(a[edges[k]:edges[k + 1]] for a in self.arrays))
+                order = rng.permutation(edges[k + 1] - edges[k])
+                rows = [np.concatenate([c, np.take(b, order, axis=0)])
+                        for c, b in zip(carry, block)]
+                whole = rows[0].shape[0] // batch * batch
+                steps(theta, [r[:whole] for r in rows], rate)
+                carry = [r[whole:] for r in rows]
+            if carry[0].shape[0]:
+                steps(theta, carry, rate)
+
+        return epoch
+
     def subset(self, rows: Any) -> PreparedGradient:
-        """Not for Dask data: mini-batches need the rows in memory."""
+        """Not for Dask data: a batch of rows drawn anywhere needs the rows in memory."""
         _no_batches()
 
     def grad_rows(self, theta: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """Not for Dask data: mini-batches need the rows in memory."""
+        """Not for Dask data: a batch of rows drawn anywhere needs the rows in memory."""
         _no_batches()
 
 
 def _no_batches():
-    raise DataError("mini-batches of Dask data are not supported: use a full-batch method "
-                    "(gd, momentum, nesterov, adam, newton)")
+    raise DataError("on Dask data, mini-batches are for sgd and minibatch (an epoch block by "
+                    "block): momentum, nesterov and adam with a batch_size need the rows in "
+                    "memory")
 
 
 def _on_block(*blocks: np.ndarray, task: str, source: str, args: tuple) -> np.ndarray:

@@ -104,15 +104,27 @@ class PreparedGradient:
             return self._batch_kernel(theta, self.hyper, rows, self._dd)
         return self.compiled._ns["_grad"](theta, self.hyper, rows, self._dd, self._chunk["_grad"])
 
-    def batch_epoch(self, batch: int) -> Callable[[np.ndarray, np.ndarray, float], None]:
-        """``epoch(theta, order, rate)``: one epoch of stochastic gradient descent, ``batch``
-        rows per step ``θ ← θ − η g`` over the rows ``order`` in turn, ``theta`` updated in place.
+    def batch_epoch(self, batch: int) -> Callable[[np.ndarray, np.random.Generator, float], None]:
+        """``epoch(theta, rng, rate)``: one epoch of stochastic gradient descent, ``batch`` rows
+        per step ``θ ← θ − η g`` over the rows in the order ``rng.permutation(n)``, ``theta``
+        updated in place.
 
         The NumPy twin of :func:`.fused.sgd_epoch`: the rows are copied in the order once, then
-        each step is one call of the mini-batch kernel (the chunked ``_grad`` for batches longer
-        than a chunk), with nothing else called per step.
+        each step is one call of the mini-batch kernel, with nothing else called per step.
         """
-        hyper, d, n = self.hyper, self._dd, self.n
+        steps = self._batch_steps(batch)
+
+        def epoch(theta: np.ndarray, rng: np.random.Generator, rate: float) -> None:
+            order = rng.permutation(self.n)
+            steps(theta, [np.take(a, order, axis=0) for a in self.arrays], rate)  # 2× a[order]
+
+        return epoch
+
+    def _batch_steps(self, batch: int) -> Callable[[np.ndarray, list, float], None]:
+        """``steps(theta, rows, rate)``: ``θ ← θ − η g`` for each run of ``batch`` of ``rows``
+        (arrays in memory, the last run shorter), ``g`` from the mini-batch kernel (the chunked
+        ``_grad`` for batches longer than a chunk)."""
+        hyper, d = self.hyper, self._dd
         kernel, chunk = self._batch_kernel, self._chunk["_grad"]
         if kernel is None or batch > chunk:
             general = self.compiled._ns["_grad"]
@@ -120,12 +132,11 @@ class PreparedGradient:
             def kernel(theta, hyper, rows, d):
                 return general(theta, hyper, rows, d, chunk)
 
-        def epoch(theta: np.ndarray, order: np.ndarray, rate: float) -> None:
-            shuffled = [np.take(a, order, axis=0) for a in self.arrays]  # 2× a[order]
-            for lo in range(0, n, batch):
-                theta -= rate * kernel(theta, hyper, [a[lo:lo + batch] for a in shuffled], d)
+        def steps(theta: np.ndarray, rows: list, rate: float) -> None:
+            for lo in range(0, rows[0].shape[0], batch):
+                theta -= rate * kernel(theta, hyper, [a[lo:lo + batch] for a in rows], d)
 
-        return epoch
+        return steps
 
     def general_value(self, theta: np.ndarray) -> float:
         """J from the data themselves, even when statistics are used (no cancellation)."""

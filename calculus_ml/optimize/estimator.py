@@ -359,7 +359,7 @@ class GradientDescent:
                     prepared.quadratic, theta0, self.learning_rate_, self.max_iter,
                     value_and_grad, record, (losses, norms, thetas), tol)
                 self.n_fev_, self.n_gev_ = self.n_fev_ + appended, self.n_gev_ + appended
-            elif stochastic and method in _PLAIN_STEPS and type(prepared) is PreparedGradient:
+            elif stochastic and method in _PLAIN_STEPS and isinstance(prepared, PreparedGradient):
                 x = epoch_sgd(self, prepared, rng, theta0, sched, size, record)
             else:
                 options = {"mass": self.momentum} if method in ("momentum", "nesterov") else (
