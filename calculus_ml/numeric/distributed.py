@@ -12,8 +12,11 @@ hold a Dask array (or a Dask DataFrame column) to :func:`prepare_dask`, which re
 * **Otherwise** each ``grad``, ``value`` or ``value_and_grad`` is one ``blockwise`` call of the
   generated kernel per block and one tree sum of the (p + 1)-vectors;
   :meth:`~DaskPreparedGradient.value_grad_hess` is one pass of the compiled
-  ``_value_grad_hess`` (J, ∇J and ``Xᵀ diag(s) X`` chunk by chunk) for Newton's method. The kernels travel as their generated source (a few kB) and each worker
-  compiles a source once (:func:`_namespace`).
+  ``_value_grad_hess`` (J, ∇J and ``Xᵀ diag(s) X`` chunk by chunk) for Newton's method. The
+  kernels travel as their generated source (a few kB) and each worker compiles a source once
+  (:func:`_namespace`).
+* ``sgd`` and ``minibatch`` take one block at a time to the client
+  (:meth:`~DaskPreparedGradient.batch_epoch`).
 
 What stays on the client: the parameters, the reduced sums and statistics (O(d²) numbers), the
 penalty, and the optimizer's iterations. The graphs run on whatever scheduler Dask uses — the
@@ -130,7 +133,8 @@ class DaskPreparedGradient(PreparedGradient):
                                        vector_data=model.vector_data),
                  types.SimpleNamespace(labels=getattr(compiled.loss, "labels", None),
                                        name=getattr(compiled.loss, "name", "the loss")))
-        stats_chunk = _chunks(compiled, arrays).get("_stats") if compiled.sufficient_statistics else None
+        stats_chunk = (_chunks(compiled, arrays).get("_stats") if compiled.sufficient_statistics
+                       else None)
         shapes = [()] if stats_chunk is None else [np.shape(s) for s in compiled._ns["_stats"](
             tuple(np.zeros((1,) + a.shape[1:], a.dtype) for a in arrays), d or 0, 64)]
         bounds = np.cumsum([0] + [int(np.prod(s)) for s in shapes])

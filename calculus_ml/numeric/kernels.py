@@ -24,7 +24,9 @@ from ..functions import dot
 from .codegen import CompileError, _check_printable, _Printer
 from .indexed import _class_program
 from .model import _Layout, _Model, _Reduction
-from .source import _function, _unpack, _pack, _penalty_parts, _scale, _dummies, _whole_data, _buffers, _chunk_loop, _bind_columns, _bind_subexpressions, _sum, _matvec, _gram
+from .source import (_bind_columns, _bind_subexpressions, _buffers, _chunk_loop, _dummies,
+                     _function, _gram, _matvec, _pack, _penalty_parts, _scale, _sum, _unpack,
+                     _whole_data)
 from .statistics import _Statistic, _statistics_kernels
 
 

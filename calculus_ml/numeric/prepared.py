@@ -166,8 +166,8 @@ class PreparedGradient:
 
 @dataclass(frozen=True)
 class QuadraticForm:
-    """J(θ) = J꜀ + g꜀·δ + ½ δᵀAδ with δ = θ − θ꜀: a loss of degree two in its parameters, the
-    centre ``θ꜀`` its minimiser (``g꜀`` is then zero up to rounding, or the least-squares
+    """J(θ) = J_c + g_c·δ + ½ δᵀAδ with δ = θ − θ_c: a loss of degree two in its parameters, the
+    centre ``θ_c`` its minimiser (``g_c`` is then zero up to rounding, or the least-squares
     residual when ``A`` is singular)."""
 
     A: np.ndarray
@@ -182,13 +182,13 @@ class QuadraticForm:
 
 
 def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, QuadraticForm]:
-    """A quadratic J's ``(J, ∇J)`` as ``J꜀ + δ·(g꜀ + Aδ/2)`` and ``Aδ + g꜀``, ``δ = θ − θ꜀``;
+    """A quadratic J's ``(J, ∇J)`` as ``J_c + δ·(g_c + Aδ/2)`` and ``Aδ + g_c``, ``δ = θ − θ_c``;
     returns it and the :class:`QuadraticForm`.
 
     Each column of ``A`` is read from ``value_and_grad`` itself: the central difference
     ``(∇J(t eₖ) − ∇J(−t eₖ))/2t``, exact for an affine gradient up to rounding, which ``t = 2¹⁰``
-    keeps a thousand times below the rounding of ``∇J(0)``. The centre ``θ꜀`` is the minimiser
-    (least squares, for a singular ``A``), where ``J꜀`` and ``g꜀`` come from ``value_and_grad``:
+    keeps a thousand times below the rounding of ``∇J(0)``. The centre ``θ_c`` is the minimiser
+    (least squares, for a singular ``A``), where ``J_c`` and ``g_c`` come from ``value_and_grad``:
     near the minimum nothing large then cancels. One step costs one product with ``A``, whatever
     the number and form of the statistics.
     """

@@ -1,9 +1,9 @@
 """Gradient descent on a quadratic loss, a block of steps at a time, in closed form.
 
-For J(θ) = J꜀ + g꜀·δ + ½ δᵀAδ, δ = θ − θ꜀ (least squares and ridge on their sufficient statistics,
-:class:`~calculus_ml.numeric.prepared.QuadraticForm`), a step θ ← θ − η∇J is linear. In the
-eigenvectors of A = QΛQᵀ each coordinate e = Qᵀδ moves on its own, e ← ρe − ηv with ρ = 1 − ηλ and
-v = Qᵀg꜀, so that after k steps
+For J(θ) = J_c + g_c·δ + ½ δᵀAδ, δ = θ − θ_c (least squares and ridge on their sufficient
+statistics, :class:`~calculus_ml.numeric.prepared.QuadraticForm`), a step θ ← θ − η∇J is linear.
+In the eigenvectors of A = QΛQᵀ each coordinate e = Qᵀδ moves on its own, e ← ρe − ηv with
+ρ = 1 − ηλ and v = Qᵀg_c, so that after k steps
 
     e_k = ρᵏ e₀ − ηv (1 − ρᵏ)/(ηλ)        (e_k = e₀ − kηv where λ = 0).
 
