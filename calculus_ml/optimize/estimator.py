@@ -20,12 +20,12 @@ import numpy as np
 from ..errors import BudgetError, ConvergenceWarning, quoted
 from ..numeric import CompileError, PreparedGradient, compiled_for
 from ..numeric.scaling import Standardization, StandardizedGradient, linear_form
+from .epochs import epoch_sgd
 from .lbfgs import lbfgs
 from .optimizers import METHODS, OPTIMIZERS, SCHEDULES
 from .quadratic import quadratic_descent
 from .reporting import Progress as _Progress
 from .reporting import as_loss as _as_loss
-from .epochs import epoch_sgd
 from .reporting import counting, divergence, summary_text
 from .reporting import suggest_rate as _suggest_rate
 from .second_order import descent_with_line_search, newton
