@@ -141,6 +141,24 @@ def test_statistics_split_between_threads_equal_the_data(cores, rng, monkeypatch
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+def test_sums_past_float64_keep_the_data_path():
+    """Σx² of x ~ 1e160 overflows where the gradient itself does not: the statistics are
+    refused (quietly) and the data path answers, as the compiled general path does."""
+    import warnings
+
+    x, y = np.array([1e160, 2e160, 3e160]), np.array([1.0, 2.0, 3.0])
+    compiled = compile_gradient(LOSSES["mse"]())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepared = compiled.prepare(x=x, y=y)
+        g = prepared.grad(np.zeros(2))
+    assert compiled.sufficient_statistics and prepared.statistics is None
+    by_hand = [2 * np.mean(x * (0 - y)), 2 * np.mean(0 - y)]
+    np.testing.assert_allclose(g, by_hand, rtol=1e-15)
+    with pytest.raises(DataError, match="NaN or infinite"):
+        compiled.prepare(x=np.array([1.0, np.inf, 2.0]), y=y)
+
+
 def test_params_as_dict_or_array(rng):
     loss = LOSSES["multiple-regression"]()
     compiled = compile_gradient(loss, sufficient_statistics=False)

@@ -179,11 +179,10 @@ class CompiledGradient:
             return prepare_dask(self, data)
         fused = self._finite_from_statistics
         arrays, hyper, d = _validate(self._model, data, check_finite=not fused)
-        with np.errstate(**({"invalid": "ignore"} if fused else {})):  # inf − inf: see below
-            prepared = PreparedGradient(self, arrays, hyper, d,
-                                        use_statistics=self.sufficient_statistics)
-        if fused and not all(np.isfinite(s).all() for s in prepared.statistics):
-            for name, arr in zip(self.data_names, arrays):  # NaN, ±inf, or finite but overflowed
+        prepared = PreparedGradient(self, arrays, hyper, d,
+                                    use_statistics=self.sufficient_statistics)
+        if fused and prepared.statistics is None:  # refused: NaN, ±inf, or sums overflowed
+            for name, arr in zip(self.data_names, arrays):
                 _check_finite(name, arr)
         check_labels(self.loss, dict(zip(self.data_names, arrays)))
         return prepared

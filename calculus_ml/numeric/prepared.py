@@ -44,9 +44,13 @@ class PreparedGradient:
         self.statistics = None
         self.hessian_matrix: np.ndarray | None = None  # ∇²J, when constant (a quadratic J)
         self.quadratic: QuadraticForm | None = None  # J itself, then
-        if use_statistics:
-            self.statistics = statistics or _statistics(ns["_stats"], arrays, self._dd,
-                                                        self._chunk["_stats"])
+        if use_statistics and statistics is None:
+            with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+                statistics = _statistics(ns["_stats"], arrays, self._dd, self._chunk["_stats"])
+        if use_statistics and all(np.isfinite(s).all() for s in statistics):
+            # (sums past float64's range, as Σx² of x ~ 1e160, keep the data path, whose
+            # products of residuals may still be finite)
+            self.statistics = statistics
             stat_eval, stats = ns["_stat_eval"], self.statistics
             # evaluation from the sums only: these replace the methods of the general path
             self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)
