@@ -123,6 +123,9 @@ def test_plot_to_a_missing_folder_fails_cleanly(lesson_csv, tmp_path, capsys):
     (["--x", "hours", "--y", "score", "--lr", "-1"], "learning_rate must be a positive"),
     (["--x", "hours", "score", "--y", "score"], "feature column"),
     (["--x", "hours", "--y", "score", "--set", "lam"], "NAME=VALUE"),
+    (["--x", "hours", "--y", "score", "--method", "minibatch", "--batch-size", "0"],
+     "batch_size must be"),
+    (["--x", "hours", "--y", "score", "--tol", "-1"], "tol must be"),
 ])
 def test_errors_are_one_line_and_exit_2(lesson_csv, capsys, argv, message):
     path, _ = lesson_csv
@@ -130,6 +133,26 @@ def test_errors_are_one_line_and_exit_2(lesson_csv, capsys, argv, message):
     assert status == 2 and out == ""
     assert err.startswith("calculus-ml: error: ") and err.count("\n") == 1
     assert re.search(message, err)
+
+
+def test_mini_batches_with_a_seed_repeat_and_match_the_api(lesson_csv, capsys):
+    """--batch-size, --seed, --tol and --max-iter reach the estimator: two runs print the same
+    parameters, those of GradientDescent with the same options."""
+    from calculus_ml import GradientDescent
+
+    path, data = lesson_csv
+    argv = ["--loss", "mse", "--csv", path, "--x", "hours", "--y", "score", "--method",
+            "minibatch", "--batch-size", "7", "--seed", "4", "--lr", "0.0005", "--max-iter", "40",
+            "--tol", "1e-3"]
+    runs = [run(capsys, *argv) for _ in range(2)]
+    assert runs[0][0] == 0 and runs[0][1] == runs[1][1]
+    with pytest.warns(Warning):
+        fit = GradientDescent("mse", method="minibatch", batch_size=7, random_state=4,
+                              learning_rate=0.0005, max_iter=40, tol=1e-3,
+                              progress=False).fit(x=data["x"], y=data["y"])
+    printed = fitted(runs[0][1])
+    assert printed["m"] == pytest.approx(fit.params_["m"], rel=1e-9)
+    assert printed["b"] == pytest.approx(fit.params_["b"], rel=1e-9)
 
 
 def test_unknown_loss_and_missing_file(tmp_path, capsys):

@@ -263,8 +263,9 @@ def run_fit(args: argparse.Namespace) -> str:
             data[name.strip()] = float(value)
         except ValueError:
             raise CalculusMLError(f"--set takes NAME=VALUE with a number, not {item!r}") from None
-    fit = GradientDescent(loss, learning_rate=args.lr, max_iter=args.max_iter,
-                          method=args.method, standardize=args.standardize,
+    fit = GradientDescent(loss, learning_rate=args.lr, max_iter=args.max_iter, tol=args.tol,
+                          method=args.method, batch_size=args.batch_size,
+                          random_state=args.seed, standardize=args.standardize,
                           backend=args.backend)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)

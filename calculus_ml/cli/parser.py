@@ -158,6 +158,14 @@ def _add_fit(commands) -> None:
                      "nesterov or adam")
     fit.add_argument("--max-iter", type=int, default=1000, metavar="N",
                      help="most iterations (default: 1000)")
+    fit.add_argument("--tol", type=float, default=1e-6, metavar="TOL",
+                     help="stop when the gradient norm is at most TOL (default: 1e-6)")
+    fit.add_argument("--batch-size", type=int, metavar="N",
+                     help="rows per step for minibatch (default: 32), momentum, nesterov, adam "
+                     "or gd (default: all rows)")
+    fit.add_argument("--seed", type=int, metavar="N",
+                     help="the seed of the rows' order for sgd and mini-batches (default: a "
+                     "new order each run)")
     fit.add_argument("--backend", choices=("numpy", "numba"), default="numpy",
                      help="the compiled code (default: numpy); numba (pip install "
                      "\"calculus_ml[fast]\") also runs each sgd epoch as one compiled loop")
