@@ -64,13 +64,19 @@ def test_fit_defaults_to_newton(lesson_csv, capsys):
     assert params["b"] == pytest.approx(intercept, rel=1e-9)
 
 
-def test_a_learning_rate_that_is_not_a_number_is_a_usage_error(lesson_csv, capsys):
+@pytest.mark.parametrize("option, value, message", [
+    ("--lr", "fast", "--lr: a number or auto, not 'fast'"),
+    ("--seed", "-2", "--seed: an integer >= 0, not '-2'"),
+    ("--seed", "one", "--seed: an integer >= 0, not 'one'"),
+])
+def test_an_option_that_is_not_a_number_is_a_usage_error(lesson_csv, capsys, option, value,
+                                                         message):
     with pytest.raises(SystemExit) as info:
         run(capsys, "--loss", "mse", "--csv", lesson_csv[0], "--x", "hours", "--y", "score",
-            "--lr", "fast")
+            option, value)
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.count("\n") == 1
-    assert "--lr: a number or auto, not 'fast'" in err
+    assert message in err
 
 
 def test_fit_with_standardize_and_momentum(lesson_csv, capsys):
@@ -119,13 +125,13 @@ def test_plot_to_a_missing_folder_fails_cleanly(lesson_csv, tmp_path, capsys):
     (["--x", "hours", "--y", "grade"], "has no column 'grade'"),
     (["--x", "hours", "--y", "score", "--lr", "5"],
      r"diverged at iteration \d+.*try learning_rate="),
-    (["--x", "hours", "--y", "score", "--method", "bfgs"], "method must be one of"),
-    (["--x", "hours", "--y", "score", "--lr", "-1"], "learning_rate must be a positive"),
+    (["--x", "hours", "--y", "score", "--method", "bfgs"], "--method must be one of"),
+    (["--x", "hours", "--y", "score", "--lr", "-1"], "--lr must be a positive"),
     (["--x", "hours", "score", "--y", "score"], "feature column"),
     (["--x", "hours", "--y", "score", "--set", "lam"], "NAME=VALUE"),
     (["--x", "hours", "--y", "score", "--method", "minibatch", "--batch-size", "0"],
-     "batch_size must be"),
-    (["--x", "hours", "--y", "score", "--tol", "-1"], "tol must be"),
+     "--batch-size must be"),
+    (["--x", "hours", "--y", "score", "--tol", "-1"], "--tol must be"),
 ])
 def test_errors_are_one_line_and_exit_2(lesson_csv, capsys, argv, message):
     path, _ = lesson_csv

@@ -274,12 +274,18 @@ def run_fit(args: argparse.Namespace) -> str:
         except ValueError as error:  # the estimator's own checks: a usage error here
             if isinstance(error, CalculusMLError):
                 raise
-            raise CalculusMLError(str(error)) from None
+            name, _, rest = str(error).partition(" ")
+            raise CalculusMLError(f"{_FIT_FLAGS.get(name, name)} {rest}") from None
     for warning in caught:
         print(f"calculus-ml: warning: {warning.message}", file=sys.stderr)
     if args.plot:
         _save_fit_plot(fit, data, args.plot)
     return fit.summary(closed_form=_closed_form(loss, data))
+
+
+_FIT_FLAGS = {"learning_rate": "--lr", "max_iter": "--max-iter", "tol": "--tol",
+              "method": "--method", "batch_size": "--batch-size"}
+"""The estimator's parameters as the options that set them, for its error messages."""
 
 
 def _fit_loss(name: str, n_features: int):

@@ -136,6 +136,17 @@ def _learning_rate(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"a number or auto, not {text!r}") from None
 
 
+def _seed(text: str) -> int:
+    """``--seed``: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"an integer >= 0, not {text!r}")
+    return value
+
+
 def _add_fit(commands) -> None:
     fit = commands.add_parser(
         "fit",
@@ -163,7 +174,7 @@ def _add_fit(commands) -> None:
     fit.add_argument("--batch-size", type=int, metavar="N",
                      help="rows per step for minibatch (default: 32), momentum, nesterov, adam "
                      "or gd (default: all rows)")
-    fit.add_argument("--seed", type=int, metavar="N",
+    fit.add_argument("--seed", type=_seed, metavar="N",
                      help="the seed of the rows' order for sgd and mini-batches (default: a "
                      "new order each run)")
     fit.add_argument("--backend", choices=("numpy", "numba"), default="numpy",
