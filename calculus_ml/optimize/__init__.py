@@ -13,6 +13,11 @@ Two layers, as in autograd and scikit-learn:
     :class:`GradientDescent` compiles a :class:`~calculus_ml.losses.Loss` (through
     :mod:`calculus_ml.numeric`, which uses SymPy), runs one of those optimizers on it and keeps
     the history: ``GradientDescent(loss).fit(x=x, y=y)``. It is loaded on first use.
+
+Beside them, what the estimator runs instead of a plain loop when it can: ``second_order``
+(Newton's method, gradient descent with a line search), ``lbfgs`` (SciPy's L-BFGS-B),
+``quadratic`` (gradient descent on a quadratic loss, a block of steps at a time in closed form)
+and ``epochs`` (an SGD or mini-batch epoch per call, in NumPy, Numba, or block by block on Dask).
 """
 
 from __future__ import annotations
