@@ -10,6 +10,9 @@ Tables
 ------
 * **Gradient pass** — one ``grad`` of the compiled loss over the blocks, beside the bandwidth
   floor: generating the blocks and reading them once (``X.sum() + y.sum()``); ratio to the floor.
+* **Mini-batch epoch** (``--fits newton,minibatch``) — one epoch of ``method="minibatch"``, each
+  block brought to the client in turn, beside the floor; the epoch also makes the fit's two full
+  passes (its loss before and after) and its validating pass.
 * **Fit to the optimum** — ``GradientDescent(method="newton")`` and SciPy's L-BFGS-B on the Dask
   ``value_and_grad``, beside ``dask_glm.algorithms.newton`` and ``lbfgs`` (on ``[X, 1]``, the
   intercept as a column) on the same arrays; ratios to dask-glm's Newton. Goal: ≤ 1.0×.
@@ -21,10 +24,11 @@ import argparse
 import resource
 import statistics
 import time
+import warnings
 
 import numpy as np
 
-from calculus_ml import GradientDescent, compile_gradient, losses
+from calculus_ml import ConvergenceWarning, GradientDescent, compile_gradient, losses
 from timing import interleaved_times
 
 
@@ -67,7 +71,8 @@ def main() -> None:
     parser.add_argument("--scheduler", help="address of a running Dask scheduler")
     parser.add_argument("--repeat", type=int, default=3, help="gradient passes timed")
     parser.add_argument("--fits", default="newton,lbfgs",
-                        help="which fits to time: newton, lbfgs or both (default)")
+                        help="which fits to time: newton, lbfgs or both (default); add "
+                        "minibatch for one mini-batch epoch block by block")
     args = parser.parse_args()
     import dask.array as da
     import scipy.optimize
@@ -95,6 +100,19 @@ def main() -> None:
             "Hessian pass (Newton)": lambda: prepared.value_grad_hess(theta)}
     table("gradient pass vs the bandwidth floor",
           interleaved_times(rows, args.repeat, warm=False), floor)
+
+    if "minibatch" in args.fits:
+        epoch = GradientDescent(loss, method="minibatch", batch_size=1024, learning_rate=0.1,
+                                max_iter=1, tol=0, random_state=0, progress=False)
+
+        def one_epoch():
+            with warnings.catch_warnings():  # one epoch does not converge, and need not
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                epoch.fit(x=X, y=y)
+
+        table("one mini-batch epoch (batch 1,024), block by block on the client",
+              interleaved_times({floor: rows[floor], "minibatch epoch": one_epoch}, 1,
+                                warm=False), floor)
 
     X1 = da.concatenate([X, da.ones((n, 1), chunks=(X.chunks[0], (1,)))], axis=1)
 
