@@ -86,20 +86,14 @@ def optional_peers(kind: str, data: dict, theta: np.ndarray) -> dict:
                 return 2 * gm / x.shape[0], 2 * gb / x.shape[0]
             rows["numba loop"] = lambda: loop(theta[0], theta[1], data["x"], data["y"])
         else:
+            rows_sum = logistic_rows()
+
             @numba.njit(cache=False)
-            def loop(w, b, X, y):
-                n, d = X.shape
-                g = np.zeros(d + 1)
-                for i in range(n):
-                    u = b
-                    for k in range(d):
-                        u += X[i, k] * w[k]
-                    r = 1.0 / (1.0 + np.exp(-u)) - y[i]
-                    for k in range(d):
-                        g[k] += X[i, k] * r
-                    g[d] += r
-                return g / n
-            rows["numba loop"] = lambda: loop(theta[:-1], theta[-1], data["x"], data["y"])
+            def loop(theta, X, y):
+                g = np.zeros(X.shape[1] + 1)
+                rows_sum(theta, X, y, 0, X.shape[0], g)
+                return g / X.shape[0]
+            rows["numba loop"] = lambda: loop(theta, data["x"], data["y"])
     except ImportError:
         print(f"  ({kind}: numba not installed; pip install '.[bench]' to compare)")
     return rows
@@ -231,10 +225,32 @@ def bench_compile_times(cases: list | None = None) -> None:
         print(f"  {name:24}gradient {middle - start:6.2f} s   Hessian {hessian}")
 
 
-def hand_parallel_logistic():
-    """The peer of the fused backend: the logistic gradient as one would write it by hand in
-    Numba, the rows shared between the threads (``prange``), one accumulator row per thread."""
+def logistic_rows():
+    """The logistic gradient's sum over rows ``start:stop`` as one would write it by hand in
+    Numba: ``rows(theta, X, y, start, stop, g)`` adds it to ``g``."""
     import numba
+
+    @numba.njit(cache=False)
+    def rows(theta, X, y, start, stop, g):
+        d = X.shape[1]
+        for i in range(start, stop):
+            u = theta[d]
+            for k in range(d):
+                u += X[i, k] * theta[k]
+            r = 1.0 / (1.0 + np.exp(-u)) - y[i]
+            for k in range(d):
+                g[k] += X[i, k] * r
+            g[d] += r
+
+    return rows
+
+
+def hand_parallel_logistic():
+    """The peer of the fused backend: the hand-written loop of :func:`logistic_rows`, the rows
+    shared between the threads (``prange``), one accumulator row per thread."""
+    import numba
+
+    rows = logistic_rows()
 
     @numba.njit(parallel=True, cache=False)
     def grad(theta, X, y):
@@ -243,15 +259,8 @@ def hand_parallel_logistic():
         step = (n + threads - 1) // threads
         parts = np.zeros((threads, d + 1))
         for t in numba.prange(threads):
-            g = np.zeros(d + 1)
-            for i in range(t * step, min(n, (t + 1) * step)):
-                u = theta[d]
-                for k in range(d):
-                    u += X[i, k] * theta[k]
-                r = 1.0 / (1.0 + np.exp(-u)) - y[i]
-                for k in range(d):
-                    g[k] += X[i, k] * r
-                g[d] += r
+            g = np.zeros(d + 1)  # a thread's own: rows of ``parts`` would share cache lines
+            rows(theta, X, y, t * step, min(n, (t + 1) * step), g)
             parts[t] = g
         return parts.sum(axis=0) / n
 

@@ -144,10 +144,8 @@ def _general_kernel(model: _Model, layout: _Layout, name: str, value: bool, grad
     inner = _unpack(model, layout) + _whole_data(model) + printer.prelude
     inner += _function("_pass(_start, _stop)", one_pass).split("\n")
     # the Hessian pass's products release the interpreter lock: its rows are split between cores
-    run = "_on_cores(_pass, n, chunk, _columns)" if second is not None else "_pass(0, n)"
-    if second is not None:
-        inner.append("_columns = " + " + ".join(
-            "d" if s in model.vector_data else "1" for s in model.data))
+    columns = " + ".join("d" if s in model.vector_data else "1" for s in model.data)
+    run = f"_on_cores(_pass, n, chunk, {columns})" if second is not None else "_pass(0, n)"
     inner.append("".join(f"{acc}, " for acc in accs) + "= " + run)
     inner.append(_scale(model))
     if value:

@@ -42,8 +42,7 @@ class PreparedGradient:
         self._dd = d or 0
         self.size: int = compiled._layout.size(d)
         self.statistics = None
-        self.hessian_matrix: np.ndarray | None = None  # ∇²J, when constant (a quadratic J)
-        self.quadratic: QuadraticForm | None = None  # J itself, then
+        self.quadratic: QuadraticForm | None = None  # J itself, when of degree two
         if use_statistics and statistics is None:
             with np.errstate(over="ignore", invalid="ignore"):  # refused just below
                 statistics = _statistics(ns["_stats"], arrays, self._dd, self._chunk["_stats"])
@@ -55,11 +54,16 @@ class PreparedGradient:
             # evaluation from the sums only: these replace the methods of the general path
             self.value_and_grad = lambda theta: stat_eval(theta, hyper, stats, self._dd)
             if compiled._affine and self.size <= _AFFINE_MAX_SIZE:
-                self.value_and_grad, self.quadratic = _quadratic(self.value_and_grad, self.size)
-                self.hessian_matrix = self.quadratic.A
+                self.quadratic = _quadratic(self.value_and_grad, self.size)
+                self.value_and_grad = self.quadratic.value_and_grad
             evaluate = self.value_and_grad
             self.grad = lambda theta: evaluate(theta)[1]
             self.value = lambda theta: float(evaluate(theta)[0])
+
+    @property
+    def hessian_matrix(self) -> np.ndarray | None:
+        """∇²J when it is constant (a quadratic J on its statistics), else None."""
+        return None if self.quadratic is None else self.quadratic.A
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -179,15 +183,20 @@ class QuadraticForm:
     gc: np.ndarray
     Jc: float
 
+    def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(J, ∇J)``: ``J_c + δ·(g_c + Aδ/2)`` and ``Aδ + g_c``, one product with ``A``."""
+        delta = theta - self.centre
+        g = self.A.dot(delta) + self.gc
+        return self.Jc + 0.5 * float(delta.dot(g + self.gc)), g
+
     @functools.cached_property
     def eigen(self) -> tuple[np.ndarray, np.ndarray]:
         """``(λ, Q)`` with ``A = Q diag(λ) Qᵀ``."""
         return np.linalg.eigh(self.A)
 
 
-def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, QuadraticForm]:
-    """A quadratic J's ``(J, ∇J)`` as ``J_c + δ·(g_c + Aδ/2)`` and ``Aδ + g_c``, ``δ = θ − θ_c``;
-    returns it and the :class:`QuadraticForm`.
+def _quadratic(value_and_grad: Any, size: int) -> QuadraticForm:
+    """A quadratic J as its :class:`QuadraticForm`, read from its ``value_and_grad``.
 
     Each column of ``A`` is read from ``value_and_grad`` itself: the central difference
     ``(∇J(t eₖ) − ∇J(−t eₖ))/2t``, exact for an affine gradient up to rounding, which ``t = 2¹⁰``
@@ -208,14 +217,7 @@ def _quadratic(value_and_grad: Any, size: int) -> tuple[Any, QuadraticForm]:
     centre = np.linalg.lstsq(A, -g0, rcond=None)[0] if np.isfinite(A).all() else origin
     centre = centre if np.isfinite(centre).all() else origin
     Jc, gc = value_and_grad(centre)
-    Jc = float(Jc)
-
-    def quadratic(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        delta = theta - centre
-        g = A.dot(delta) + gc
-        return Jc + 0.5 * float(delta.dot(g + gc)), g
-
-    return quadratic, QuadraticForm(A, centre, gc, Jc)
+    return QuadraticForm(A, centre, gc, float(Jc))
 
 
 _COLUMN_STEP = 1024.0
