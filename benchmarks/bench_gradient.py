@@ -1,9 +1,10 @@
 """Compiled gradients beside hand-written NumPy (and JAX, numba when installed), in one run.
 
-Run: ``python benchmarks/bench_gradient.py`` (``--quick`` for n = 100,000). Each row is the median
-of interleaved repeats (the rows of one case take turns, so a busy machine slows them alike; each
-timed call follows a short rest and an untimed call of the same row); the ratio column divides by
-the naive NumPy row of the same case.
+Run: ``python benchmarks/bench_gradient.py`` (``--quick`` for n = 100,000). Each row shows the
+median and range of interleaved repeats (the rows of one case take turns, so a busy machine slows
+them alike; each timed call follows a short rest and an untimed call of the same row); the ratio
+divides the median by the naive NumPy row's of the same case, and its range is that of the
+repeat-by-repeat ratios.
 
 Goals
 -----
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import time
 import warnings
 
@@ -37,17 +39,23 @@ from calculus_ml import ConvergenceWarning, GradientDescent, compile_gradient
 from calculus_ml.numeric import CompileError
 from calculus_ml.functions import dot, sigmoid
 from calculus_ml.losses import Loss
-from timing import interleaved
+from timing import interleaved_times
 
 
-def print_table(title: str, medians: dict[str, float], base: str, goals: dict[str, str]) -> None:
+def print_table(title: str, times: dict[str, list[float]], base: str, goals: dict[str, str]
+                ) -> None:
+    """Median and range of each row's seconds, and its ratio to ``base``: the ratio of the
+    medians, and the range of the ratios repeat by repeat (the rows of one repeat ran together)."""
     if "1,000,000" not in title:
         goals = {}  # the goals are stated for n = 1,000,000
     print(f"\n{title}")
-    print(f"  {'':46}{'median':>11}{'ratio':>8}  goal")
-    for name, seconds in medians.items():
-        ratio = seconds / medians[base]
-        print(f"  {name:46}{seconds * 1e3:>8.2f} ms{ratio:>8.2f}  {goals.get(name, '')}")
+    print(f"  {'':46}{'median':>11}{'range':>17}{'ratio':>7}{'ratio range':>14}  goal")
+    for name, seconds in times.items():
+        ratios = [t / b for t, b in zip(seconds, times[base])]
+        span = f"{min(seconds) * 1e3:.2f}–{max(seconds) * 1e3:.2f} ms"
+        print(f"  {name:46}{statistics.median(seconds) * 1e3:>8.2f} ms{span:>17}"
+              f"{statistics.median(seconds) / statistics.median(times[base]):>7.2f}"
+              f"{f'{min(ratios):.2f}–{max(ratios):.2f}':>14}  {goals.get(name, '')}")
 
 
 def optional_peers(kind: str, data: dict, theta: np.ndarray) -> dict:
@@ -121,7 +129,7 @@ def bench_mse(n: int, repeat: int) -> None:
     }
     rows.update(optional_peers("mse", {"x": x, "y": y}, theta))
     goals = {"compiled, general path (prepared)": "<= 0.60"}
-    print_table(f"mse gradient, n = {n:,}", interleaved(rows, repeat), "naive NumPy", goals)
+    print_table(f"mse gradient, n = {n:,}", interleaved_times(rows, repeat), "naive NumPy", goals)
 
     fast = compile_gradient(loss)  # sufficient statistics: Σx, Σy, Σx², Σxy, Σy², n
 
@@ -143,7 +151,7 @@ def bench_mse(n: int, repeat: int) -> None:
             "GradientDescent.fit, 1000 iterations": estimator}
     goals = {"1000 GD steps on statistics (+ one pass)": "< 3",
              "GradientDescent.fit, 1000 iterations": "< 3"}
-    print_table(f"mse, sufficient statistics, n = {n:,}", interleaved(rows, max(3, repeat // 3)),
+    print_table(f"mse, sufficient statistics, n = {n:,}", interleaved_times(rows, max(3, repeat // 3)),
                 "naive NumPy (one gradient)", goals)
 
 
@@ -176,7 +184,7 @@ def bench_logistic(n: int, d: int, repeat: int) -> None:
             "memory floor: read the data once": lambda: (X.sum(axis=0), y.sum())}
     rows.update(optional_peers("logistic", {"x": X, "y": y}, theta))
     goals = {"compiled, general path (prepared)": "<= 0.70"}
-    print_table(f"logistic gradient, n = {n:,}, d = {d}", interleaved(rows, repeat),
+    print_table(f"logistic gradient, n = {n:,}, d = {d}", interleaved_times(rows, repeat),
                 "naive NumPy", goals)
 
 
@@ -198,7 +206,7 @@ def bench_softmax(n: int, k: int, repeat: int) -> None:
 
     rows = {"naive NumPy": naive, "compiled, index form (prepared)": lambda: prepared.grad(theta),
             "compiled J, ∇J and Hessian (prepared)": lambda: prepared.value_grad_hess(theta)}
-    print_table(f"softmax gradient, n = {n:,}, k = {k}", interleaved(rows, repeat),
+    print_table(f"softmax gradient, n = {n:,}, k = {k}", interleaved_times(rows, repeat),
                 "naive NumPy", {})
 
 
@@ -300,7 +308,7 @@ def bench_memory_floor(n: int, d: int, repeat: int) -> None:
             "backend='numba' value_and_grad (float64)": lambda: fused64.value_and_grad(theta)}
     goals = {"backend='numba' (float64)": "<= 2.0"}
     print_table(f"logistic gradient vs the memory floor, n = {n:,}, d = {d} "
-                "(ratio: to reading float64 X once)", interleaved(rows, repeat),
+                "(ratio: to reading float64 X once)", interleaved_times(rows, repeat),
                 "read floor: X.sum() (float64)", goals)
 
 

@@ -42,7 +42,3 @@ def interleaved_times(rows: dict, repeat: int, warm: bool = True) -> dict[str, l
             times[name].append(time.perf_counter() - start)
     return times
 
-
-def interleaved(rows: dict, repeat: int) -> dict[str, float]:
-    """Median seconds of each callable (:func:`interleaved_times`)."""
-    return {name: statistics.median(ts) for name, ts in interleaved_times(rows, repeat).items()}

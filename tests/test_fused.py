@@ -65,6 +65,12 @@ def test_numba_gradient_equals_numpy(name):
         assert np.abs(g1 - g0).max() <= RTOL * np.abs(g0).max()
         assert np.abs(prepared.grad(theta) - g0).max() <= RTOL * np.abs(g0).max()
         assert abs(prepared.value(theta) - J0) <= RTOL * abs(J0)
+    for rows in (1, 3, 66, 131):  # partial blocks, and rows left over from groups of four
+        part = {k: v[:rows] if isinstance(v, np.ndarray) else v for k, v in data.items()}
+        J0, g0 = numpy_version.prepare(**part).value_and_grad(theta)
+        J1, g1 = fused.prepare(**part).value_and_grad(theta)
+        assert abs(J1 - J0) <= RTOL * abs(J0)
+        assert np.abs(g1 - g0).max() <= RTOL * np.abs(g0).max()
 
 
 @pytest.mark.slow

@@ -4,10 +4,13 @@
 NumPy kernels use (``model.grad_terms``, ``model.value_term``) as a *scalar* loop body: for each
 row, the columns ``zᵢ = w·xᵢ`` as short loops over ``d``, the common subexpressions as locals, and
 each gradient entry added to an accumulator, a block of :data:`BLOCK_ROWS` rows at a time, one
-pass over the block for each of the three. Numba compiles it with
-``njit(parallel=True, fastmath=False)``; ``prange`` gives each thread a contiguous range of rows
-and its own accumulators, added in a fixed order at the end. The data are read once per call,
-with no temporaries: close to the time of reading them.
+pass over the block for each of the three. σ and softplus go through ``exp(−|u|)`` and
+``log1p`` of it, computed by :mod:`.vector_math` without a library call, so that the middle pass
+turns into vector instructions too. Numba compiles the loop with ``parallel=True`` and the
+licence :data:`_SUMS_REORDERED`; ``prange`` gives each thread a contiguous range of rows and its
+own accumulators, added in a fixed order at the end. The data are read once per call, with no
+temporaries: the logistic gradient (n = 10⁶, d = 10) takes 1.6–1.9× the time NumPy takes to sum
+the features once.
 
 Data stay in their own precision: ``float32`` arrays are read as ``float32`` (half the memory
 traffic) and every product and sum is in ``float64``, so the result equals the ``float64``
@@ -31,12 +34,12 @@ from typing import Any
 
 import numpy as np
 import sympy
-from sympy.codegen.cfunctions import log1p
 
 from ..functions import sigmoid, softplus
 from .codegen import CompileError, _compile_source, _Printer
 from .penalty import penalty_kernel
 from .source import _dummies, _function
+from .vector_math import Decay, Log1pUnit, compiled_vector_math
 
 
 def _numba():
@@ -58,16 +61,11 @@ class _RowPrinter(_Printer):
             text = f"(({self._print(value)}) if {self._print(cond)} else {text})"
         return text
 
-    def _print(self, expr, **kwargs):
-        """σ(u) as ``1/(1 + e⁻ᵘ)`` (before its own NumPy form, a ``tanh``): Numba's ``exp`` is
-        about 3× faster than its ``tanh``, and for large ``|u|`` this gives 0 or 1 with no NaN
-        (``e⁻ᵘ`` overflows to inf, ``1/inf = 0``)."""
-        if isinstance(expr, sigmoid):
-            return f"(1.0/(1.0 + numpy.exp(-({self._print(expr.args[0])}))))"
-        if isinstance(expr, softplus):  # max(u, 0) + log1p(e^-|u|): stable, faster than logaddexp
-            u = self._print(expr.args[0])
-            return f"(max({u}, 0.0) + numpy.log1p(numpy.exp(-abs({u}))))"
-        return super()._print(expr, **kwargs)
+    def _print_Decay(self, expr):
+        return f"decay({self._print(expr.args[0])})"
+
+    def _print_Log1pUnit(self, expr):
+        return f"log1p_unit({self._print(expr.args[0])})"
 
     def _print_Heaviside(self, expr):
         u = self._print(expr.args[0])
@@ -118,7 +116,7 @@ def _row_terms(model: Any, printer: _RowPrinter, with_value: bool
     ℓ, vector or None, printed value)``."""
     outputs = [(None, None, model.value_term)] if with_value else []
     outputs += [(p, r.vector, r.expr) for p in model.params for r in model.grad_terms[p]]
-    replacements, reduced = sympy.cse(_shared_decays([e for _, _, e in outputs]),
+    replacements, reduced = sympy.cse(_through_decays([e for _, _, e in outputs]),
                                       symbols=_dummies("c"), optimizations="basic")
     pairs = [(z, f"{model.ident[x]}[i, j]*{model.ident[w]}[j]")
              for z, (w, x) in model.linear.items()]
@@ -133,25 +131,18 @@ def _row_terms(model: Any, printer: _RowPrinter, with_value: bool
     return columns, local, [(p, v, printer.doprint(e)) for (p, v, _), e in zip(outputs, reduced)]
 
 
-def _shared_decays(exprs: list[sympy.Expr]) -> list[sympy.Expr]:
-    """``exprs`` with σ(u) and softplus(u) of one ``u`` (ℓ and its gradient, as in the logistic
-    loss) written through ``e = exp(−|u|) ≤ 1``, which the common subexpressions then hold once:
-    σ(u) = (1 if u ≥ 0 else e)/(1 + e), softplus(u) = max(u, 0) + log1p(e). One exponential per
-    row instead of two, and still no overflow."""
-    both = {f.args[0] for e in exprs for f in e.atoms(sigmoid)} & {
-        f.args[0] for e in exprs for f in e.atoms(softplus)}
-    if not both:
-        return exprs
-
-    def decay(u):
-        return sympy.exp(-sympy.Abs(u))
+def _through_decays(exprs: list[sympy.Expr]) -> list[sympy.Expr]:
+    """``exprs`` with σ(u) and softplus(u) written through ``e = exp(−|u|) ≤ 1``:
+    σ(u) = (1 if u ≥ 0 else e)/(1 + e), softplus(u) = max(u, 0) + log1p(e). No overflow for any
+    ``u``; ℓ and its gradient (the logistic loss) share one exponential per row, which the common
+    subexpressions hold once; and :mod:`.vector_math` computes ``e`` and ``log1p(e)`` in
+    arithmetic the compiler vectorises."""
 
     def shared_sigmoid(u):
-        return (sympy.Piecewise((1, u >= 0), (decay(u), True)) / (1 + decay(u))
-                if u in both else sigmoid(u))
+        return sympy.Piecewise((1, u >= 0), (Decay(u), True)) / (1 + Decay(u))
 
     def shared_softplus(u):
-        return sympy.Max(u, 0) + log1p(decay(u)) if u in both else softplus(u)
+        return sympy.Max(u, 0) + Log1pUnit(Decay(u))
 
     return [e.replace(sigmoid, shared_sigmoid).replace(softplus, shared_softplus) for e in exprs]
 
@@ -175,24 +166,51 @@ overlaps them), then the sums; 1.15–1.3× faster than one row at a time (logis
 128 rows measure the same), and the block's scratch arrays stay in the L1 cache."""
 
 
+SUM_ROWS = 4
+"""Rows the last pass adds to the accumulators at once: one update of ``a`` per four rows instead
+of one per row, which shortens the chain of additions into each accumulator (1.05–1.1× faster,
+logistic, d = 10)."""
+
+
+def _sums(model: Any, start: str | None, vector: Any, k: int, rows: int) -> list[str]:
+    """Source lines adding output ``k`` of the ``rows`` rows from ``i`` on (its values in row
+    ``k`` of the block's scratch ``rb``, times ``vector`` if any) to the accumulator at ``start``
+    (``None``: the loss's value, ``a[0]``)."""
+    row = ["i"] + [f"i + {m}" for m in range(1, rows)]
+    values = [f"rb[{k}, {i} - b0]" for i in row]
+    if start is None or vector is None:
+        target = "a[0]" if start is None else f"a[1 + {start}]"
+        return [f"{target} += {' + '.join(values)}"]
+    entries = [f"{model.ident[vector]}[{i}, j]" if vector in model.vector_data else
+               f"{model.ident[vector]}[j]" for i in row]
+    terms = " + ".join(f"{v}*{e}" for v, e in zip(values, entries))
+    return ["for j in range(d):", f"    a[1 + {start} + j] += {terms}"]
+
+
 def _block_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool) -> list[str]:
     """Source lines adding the rows ``b0:b1`` of a block to the accumulators ``a``, in the three
     passes of :data:`BLOCK_ROWS`: columns into ``zb``, each output's per-row value into a row
-    of ``rb``, then the sums."""
+    of ``rb``, then the sums, :data:`SUM_ROWS` rows at a time and the rest one by one."""
     spans = dict(zip(model.params, layout.offsets()))
     columns, local, outputs = _row_terms(model, printer, with_value)
     first = [line for k, (name, loop) in enumerate(columns)
              for line in loop + [f"zb[{k}, i - b0] = {name}"]]
     second = [f"{name} = zb[{k}, i - b0]" for k, (name, _) in enumerate(columns)] + local
-    third = []
+    grouped, single = [], []
     for k, (p, vector, text) in enumerate(outputs):
         second.append(f"rb[{k}, i - b0] = {text}")
-        value = f"rb[{k}, i - b0]"
-        third += [f"a[0] += {value}"] if p is None else _add(model, spans[p][0], vector, value)
+        start = None if p is None else spans[p][0]
+        grouped += _sums(model, start, vector, k, SUM_ROWS)
+        single += _sums(model, start, vector, k, 1)
     lines = []
-    for body in (first, second, third):
+    for body in (first, second):
         if body:
             lines += ["for i in range(b0, b1):"] + ["    " + line for line in body]
+    if grouped:
+        lines += [f"for i in range(b0, b1 - {SUM_ROWS - 1}, {SUM_ROWS}):"]
+        lines += ["    " + line for line in grouped]
+        lines += [f"for i in range(b1 - (b1 - b0) % {SUM_ROWS}, b1):"]
+        lines += ["    " + line for line in single]
     return lines
 
 
@@ -253,6 +271,12 @@ def fused_sgd_source(model: Any, layout: Any) -> str:
     return _function(f"_fused_sgd(theta, H, {data}, d, order, rate, batch)", inner) + "\n"
 
 
+_SUMS_REORDERED = {"reassoc", "contract"}
+"""The fused loops' floating-point licence: sums may be reordered (so that ``w·xᵢ`` over ``d``
+becomes vector instructions) and ``a·b + c`` fused. Results differ from the NumPy backend's by
+rounding only; no NaN or infinity is assumed away."""
+
+
 def fuse(compiled: Any) -> Any:
     """``compiled`` with its chunked NumPy kernels replaced by Numba's fused loops.
 
@@ -264,8 +288,8 @@ def fuse(compiled: Any) -> Any:
     numba = _numba()
     source = fused_source(compiled._model, compiled._layout)
     namespace = _compile_source(source)
-    namespace["prange"] = numba.prange
-    jit = numba.njit(parallel=True, fastmath=False, cache=False)
+    namespace.update(prange=numba.prange, **compiled_vector_math())
+    jit = numba.njit(parallel=True, fastmath=_SUMS_REORDERED, error_model="numpy", cache=False)
     vg, g_only = jit(namespace["_fused_vg"]), jit(namespace["_fused_g"])
     penalty = penalty_kernel(compiled)
     mean = compiled.loss.reduce == "mean"
@@ -319,7 +343,9 @@ def sgd_epoch(prepared: Any, batch: int = 1) -> Callable[[np.ndarray, np.ndarray
     kernel = _SGD_EPOCHS.get(compiled)
     if kernel is None:
         source = fused_sgd_source(compiled._model, compiled._layout)
-        kernel = numba.njit(fastmath=False, cache=False)(_compile_source(source)["_fused_sgd"])
+        namespace = _compile_source(source)
+        namespace.update(compiled_vector_math())
+        kernel = numba.njit(fastmath=False, error_model="numpy", cache=False)(namespace["_fused_sgd"])
         _SGD_EPOCHS[compiled] = kernel
     H, arrays, d = np.asarray(prepared.hyper, dtype=np.float64), prepared.arrays, prepared.d or 0
 
