@@ -27,18 +27,18 @@ a threaded product (the naive rows' ``X @ w``), and on a 2-core machine they wou
 whichever row comes next."""
 
 
-def interleaved_times(rows: dict, repeat: int, warm: bool = True) -> dict[str, list[float]]:
-    """Seconds of each callable per repeat; the rows take turns, each timed call after a rest and
-    (with ``warm``) an untimed call of the same row, so no row pays for the caches or threads
-    another left."""
+def interleaved_times(rows: dict, repeat: int, warm: bool = True, settle: float = SETTLE
+                      ) -> dict[str, list[float]]:
+    """Seconds of each callable per repeat; the rows take turns, each timed call after a rest of
+    ``settle`` seconds and (with ``warm``) an untimed call of the same row, so no row pays for the
+    caches or threads another left."""
     times: dict[str, list[float]] = {name: [] for name in rows}
     for _ in range(repeat):
         for name, func in rows.items():
-            time.sleep(SETTLE)
+            time.sleep(settle)
             if warm:
                 func()
             start = time.perf_counter()
             func()
             times[name].append(time.perf_counter() - start)
     return times
-

@@ -74,6 +74,21 @@ def test_numba_gradient_equals_numpy(name):
 
 
 @pytest.mark.slow
+def test_one_fused_loss_serves_every_width():
+    """The loops are compiled once per number of columns, with that number fixed."""
+    pytest.importorskip("numba")
+    loss = losses.get("logistic", vector=True)
+    fused = cm.compile_gradient(loss, backend="numba", sufficient_statistics=False)
+    numpy_version = cm.compile_gradient(loss, sufficient_statistics=False)
+    rng = np.random.default_rng(4)
+    for d in (2, 7, 2):
+        data = _data(loss, rng, n=300, d=d)
+        theta = rng.normal(size=d + 1)
+        g0, g1 = numpy_version.grad(theta, **data), fused.grad(theta, **data)
+        assert np.abs(g1 - g0).max() <= RTOL * np.abs(g0).max()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_float32_data_within_the_documented_tolerance(backend):
     if backend == "numba":

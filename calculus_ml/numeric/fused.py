@@ -9,8 +9,8 @@ pass over the block for each of the three. σ and softplus go through ``exp(−|
 turns into vector instructions too. Numba compiles the loop with ``parallel=True`` and the
 licence :data:`_SUMS_REORDERED`; ``prange`` gives each thread a contiguous range of rows and its
 own accumulators, added in a fixed order at the end. The data are read once per call, with no
-temporaries: the logistic gradient (n = 10⁶, d = 10) takes 1.6–1.9× the time NumPy takes to sum
-the features once.
+temporaries: the logistic gradient (n = 10⁶, d = 10) takes about 1.6× the time NumPy takes to sum
+the features once. The loops are compiled for each number of columns ``d`` with ``d`` fixed.
 
 Data stay in their own precision: ``float32`` arrays are read as ``float32`` (half the memory
 traffic) and every product and sum is in ``float64``, so the result equals the ``float64``
@@ -220,16 +220,19 @@ def _used(model: Any) -> set:
     return set().union(model.value_term.free_symbols, *(r.expr.free_symbols for r in reductions))
 
 
-def fused_source(model: Any, layout: Any) -> str:
+def fused_source(model: Any, layout: Any, d: int | None = None) -> str:
     """Source of ``_fused_vg`` (J and ∇J) and ``_fused_g`` (∇J): sums over the rows, no scale,
-    no penalty; each returns the flat accumulators ``[Σℓ, ∇...]``."""
+    no penalty; each returns the flat accumulators ``[Σℓ, ∇...]``. With ``d``, the number of
+    columns is that constant (``d = 10`` as the first line; the loops over ``d`` then compile to
+    straight vector code, 1.2–1.3× faster at d = 10); without, an argument before ``nt``."""
     printer = _row_printer(model)
     columns = len(model.linear) + len(model.rowwise)
     stored = 1 + sum(len(model.grad_terms[p]) for p in model.params)
     sources = []
     for name, with_value in (("_fused_vg", True), ("_fused_g", False)):
         block = _block_body(model, layout, printer, with_value)
-        inner = _bindings(model, layout, _used(model))
+        inner = [] if d is None else [f"d = {d}"]
+        inner += _bindings(model, layout, _used(model))
         inner += [f"n = {model.ident[model.data[0]]}.shape[0]", "step = (n + nt - 1) // nt",
                   f"acc = numpy.zeros((nt, 1 + {layout.total()}))", "for t in prange(nt):",
                   f"    a = numpy.zeros(1 + {layout.total()})",
@@ -241,7 +244,8 @@ def fused_source(model: Any, layout: Any) -> str:
         inner += ["        " + line for line in block]
         inner += ["    acc[t] = a", "return acc.sum(axis=0)"]
         data = ", ".join(model.ident[s] for s in model.data)
-        sources.append(_function(f"{name}(theta, H, {data}, d, nt)", inner))
+        columns_argument = "d, " if d is None else ""
+        sources.append(_function(f"{name}(theta, H, {data}, {columns_argument}nt)", inner))
     return "\n\n\n".join(sources) + "\n"
 
 
@@ -286,28 +290,35 @@ def fuse(compiled: Any) -> Any:
         Without Numba, or for per-sample expressions Numba cannot compile.
     """
     numba = _numba()
-    source = fused_source(compiled._model, compiled._layout)
-    namespace = _compile_source(source)
-    namespace.update(prange=numba.prange, **compiled_vector_math())
+    model, layout = compiled._model, compiled._layout
     jit = numba.njit(parallel=True, fastmath=_SUMS_REORDERED, error_model="numpy", cache=False)
-    vg, g_only = jit(namespace["_fused_vg"]), jit(namespace["_fused_g"])
+    by_columns: dict[int, dict] = {}
     penalty = penalty_kernel(compiled)
     mean = compiled.loss.reduce == "mean"
 
-    def run(kernel, theta, H, D, d):
-        sums = kernel(theta, np.asarray(H, dtype=np.float64), *D, d, numba.get_num_threads())
+    def kernel(name, d):
+        """The loop ``name`` with ``d`` columns fixed, compiled on its first call."""
+        if d not in by_columns:
+            namespace = _compile_source(fused_source(model, layout, d))
+            namespace.update(prange=numba.prange, **compiled_vector_math())
+            by_columns[d] = {k: jit(namespace[k]) for k in ("_fused_vg", "_fused_g")}
+        return by_columns[d][name]
+
+    def run(name, theta, H, D, d):
+        sums = kernel(name, d)(theta, np.asarray(H, dtype=np.float64), *D,
+                               numba.get_num_threads())
         scale = 1.0 / D[0].shape[0] if mean else 1.0
         P, gP = penalty(theta, H, d)
         return scale * sums[0] + P, scale * sums[1:] + gP
 
     def value_and_grad(theta, H, D, d, chunk):
-        return run(vg, theta, H, D, d)
+        return run("_fused_vg", theta, H, D, d)
 
     def grad(theta, H, D, d, chunk):
-        return run(g_only, theta, H, D, d)[1]
+        return run("_fused_g", theta, H, D, d)[1]
 
     def value(theta, H, D, d, chunk):
-        return run(vg, theta, H, D, d)[0]
+        return run("_fused_vg", theta, H, D, d)[0]
 
     try:  # compile now, on one row, so that a failure is a CompileError here and not later
         one = tuple(np.zeros((1, 1) if s in compiled._model.vector_data else 1)
@@ -318,7 +329,9 @@ def fuse(compiled: Any) -> Any:
     except numba.core.errors.NumbaError as error:
         raise _cannot_compile(compiled, error) from None
     compiled._ns = dict(compiled._ns, _value=value, _grad=grad, _value_and_grad=value_and_grad)
-    compiled.source += "\n\n# the fused loops (backend='numba')\n" + source
+    compiled.source += ("\n\n# the fused loops (backend='numba'), compiled for each number of "
+                        "columns d\n# with d fixed: 'd = <columns>' as their first line\n"
+                        + fused_source(model, layout))
     compiled.backend = "numba"
     return compiled
 
