@@ -151,7 +151,8 @@ def bench_mse(n: int, repeat: int) -> None:
             "GradientDescent.fit, 1000 iterations": estimator}
     goals = {"1000 GD steps on statistics (+ one pass)": "< 3",
              "GradientDescent.fit, 1000 iterations": "< 3"}
-    print_table(f"mse, sufficient statistics, n = {n:,}", interleaved_times(rows, max(3, repeat // 3)),
+    print_table(f"mse, sufficient statistics, n = {n:,}",
+                interleaved_times(rows, max(3, repeat // 3)),
                 "naive NumPy (one gradient)", goals)
 
 

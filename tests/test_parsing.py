@@ -31,6 +31,17 @@ def refused(text: str) -> str:
     return message
 
 
+def _fastest_refusal(text: str, tries: int = 3) -> float:
+    """Seconds of the fastest of ``tries`` refusals: work without a bound fails every try, while
+    a pause of the shared machine or the garbage collector (0.7 s once, in a full run) does not."""
+    seconds = []
+    for _ in range(tries):
+        start = time.perf_counter()
+        refused(text)
+        seconds.append(time.perf_counter() - start)
+    return min(seconds)
+
+
 def caret_column(message: str) -> int:
     """Column (in the user's text) of the first caret of a refusal message."""
     _, text_line, caret_line = message.split("\n")
@@ -217,9 +228,7 @@ BOMBS = ["9**9**9", "((9**9)**9999)**9999", "10**10**6", "2**2**2**2**2", "2^2^2
 
 @pytest.mark.parametrize("text", BOMBS)
 def test_number_bombs_are_refused_quickly(text: str) -> None:
-    start = time.perf_counter()
-    refused(text)
-    assert time.perf_counter() - start < 0.5
+    assert _fastest_refusal(text) < 0.5
 
 
 @pytest.mark.parametrize(
@@ -229,9 +238,7 @@ def test_number_bombs_are_refused_quickly(text: str) -> None:
     ids=["parens", "unary-minus", "power-tower", "long-sum", "nested-calls", "too-long", "huge"],
 )
 def test_deep_or_long_text_is_refused_quickly(text: str) -> None:
-    start = time.perf_counter()
-    refused(text)
-    assert time.perf_counter() - start < 0.5
+    assert _fastest_refusal(text) < 0.5
 
 
 def test_messages_say_what_and_where() -> None:

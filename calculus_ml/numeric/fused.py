@@ -321,11 +321,10 @@ def fuse(compiled: Any) -> Any:
         return run("_fused_vg", theta, H, D, d)[0]
 
     try:  # compile now, on one row, so that a failure is a CompileError here and not later
-        one = tuple(np.zeros((1, 1) if s in compiled._model.vector_data else 1)
-                    for s in compiled._model.data)
-        theta = np.zeros(compiled._layout.size(1))
-        H = tuple(1.0 for _ in compiled._model.hyper)
-        value_and_grad(theta, H, one, 1, 0)  # ∇J alone compiles on its first call
+        one = tuple(np.zeros((1, 1) if s in model.vector_data else 1) for s in model.data)
+        H = tuple(1.0 for _ in model.hyper)
+        d = 1 if model.vector_data else 0  # as prepared data pass it: no second compile
+        value_and_grad(np.zeros(layout.size(1)), H, one, d, 0)  # ∇J compiles on its first call
     except numba.core.errors.NumbaError as error:
         raise _cannot_compile(compiled, error) from None
     compiled._ns = dict(compiled._ns, _value=value, _grad=grad, _value_and_grad=value_and_grad)
@@ -358,7 +357,8 @@ def sgd_epoch(prepared: Any, batch: int = 1) -> Callable[[np.ndarray, np.ndarray
         source = fused_sgd_source(compiled._model, compiled._layout)
         namespace = _compile_source(source)
         namespace.update(compiled_vector_math())
-        kernel = numba.njit(fastmath=False, error_model="numpy", cache=False)(namespace["_fused_sgd"])
+        jit = numba.njit(fastmath=False, error_model="numpy", cache=False)
+        kernel = jit(namespace["_fused_sgd"])
         _SGD_EPOCHS[compiled] = kernel
     H, arrays, d = np.asarray(prepared.hyper, dtype=np.float64), prepared.arrays, prepared.d or 0
 
