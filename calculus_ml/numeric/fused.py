@@ -99,14 +99,19 @@ def _bindings(model: Any, layout: Any, used: set) -> list[str]:
                     for z, (a, b) in model.scalar_dots.items() if z in used]
 
 
-def _add(model: Any, start: str, vector: Any, value: str) -> list[str]:
-    """Source lines adding ``value`` (times ``vector``, a data row or a parameter vector) to the
-    gradient entries of the parameter at ``start`` in the accumulators ``a``."""
-    if vector is None:
-        return [f"a[1 + {start}] += {value}"]
-    entry = f"{model.ident[vector]}[i, j]" if vector in model.vector_data else (
-        f"{model.ident[vector]}[j]")
-    return [f"r = {value}", "for j in range(d):", f"    a[1 + {start} + j] += r*{entry}"]
+def _add(model: Any, start: str | None, vector: Any, values: list[str],
+         rows: tuple[str, ...] = ("i",)) -> list[str]:
+    """Source lines adding ``values[m]`` (times ``vector`` at row ``rows[m]``, for a data row, or
+    a parameter vector) to the gradient entries of the parameter at ``start`` in the accumulators
+    ``a`` (``start`` None: the loss's value, ``a[0]``). The values are read inside the loop over
+    ``d``: names or scratch entries, not expressions."""
+    if start is None or vector is None:
+        target = "a[0]" if start is None else f"a[1 + {start}]"
+        return [f"{target} += {' + '.join(values)}"]
+    entries = [f"{model.ident[vector]}[{i}, j]" if vector in model.vector_data else
+               f"{model.ident[vector]}[j]" for i in rows]
+    terms = " + ".join(f"{v}*{e}" for v, e in zip(values, entries))
+    return ["for j in range(d):", f"    a[1 + {start} + j] += {terms}"]
 
 
 def _row_terms(model: Any, printer: _RowPrinter, with_value: bool
@@ -155,7 +160,7 @@ def _row_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool) -
     columns, row, outputs = _row_terms(model, printer, with_value)
     row = [line for _, loop in columns for line in loop] + row
     for p, vector, text in outputs:
-        row += [f"a[0] += {text}"] if p is None else _add(model, spans[p][0], vector, text)
+        row += [f"r = {text}"] + _add(model, None if p is None else spans[p][0], vector, ["r"])
     return row
 
 
@@ -172,21 +177,6 @@ of one per row, which shortens the chain of additions into each accumulator (1.0
 logistic, d = 10)."""
 
 
-def _sums(model: Any, start: str | None, vector: Any, k: int, rows: int) -> list[str]:
-    """Source lines adding output ``k`` of the ``rows`` rows from ``i`` on (its values in row
-    ``k`` of the block's scratch ``rb``, times ``vector`` if any) to the accumulator at ``start``
-    (``None``: the loss's value, ``a[0]``)."""
-    row = ["i"] + [f"i + {m}" for m in range(1, rows)]
-    values = [f"rb[{k}, {i} - b0]" for i in row]
-    if start is None or vector is None:
-        target = "a[0]" if start is None else f"a[1 + {start}]"
-        return [f"{target} += {' + '.join(values)}"]
-    entries = [f"{model.ident[vector]}[{i}, j]" if vector in model.vector_data else
-               f"{model.ident[vector]}[j]" for i in row]
-    terms = " + ".join(f"{v}*{e}" for v, e in zip(values, entries))
-    return ["for j in range(d):", f"    a[1 + {start} + j] += {terms}"]
-
-
 def _block_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool) -> list[str]:
     """Source lines adding the rows ``b0:b1`` of a block to the accumulators ``a``, in the three
     passes of :data:`BLOCK_ROWS`: columns into ``zb``, each output's per-row value into a row
@@ -200,8 +190,9 @@ def _block_body(model: Any, layout: Any, printer: _RowPrinter, with_value: bool)
     for k, (p, vector, text) in enumerate(outputs):
         second.append(f"rb[{k}, i - b0] = {text}")
         start = None if p is None else spans[p][0]
-        grouped += _sums(model, start, vector, k, SUM_ROWS)
-        single += _sums(model, start, vector, k, 1)
+        rows = ("i",) + tuple(f"i + {m}" for m in range(1, SUM_ROWS))
+        grouped += _add(model, start, vector, [f"rb[{k}, {i} - b0]" for i in rows], rows)
+        single += _add(model, start, vector, [f"rb[{k}, i - b0]"])
     lines = []
     for body in (first, second):
         if body:
@@ -265,7 +256,8 @@ def fused_sgd_source(model: Any, layout: Any) -> str:
     for p in model.params:
         for r in model.grad_penalty[p]:
             if r.expr != 0:
-                step += _add(model, spans[p][0], r.vector, printer.doprint(r.expr))
+                step += [f"r = {printer.doprint(r.expr)}"]
+                step += _add(model, spans[p][0], r.vector, ["r"])
     step += ["for k in range(a.shape[0] - 1):", "    theta[k] -= rate*a[1 + k]"]
     inner = [f"a = numpy.zeros(1 + {layout.total()})",
              "for lo in range(0, order.shape[0], batch):",

@@ -28,6 +28,7 @@ _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
 _ROUND = 6755399441055744.0
 """1.5·2⁵², where a double's last bit is worth 1: an integer ``k`` added to it lies in its low
 bits."""
+_ROUND_BITS = int(np.float64(_ROUND).view(np.int64))
 _EXP_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(13, -1, -1))
 """eʳ's Taylor coefficients from r¹³/13! down to 1: for |r| ≤ ln2/2 the remainder is below
 2⁻⁵⁷ of eʳ."""
@@ -52,7 +53,7 @@ def decay(u: float) -> float:
     p = 0.0
     for coefficient in _EXP_TAYLOR:
         p = p * r + coefficient
-    exponent = (np.float64(k + _ROUND).view(np.int64) - np.float64(_ROUND).view(np.int64)) + 1023
+    exponent = np.float64(k + _ROUND).view(np.int64) - _ROUND_BITS + 1023
     return 0.0 if x < -708.0 else p * np.int64(exponent << 52).view(np.float64)
 
 
